@@ -1,0 +1,271 @@
+#include "config.h"
+
+#include "ul_config.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "xalloc.h"
+
+enum opt_type { OPT_STR, OPT_INT, OPT_LONG, OPT_LEVEL, OPT_TARGET, OPT_LISTEN };
+
+struct opt {
+    const char *section;
+    const char *key;
+    enum opt_type type;
+    size_t offset;
+    long min, max;
+    const char *help;
+};
+
+#define OFF(f) offsetof(struct ul_config, f)
+
+static const struct opt options[] = {
+    {"server", "data_dir", OPT_STR, OFF(data_dir), 0, 0, "state directory"},
+    {"server", "listen", OPT_LISTEN, 0, 0, 0, "HTTP address:port"},
+    {"server", "http_threads", OPT_INT, OFF(http_threads), 1, 64, "HTTP threads"},
+    {"log", "level", OPT_LEVEL, OFF(log_level), 0, 0, "error|warn|info|debug"},
+    {"log", "target", OPT_TARGET, OFF(log_target), 0, 0, "stderr|syslog"},
+    {"jobs", "workers", OPT_INT, OFF(job_workers), 1, 1024, "job worker threads"},
+    {"jobs", "timeout", OPT_INT, OFF(job_timeout), 1, 86400 * 7, "default job timeout (s)"},
+    {"jobs", "retain_days", OPT_INT, OFF(job_retain_days), 1, 3650, "days to keep finished jobs"},
+    {"api", "max_body", OPT_LONG, OFF(max_body), 1024, 64L * 1024 * 1024, "max request body"},
+    {"api", "page_default", OPT_INT, OFF(page_default), 1, 100000, "default page size"},
+    {"api", "page_max", OPT_INT, OFF(page_max), 1, 100000, "largest page size"},
+    {"bmc", "timeout", OPT_INT, OFF(bmc_timeout), 1, 3600, "BMC call timeout (s)"},
+};
+
+void ul_config_defaults(struct ul_config *cfg)
+{
+    memset(cfg, 0, sizeof(*cfg));
+    cfg->data_dir = xstrdup(UL_DEFAULT_DATA_DIR);
+    cfg->listen_host = xstrdup("127.0.0.1");
+    cfg->listen_port = UL_DEFAULT_PORT;
+    cfg->http_threads = 4;
+    cfg->log_level = UL_LOG_INFO;
+    cfg->log_target = UL_LOG_STDERR;
+    /* BMC work is mostly waiting on the network, so far more workers than
+     * cores pay off; 16 keeps a small install from opening too many sessions. */
+    cfg->job_workers = 16;
+    cfg->job_timeout = 300;
+    cfg->job_retain_days = 30;
+    cfg->max_body = 1024 * 1024;
+    cfg->page_default = 100;
+    cfg->page_max = 1000;
+    cfg->bmc_timeout = 20;
+}
+
+void ul_config_free(struct ul_config *cfg)
+{
+    if (!cfg)
+        return;
+    free(cfg->data_dir);
+    free(cfg->listen_host);
+    cfg->data_dir = cfg->listen_host = NULL;
+}
+
+ul_err ul_parse_listen(const char *s, char **host_out, int *port_out, ul_errmsg *em)
+{
+    char host[INET6_ADDRSTRLEN + 1] = "127.0.0.1";
+    const char *portstr = s;
+    if (s[0] == '[') {
+        const char *close = strchr(s, ']');
+        if (!close || close[1] != ':' || (size_t)(close - s - 1) >= sizeof(host))
+            return ul_errmsg_set(em, UL_ERR_INVALID, "'%s' is not [ipv6]:port", s);
+        memcpy(host, s + 1, (size_t)(close - s - 1));
+        host[close - s - 1] = '\0';
+        portstr = close + 2;
+    } else {
+        const char *colon = strrchr(s, ':');
+        if (colon) {
+            if ((size_t)(colon - s) >= sizeof(host))
+                return ul_errmsg_set(em, UL_ERR_INVALID, "'%s': address too long", s);
+            memcpy(host, s, (size_t)(colon - s));
+            host[colon - s] = '\0';
+            portstr = colon + 1;
+        }
+    }
+    unsigned char buf[sizeof(struct in6_addr)];
+    if (inet_pton(AF_INET, host, buf) != 1 && inet_pton(AF_INET6, host, buf) != 1)
+        return ul_errmsg_set(em, UL_ERR_INVALID, "'%s' is not a literal IPv4 or IPv6 address",
+                             host);
+    char *end;
+    errno = 0;
+    long port = strtol(portstr, &end, 10);
+    if (errno || end == portstr || *end || port < 1 || port > 65535)
+        return ul_errmsg_set(em, UL_ERR_INVALID, "'%s' is not a port number (1-65535)", portstr);
+    *host_out = xstrdup(host);
+    *port_out = (int)port;
+    return UL_OK;
+}
+
+static ul_err apply(struct ul_config *cfg, const struct opt *o, const char *value, ul_errmsg *em)
+{
+    char *base = (char *)cfg;
+    switch (o->type) {
+    case OPT_STR: {
+        char **dst = (char **)(base + o->offset);
+        if (!*value)
+            return ul_errmsg_set(em, UL_ERR_INVALID, "empty value");
+        free(*dst);
+        *dst = xstrdup(value);
+        return UL_OK;
+    }
+    case OPT_INT:
+    case OPT_LONG: {
+        char *end;
+        errno = 0;
+        long v = strtol(value, &end, 10);
+        if (errno || end == value || *end)
+            return ul_errmsg_set(em, UL_ERR_INVALID, "'%s' is not a whole number", value);
+        if (v < o->min || v > o->max)
+            return ul_errmsg_set(em, UL_ERR_INVALID, "%ld is out of range %ld-%ld", v, o->min,
+                                 o->max);
+        if (o->type == OPT_INT)
+            *(int *)(base + o->offset) = (int)v;
+        else
+            *(long *)(base + o->offset) = v;
+        return UL_OK;
+    }
+    case OPT_LEVEL: {
+        int l = ul_log_level_parse(value);
+        if (l < 0)
+            return ul_errmsg_set(em, UL_ERR_INVALID, "'%s' is not one of error, warn, info, debug",
+                                 value);
+        *(int *)(base + o->offset) = l;
+        return UL_OK;
+    }
+    case OPT_TARGET: {
+        int t = ul_log_target_parse(value);
+        if (t < 0)
+            return ul_errmsg_set(em, UL_ERR_INVALID, "'%s' is not one of stderr, syslog", value);
+        *(int *)(base + o->offset) = t;
+        return UL_OK;
+    }
+    case OPT_LISTEN: {
+        char *host;
+        int port;
+        ul_err rc = ul_parse_listen(value, &host, &port, em);
+        if (rc != UL_OK)
+            return rc;
+        free(cfg->listen_host);
+        cfg->listen_host = host;
+        cfg->listen_port = port;
+        return UL_OK;
+    }
+    }
+    return ul_errmsg_set(em, UL_ERR_INTERNAL, "unknown option type");
+}
+
+ul_err ul_config_set(struct ul_config *cfg, const char *section, const char *key,
+                     const char *value, ul_errmsg *em)
+{
+    int section_known = 0;
+    for (size_t i = 0; i < sizeof(options) / sizeof(options[0]); i++) {
+        const struct opt *o = &options[i];
+        if (strcmp(o->section, section) != 0)
+            continue;
+        section_known = 1;
+        if (strcmp(o->key, key) != 0)
+            continue;
+        ul_err rc = apply(cfg, o, value, em);
+        if (rc != UL_OK)
+            ul_errmsg_prefix(em, "key '%s.%s'", section, key);
+        return rc;
+    }
+    if (!section_known)
+        return ul_errmsg_set(em, UL_ERR_INVALID, "unknown section '%s' (key '%s.%s')", section,
+                             section, key);
+    return ul_errmsg_set(em, UL_ERR_INVALID, "unknown key '%s.%s'", section, key);
+}
+
+ul_err ul_config_set_arg(struct ul_config *cfg, const char *arg, ul_errmsg *em)
+{
+    const char *dot = strchr(arg, '.');
+    const char *eq = strchr(arg, '=');
+    if (!dot || !eq || dot > eq || dot == arg || eq == dot + 1)
+        return ul_errmsg_set(em, UL_ERR_INVALID, "'%s' is not section.key=value", arg);
+    char *section = xstrndup(arg, (size_t)(dot - arg));
+    char *key = xstrndup(dot + 1, (size_t)(eq - dot - 1));
+    ul_err rc = ul_config_set(cfg, section, key, eq + 1, em);
+    free(section);
+    free(key);
+    return rc;
+}
+
+static char *trim(char *s)
+{
+    while (isspace((unsigned char)*s))
+        s++;
+    char *e = s + strlen(s);
+    while (e > s && isspace((unsigned char)e[-1]))
+        *--e = '\0';
+    return s;
+}
+
+ul_err ul_config_load_file(struct ul_config *cfg, const char *path, ul_errmsg *em)
+{
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return ul_errmsg_set(em, UL_ERR_IO, "config file '%s': %s", path, strerror(errno));
+    char line[4096];
+    char section[64] = "";
+    int lineno = 0;
+    ul_err rc = UL_OK;
+    while (fgets(line, sizeof(line), f)) {
+        lineno++;
+        if (!strchr(line, '\n') && !feof(f)) {
+            rc = ul_errmsg_set(em, UL_ERR_INVALID, "config file '%s' line %d: line too long",
+                               path, lineno);
+            break;
+        }
+        char *s = trim(line);
+        if (*s == '\0' || *s == '#' || *s == ';')
+            continue;
+        if (*s == '[') {
+            char *close = strchr(s, ']');
+            if (!close || close[1] != '\0' || close == s + 1 ||
+                (size_t)(close - s - 1) >= sizeof(section)) {
+                rc = ul_errmsg_set(em, UL_ERR_INVALID,
+                                   "config file '%s' line %d: malformed section header '%s'",
+                                   path, lineno, s);
+                break;
+            }
+            *close = '\0';
+            snprintf(section, sizeof(section), "%s", trim(s + 1));
+            continue;
+        }
+        char *eq = strchr(s, '=');
+        if (!eq) {
+            rc = ul_errmsg_set(em, UL_ERR_INVALID,
+                               "config file '%s' line %d: expected 'key = value', got '%s'", path,
+                               lineno, s);
+            break;
+        }
+        *eq = '\0';
+        char *key = trim(s);
+        char *value = trim(eq + 1);
+        if (!section[0]) {
+            rc = ul_errmsg_set(em, UL_ERR_INVALID,
+                               "config file '%s' line %d: key '%s' outside any [section]", path,
+                               lineno, key);
+            break;
+        }
+        ul_errmsg sub;
+        rc = ul_config_set(cfg, section, key, value, &sub);
+        if (rc != UL_OK) {
+            ul_errmsg_set(em, rc, "config file '%s' line %d: %s", path, lineno, sub.text);
+            break;
+        }
+    }
+    if (rc == UL_OK && ferror(f))
+        rc = ul_errmsg_set(em, UL_ERR_IO, "config file '%s': read error", path);
+    fclose(f);
+    return rc;
+}

@@ -1,0 +1,62 @@
+/* config.h - underlayd configuration: embedded defaults, an INI-style file,
+ * and command-line overrides, applied in that order.
+ *
+ * File format (see etc/underlayd.conf.example):
+ *     # comment
+ *     [server]
+ *     listen = 127.0.0.1:8624
+ * Every key is known in advance; an unknown section or key, a bad value or a
+ * value out of range is an error that names the file, line and key.
+ */
+#ifndef UL_UL_CONFIG_H
+#define UL_UL_CONFIG_H
+
+#include <stddef.h>
+
+#include "ul_error.h"
+
+#define UL_DEFAULT_PORT 8624
+#define UL_DEFAULT_DATA_DIR "/var/lib/underlay"
+
+struct ul_config {
+    /* [server] */
+    char *data_dir;      /* owned */
+    char *listen_host;   /* owned; literal IPv4 or IPv6 address */
+    int listen_port;
+    int http_threads;
+    /* [log] */
+    int log_level;       /* enum ul_log_level */
+    int log_target;      /* enum ul_log_target */
+    /* [jobs] */
+    int job_workers;     /* worker threads running jobs */
+    int job_timeout;     /* seconds, default per-job timeout */
+    int job_retain_days; /* finished jobs older than this are pruned */
+    /* [api] */
+    long max_body;       /* bytes accepted in one request body */
+    int page_default;    /* list page size when the client gives none */
+    int page_max;        /* largest page size a client may ask for */
+    /* [bmc] */
+    int bmc_timeout;     /* seconds a single BMC call may take */
+};
+
+/* Fill cfg with the embedded defaults. Owned strings are allocated. */
+void ul_config_defaults(struct ul_config *cfg);
+
+/* Apply a config file on top of cfg.  On error cfg may be partly updated;
+ * callers treat any error as fatal. */
+ul_err ul_config_load_file(struct ul_config *cfg, const char *path, ul_errmsg *em);
+
+/* Apply one "section.key=value" override (command line --set). */
+ul_err ul_config_set(struct ul_config *cfg, const char *section, const char *key,
+                     const char *value, ul_errmsg *em);
+
+/* Apply "section.key=value" as one string. */
+ul_err ul_config_set_arg(struct ul_config *cfg, const char *arg, ul_errmsg *em);
+
+void ul_config_free(struct ul_config *cfg);
+
+/* Parse "host:port", "[v6]:port" or a bare port; host must be a literal
+ * address.  host_out is allocated. */
+ul_err ul_parse_listen(const char *s, char **host_out, int *port_out, ul_errmsg *em);
+
+#endif
