@@ -1,0 +1,96 @@
+/* jobs.h - the job engine: a persisted queue and a bounded worker pool.
+ *
+ * Threading: jobs_submit/jobs_cancel may be called from any thread (HTTP
+ * handlers); they write the store and return at once, never waiting on a BMC.
+ * A fixed pool of worker threads runs job handlers.  The engine never runs two
+ * jobs for the same node at once (BMCs tolerate few sessions and some hang
+ * when two clients interleave commands).
+ *
+ * Lock order: engine->lock, then the store's internal lock.  Handlers run with
+ * no engine lock held.
+ *
+ * Restart semantics: at jobs_start, a job found "running" was interrupted by a
+ * crash or kill.  If its type says it is resumable (it re-reads the BMC's
+ * actual state before acting) it is queued again; otherwise it fails with
+ * "interrupted by restart".  On a clean shutdown (jobs_stop) running handlers
+ * are asked to stop; resumable jobs go back to the queue, the others fail with
+ * "interrupted by shutdown".  Nothing is silently dropped.
+ */
+#ifndef UL_JOBS_H
+#define UL_JOBS_H
+
+#include <json-c/json.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "store.h"
+#include "ul_error.h"
+
+typedef struct ul_jobs ul_jobs;
+typedef struct ul_job_ctx ul_job_ctx;
+
+struct ul_job_type {
+    const char *name;
+    bool needs_node;
+    /* Check params at submit time (NULL: any object).  The message names the
+     * offending field. */
+    ul_err (*validate)(json_object *params, ul_errmsg *em);
+    /* May this job be run again after a restart interrupted it?  NULL: no. */
+    bool (*resumable)(json_object *params);
+    /* Do the work.  Blocks.  Sets *result (new reference or NULL) on
+     * success; must call job_ctx_check() between steps and return its error. */
+    ul_err (*run)(ul_job_ctx *ctx, json_object *params, json_object **result, ul_errmsg *em);
+};
+
+/* Create an engine over st with the given pool size and default timeout.
+ * Register types, then start. */
+ul_jobs *jobs_new(ul_store *st, int workers, int default_timeout_s);
+/* Register a job type (t must outlive the engine).  Before jobs_start only. */
+void jobs_register(ul_jobs *jobs, const struct ul_job_type *t);
+/* Opaque pointer handed to handlers through job_ctx_user (driver registry,
+ * session cache ...).  Before jobs_start only. */
+void jobs_set_user(ul_jobs *jobs, void *user);
+const struct ul_job_type *jobs_find_type(ul_jobs *jobs, const char *name);
+
+/* Recover unfinished jobs from the store and start the workers. */
+ul_err jobs_start(ul_jobs *jobs, ul_errmsg *em);
+
+/* Persist a new queued job and wake a worker.  timeout_s <= 0 means the
+ * default.  On success *job is the new record (caller frees). */
+ul_err jobs_submit(ul_jobs *jobs, const char *type, const char *node, json_object *params,
+                   const char *actor, int timeout_s, struct ul_job **job, ul_errmsg *em);
+
+/* Cancel: a queued job ends canceled at once; a running one is asked to stop
+ * and ends canceled when its handler next checks.  UL_ERR_CONFLICT when the
+ * job has already finished. */
+ul_err jobs_cancel(ul_jobs *jobs, int64_t id, ul_errmsg *em);
+
+/* Counts for health and metrics. */
+void jobs_counts(ul_jobs *jobs, int *queued, int *running);
+
+/* Stop workers (see restart semantics above) and wait for them. */
+void jobs_stop(ul_jobs *jobs);
+void jobs_free(ul_jobs *jobs);
+
+/* ---- for handlers ---- */
+
+int64_t job_ctx_id(ul_job_ctx *ctx);
+const char *job_ctx_node(ul_job_ctx *ctx);
+ul_store *job_ctx_store(ul_job_ctx *ctx);
+void *job_ctx_user(ul_job_ctx *ctx);
+/* Monotonic deadline in ms (ul_mono_ms clock). */
+int64_t job_ctx_deadline(ul_job_ctx *ctx);
+/* Milliseconds left before the deadline (never negative). */
+int64_t job_ctx_remaining_ms(ul_job_ctx *ctx);
+/* True when this run continues a job an earlier daemon started. */
+bool job_ctx_resumed(ul_job_ctx *ctx);
+/* Record progress 0-100 and a step message in the store. */
+void job_ctx_progress(ul_job_ctx *ctx, int pct, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* UL_OK to carry on; UL_ERR_CANCELED, UL_ERR_TIMEOUT or UL_ERR_INTERRUPTED
+ * (daemon stopping) with em filled otherwise. */
+ul_err job_ctx_check(ul_job_ctx *ctx, ul_errmsg *em);
+/* Sleep up to ms, waking early when the job is canceled or stopping. */
+void job_ctx_sleep(ul_job_ctx *ctx, int64_t ms);
+
+#endif

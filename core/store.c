@@ -1,0 +1,1107 @@
+#include "config.h"
+
+#include "store.h"
+
+#include <pthread.h>
+#include <sodium.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "jsonv.h"
+#include "log.h"
+#include "ultime.h"
+#include "xalloc.h"
+
+struct ul_store {
+    sqlite3 *db;
+    pthread_mutex_t lock; /* serialises every use of db; leaf lock, taken last */
+    unsigned char key[SECRET_KEY_LEN];
+};
+
+/* Migrations run in order inside one transaction each; index i brings the
+ * schema from version i to i+1.  Never edit a shipped step: append one. */
+static const char *const migrations[] = {
+    /* 0 -> 1: initial schema */
+    "CREATE TABLE nodes ("
+    "  id INTEGER PRIMARY KEY,"
+    "  name TEXT NOT NULL UNIQUE,"
+    "  labels TEXT NOT NULL DEFAULT '{}',"
+    "  endpoint TEXT NOT NULL,"
+    "  driver TEXT NOT NULL,"
+    "  username TEXT,"
+    "  password BLOB,"
+    "  options TEXT NOT NULL DEFAULT '{}',"
+    "  state TEXT NOT NULL,"
+    "  created_at INTEGER NOT NULL,"
+    "  updated_at INTEGER NOT NULL);"
+    "CREATE TABLE jobs ("
+    "  id INTEGER PRIMARY KEY,"
+    "  parent_id INTEGER REFERENCES jobs(id) ON DELETE CASCADE,"
+    "  type TEXT NOT NULL,"
+    "  node TEXT,"
+    "  state TEXT NOT NULL,"
+    "  params TEXT NOT NULL DEFAULT '{}',"
+    "  result TEXT,"
+    "  progress INTEGER NOT NULL DEFAULT 0,"
+    "  message TEXT,"
+    "  error_code TEXT,"
+    "  error TEXT,"
+    "  actor TEXT NOT NULL,"
+    "  timeout_s INTEGER NOT NULL,"
+    "  attempts INTEGER NOT NULL DEFAULT 0,"
+    "  cancel_requested INTEGER NOT NULL DEFAULT 0,"
+    "  created_at INTEGER NOT NULL,"
+    "  started_at INTEGER,"
+    "  finished_at INTEGER,"
+    "  updated_at INTEGER NOT NULL);"
+    "CREATE INDEX jobs_state ON jobs(state);"
+    "CREATE INDEX jobs_node ON jobs(node);"
+    "CREATE INDEX jobs_parent ON jobs(parent_id);"
+    "CREATE TABLE audit ("
+    "  id INTEGER PRIMARY KEY,"
+    "  time INTEGER NOT NULL,"
+    "  actor TEXT NOT NULL,"
+    "  action TEXT NOT NULL,"
+    "  target TEXT NOT NULL,"
+    "  result TEXT NOT NULL,"
+    "  detail TEXT);"
+    "CREATE TABLE tokens ("
+    "  name TEXT PRIMARY KEY,"
+    "  role TEXT NOT NULL,"
+    "  hash BLOB NOT NULL UNIQUE,"
+    "  created_at INTEGER NOT NULL,"
+    "  last_used_at INTEGER);",
+};
+
+#define N_MIGRATIONS (int)(sizeof(migrations) / sizeof(migrations[0]))
+
+static ul_err db_fail(ul_store *st, ul_errmsg *em, const char *what)
+{
+    return ul_errmsg_set(em, UL_ERR_STORE, "state store: %s: %s", what, sqlite3_errmsg(st->db));
+}
+
+static ul_err exec_sql(ul_store *st, const char *sql, ul_errmsg *em)
+{
+    char *err = NULL;
+    if (sqlite3_exec(st->db, sql, NULL, NULL, &err) != SQLITE_OK) {
+        ul_errmsg_set(em, UL_ERR_STORE, "state store: %s", err ? err : "exec failed");
+        sqlite3_free(err);
+        return UL_ERR_STORE;
+    }
+    return UL_OK;
+}
+
+static int user_version(ul_store *st)
+{
+    sqlite3_stmt *s;
+    int v = -1;
+    if (sqlite3_prepare_v2(st->db, "PRAGMA user_version", -1, &s, NULL) == SQLITE_OK) {
+        if (sqlite3_step(s) == SQLITE_ROW)
+            v = sqlite3_column_int(s, 0);
+        sqlite3_finalize(s);
+    }
+    return v;
+}
+
+static ul_err migrate(ul_store *st, const char *path, ul_errmsg *em)
+{
+    int v = user_version(st);
+    if (v < 0)
+        return db_fail(st, em, "reading schema version");
+    if (v > N_MIGRATIONS)
+        return ul_errmsg_set(em, UL_ERR_STORE,
+                             "database '%s' has schema version %d, newer than this build "
+                             "understands (%d); upgrade underlay",
+                             path, v, N_MIGRATIONS);
+    for (; v < N_MIGRATIONS; v++) {
+        ul_err rc = exec_sql(st, "BEGIN IMMEDIATE", em);
+        if (rc != UL_OK)
+            return rc;
+        rc = exec_sql(st, migrations[v], em);
+        if (rc == UL_OK) {
+            char sql[64];
+            snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", v + 1);
+            rc = exec_sql(st, sql, em);
+        }
+        if (rc == UL_OK)
+            rc = exec_sql(st, "COMMIT", em);
+        if (rc != UL_OK) {
+            exec_sql(st, "ROLLBACK", NULL);
+            ul_errmsg_prefix(em, "migrating '%s' to schema version %d", path, v + 1);
+            return rc;
+        }
+        ul_info("state store '%s' migrated to schema version %d", path, v + 1);
+    }
+    return UL_OK;
+}
+
+ul_err store_open(const char *path, const unsigned char key[SECRET_KEY_LEN], ul_store **out,
+                  ul_errmsg *em)
+{
+    *out = NULL;
+    ul_store *st = xcalloc(1, sizeof(*st));
+    memcpy(st->key, key, SECRET_KEY_LEN);
+    pthread_mutex_init(&st->lock, NULL);
+    ul_err rc = UL_OK;
+    if (sqlite3_open_v2(path, &st->db,
+                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
+                        NULL) != SQLITE_OK) {
+        rc = ul_errmsg_set(em, UL_ERR_STORE, "cannot open database '%s': %s", path,
+                           st->db ? sqlite3_errmsg(st->db) : "out of memory");
+        goto out;
+    }
+    /* A second underlayd or a backup holding a lock should delay us, not fail
+     * a job outright. */
+    sqlite3_busy_timeout(st->db, 5000);
+    rc = exec_sql(st,
+                  "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;",
+                  em);
+    if (rc != UL_OK) {
+        ul_errmsg_prefix(em, "database '%s'", path);
+        goto out;
+    }
+    rc = migrate(st, path, em);
+out:
+    if (rc != UL_OK) {
+        store_close(st);
+        return rc;
+    }
+    *out = st;
+    return UL_OK;
+}
+
+void store_close(ul_store *st)
+{
+    if (!st)
+        return;
+    if (st->db)
+        sqlite3_close(st->db);
+    pthread_mutex_destroy(&st->lock);
+    sodium_memzero(st->key, sizeof(st->key));
+    free(st);
+}
+
+int store_schema_version(ul_store *st)
+{
+    pthread_mutex_lock(&st->lock);
+    int v = user_version(st);
+    pthread_mutex_unlock(&st->lock);
+    return v;
+}
+
+/* ---- small helpers ---- */
+
+static char *col_str(sqlite3_stmt *s, int i)
+{
+    const unsigned char *t = sqlite3_column_text(s, i);
+    return t ? xstrdup((const char *)t) : NULL;
+}
+
+static json_object *col_json(sqlite3_stmt *s, int i)
+{
+    const char *t = (const char *)sqlite3_column_text(s, i);
+    json_object *o = NULL;
+    if (t && jv_parse(t, strlen(t), 0, &o, NULL) == UL_OK &&
+        json_object_is_type(o, json_type_object))
+        return o;
+    json_object_put(o);
+    return json_object_new_object();
+}
+
+static void bind_text_or_null(sqlite3_stmt *s, int i, const char *v)
+{
+    if (v)
+        sqlite3_bind_text(s, i, v, -1, SQLITE_TRANSIENT);
+    else
+        sqlite3_bind_null(s, i);
+}
+
+static const char *json_text(json_object *o)
+{
+    return json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
+                                                 JSON_C_TO_STRING_NOSLASHESCAPE);
+}
+
+/* ---- nodes ---- */
+
+#define NODE_COLS                                                                                  \
+    "id, name, labels, endpoint, driver, username, password, options, state, created_at, "        \
+    "updated_at"
+
+static ul_err node_from_row(ul_store *st, sqlite3_stmt *s, bool with_secret, struct ul_node **out,
+                            ul_errmsg *em)
+{
+    struct ul_node *n = xcalloc(1, sizeof(*n));
+    n->id = sqlite3_column_int64(s, 0);
+    n->name = col_str(s, 1);
+    n->labels = col_json(s, 2);
+    n->endpoint = col_str(s, 3);
+    n->driver = col_str(s, 4);
+    n->username = col_str(s, 5);
+    n->has_password = sqlite3_column_type(s, 6) != SQLITE_NULL;
+    n->options = col_json(s, 7);
+    n->state = col_str(s, 8);
+    n->created_at = sqlite3_column_int64(s, 9);
+    n->updated_at = sqlite3_column_int64(s, 10);
+    if (with_secret && n->has_password) {
+        ul_err rc = secret_open(st->key, sqlite3_column_blob(s, 6),
+                                (size_t)sqlite3_column_bytes(s, 6), &n->password, em);
+        if (rc != UL_OK) {
+            ul_errmsg_prefix(em, "node %s", n->name);
+            node_free(n);
+            return rc;
+        }
+    }
+    *out = n;
+    return UL_OK;
+}
+
+static ul_err bind_password(ul_store *st, sqlite3_stmt *s, int idx, const char *password,
+                            ul_errmsg *em)
+{
+    if (!password) {
+        sqlite3_bind_null(s, idx);
+        return UL_OK;
+    }
+    unsigned char *blob;
+    size_t len;
+    ul_err rc = secret_seal(st->key, password, &blob, &len, em);
+    if (rc != UL_OK)
+        return rc;
+    sqlite3_bind_blob(s, idx, blob, (int)len, free);
+    return UL_OK;
+}
+
+ul_err store_node_insert(ul_store *st, struct ul_node *n, ul_errmsg *em)
+{
+    int64_t now = ul_wall_s();
+    ul_err rc = UL_OK;
+    sqlite3_stmt *s = NULL;
+    pthread_mutex_lock(&st->lock);
+    if (sqlite3_prepare_v2(st->db,
+                           "INSERT INTO nodes (name, labels, endpoint, driver, username, "
+                           "password, options, state, created_at, updated_at) "
+                           "VALUES (?,?,?,?,?,?,?,?,?,?)",
+                           -1, &s, NULL) != SQLITE_OK) {
+        rc = db_fail(st, em, "preparing node insert");
+        goto out;
+    }
+    sqlite3_bind_text(s, 1, n->name, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(s, 2, json_text(n->labels), -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(s, 3, n->endpoint, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(s, 4, n->driver, -1, SQLITE_TRANSIENT);
+    bind_text_or_null(s, 5, n->username);
+    rc = bind_password(st, s, 6, n->password, em);
+    if (rc != UL_OK)
+        goto out;
+    sqlite3_bind_text(s, 7, json_text(n->options), -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(s, 8, n->state, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(s, 9, now);
+    sqlite3_bind_int64(s, 10, now);
+    int step = sqlite3_step(s);
+    if (step == SQLITE_CONSTRAINT) {
+        rc = ul_errmsg_set(em, UL_ERR_CONFLICT, "node '%s' already exists", n->name);
+        goto out;
+    }
+    if (step != SQLITE_DONE) {
+        rc = db_fail(st, em, "inserting node");
+        goto out;
+    }
+    n->id = sqlite3_last_insert_rowid(st->db);
+    n->created_at = n->updated_at = now;
+    n->has_password = n->password != NULL;
+out:
+    sqlite3_finalize(s);
+    pthread_mutex_unlock(&st->lock);
+    return rc;
+}
+
+ul_err store_node_get(ul_store *st, const char *name, bool with_secret, struct ul_node **out,
+                      ul_errmsg *em)
+{
+    *out = NULL;
+    ul_err rc = UL_OK;
+    sqlite3_stmt *s = NULL;
+    pthread_mutex_lock(&st->lock);
+    if (sqlite3_prepare_v2(st->db, "SELECT " NODE_COLS " FROM nodes WHERE name = ?", -1, &s,
+                           NULL) != SQLITE_OK) {
+        rc = db_fail(st, em, "preparing node lookup");
+        goto out;
+    }
+    sqlite3_bind_text(s, 1, name, -1, SQLITE_TRANSIENT);
+    int step = sqlite3_step(s);
+    if (step == SQLITE_ROW)
+        rc = node_from_row(st, s, with_secret, out, em);
+    else if (step == SQLITE_DONE)
+        rc = ul_errmsg_set(em, UL_ERR_NOT_FOUND, "node '%s' not found", name);
+    else
+        rc = db_fail(st, em, "reading node");
+out:
+    sqlite3_finalize(s);
+    pthread_mutex_unlock(&st->lock);
+    return rc;
+}
+
+ul_err store_node_update(ul_store *st, struct ul_node *n, bool set_password, ul_errmsg *em)
+{
+    int64_t now = ul_wall_s();
+    ul_err rc = UL_OK;
+    sqlite3_stmt *s = NULL;
+    pthread_mutex_lock(&st->lock);
+    const char *sql = set_password
+                          ? "UPDATE nodes SET labels=?, endpoint=?, driver=?, username=?, "
+                            "options=?, state=?, updated_at=?, password=? WHERE id=?"
+                          : "UPDATE nodes SET labels=?, endpoint=?, driver=?, username=?, "
+                            "options=?, state=?, updated_at=? WHERE id=?";
+    if (sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK) {
+        rc = db_fail(st, em, "preparing node update");
+        goto out;
+    }
+    sqlite3_bind_text(s, 1, json_text(n->labels), -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(s, 2, n->endpoint, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(s, 3, n->driver, -1, SQLITE_TRANSIENT);
+    bind_text_or_null(s, 4, n->username);
+    sqlite3_bind_text(s, 5, json_text(n->options), -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(s, 6, n->state, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(s, 7, now);
+    int idx = 8;
+    if (set_password) {
+        rc = bind_password(st, s, idx++, n->password, em);
+        if (rc != UL_OK)
+            goto out;
+    }
+    sqlite3_bind_int64(s, idx, n->id);
+    if (sqlite3_step(s) != SQLITE_DONE) {
+        rc = db_fail(st, em, "updating node");
+        goto out;
+    }
+    if (sqlite3_changes(st->db) == 0) {
+        rc = ul_errmsg_set(em, UL_ERR_NOT_FOUND, "node '%s' not found", n->name);
+        goto out;
+    }
+    n->updated_at = now;
+    if (set_password)
+        n->has_password = n->password != NULL;
+out:
+    sqlite3_finalize(s);
+    pthread_mutex_unlock(&st->lock);
+    return rc;
+}
+
+ul_err store_node_delete(ul_store *st, const char *name, ul_errmsg *em)
+{
+    ul_err rc = UL_OK;
+    sqlite3_stmt *s = NULL;
+    pthread_mutex_lock(&st->lock);
+    /* The check and the delete are one statement, so a job queued between
+     * them cannot be orphaned. */
+    if (sqlite3_prepare_v2(st->db,
+                           "DELETE FROM nodes WHERE name = ?1 AND NOT EXISTS (SELECT 1 FROM jobs "
+                           "WHERE node = ?1 AND state IN ('queued','running'))",
+                           -1, &s, NULL) != SQLITE_OK) {
+        rc = db_fail(st, em, "preparing node delete");
+        goto out;
+    }
+    sqlite3_bind_text(s, 1, name, -1, SQLITE_TRANSIENT);
+    if (sqlite3_step(s) != SQLITE_DONE) {
+        rc = db_fail(st, em, "deleting node");
+        goto out;
+    }
+    if (sqlite3_changes(st->db) == 0) {
+        sqlite3_finalize(s);
+        s = NULL;
+        if (sqlite3_prepare_v2(st->db, "SELECT 1 FROM nodes WHERE name = ?", -1, &s, NULL) !=
+            SQLITE_OK) {
+            rc = db_fail(st, em, "preparing node lookup");
+            goto out;
+        }
+        sqlite3_bind_text(s, 1, name, -1, SQLITE_TRANSIENT);
+        if (sqlite3_step(s) == SQLITE_ROW)
+            rc = ul_errmsg_set(em, UL_ERR_CONFLICT,
+                               "node '%s' has queued or running jobs; cancel them first", name);
+        else
+            rc = ul_errmsg_set(em, UL_ERR_NOT_FOUND, "node '%s' not found", name);
+    }
+out:
+    sqlite3_finalize(s);
+    pthread_mutex_unlock(&st->lock);
+    return rc;
+}
+
+/* Build the WHERE clause shared by the count and the page query. */
+static char *node_where(const struct ul_node_filter *f)
+{
+    char *w = xstrdup("WHERE 1");
+    if (f->name_glob) {
+        char *t = xasprintf("%s AND name GLOB ?", w);
+        free(w);
+        w = t;
+    }
+    if (f->state) {
+        char *t = xasprintf("%s AND state = ?", w);
+        free(w);
+        w = t;
+    }
+    if (f->driver) {
+        char *t = xasprintf("%s AND driver = ?", w);
+        free(w);
+        w = t;
+    }
+    for (size_t i = 0; i < f->nlabels; i++) {
+        char *t = xasprintf("%s AND EXISTS (SELECT 1 FROM json_each(nodes.labels) "
+                            "WHERE key = ? AND value = ?)",
+                            w);
+        free(w);
+        w = t;
+    }
+    return w;
+}
+
+static int node_bind_filter(sqlite3_stmt *s, const struct ul_node_filter *f)
+{
+    int i = 1;
+    if (f->name_glob)
+        sqlite3_bind_text(s, i++, f->name_glob, -1, SQLITE_TRANSIENT);
+    if (f->state)
+        sqlite3_bind_text(s, i++, f->state, -1, SQLITE_TRANSIENT);
+    if (f->driver)
+        sqlite3_bind_text(s, i++, f->driver, -1, SQLITE_TRANSIENT);
+    for (size_t k = 0; k < f->nlabels; k++) {
+        sqlite3_bind_text(s, i++, f->label_keys[k], -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(s, i++, f->label_values[k], -1, SQLITE_TRANSIENT);
+    }
+    return i;
+}
+
+ul_err store_node_list(ul_store *st, const struct ul_node_filter *f, struct ul_node_list *out,
+                       ul_errmsg *em)
+{
+    memset(out, 0, sizeof(*out));
+    ul_err rc = UL_OK;
+    sqlite3_stmt *s = NULL;
+    char *where = node_where(f);
+    char *count_sql = xasprintf("SELECT count(*) FROM nodes %s", where);
+    char *page_sql =
+        xasprintf("SELECT " NODE_COLS " FROM nodes %s ORDER BY name LIMIT ? OFFSET ?", where);
+    size_t cap = 0;
+    pthread_mutex_lock(&st->lock);
+    if (sqlite3_prepare_v2(st->db, count_sql, -1, &s, NULL) != SQLITE_OK) {
+        rc = db_fail(st, em, "preparing node count");
+        goto out;
+    }
+    node_bind_filter(s, f);
+    if (sqlite3_step(s) != SQLITE_ROW) {
+        rc = db_fail(st, em, "counting nodes");
+        goto out;
+    }
+    out->total = sqlite3_column_int64(s, 0);
+    sqlite3_finalize(s);
+    s = NULL;
+    if (sqlite3_prepare_v2(st->db, page_sql, -1, &s, NULL) != SQLITE_OK) {
+        rc = db_fail(st, em, "preparing node list");
+        goto out;
+    }
+    int i = node_bind_filter(s, f);
+    sqlite3_bind_int(s, i++, f->limit);
+    sqlite3_bind_int(s, i, f->offset);
+    int step;
+    while ((step = sqlite3_step(s)) == SQLITE_ROW) {
+        if (out->count == cap) {
+            cap = cap ? cap * 2 : 32;
+            out->items = xrealloc(out->items, cap * sizeof(*out->items));
+        }
+        rc = node_from_row(st, s, false, &out->items[out->count], em);
+        if (rc != UL_OK)
+            goto out;
+        out->count++;
+    }
+    if (step != SQLITE_DONE)
+        rc = db_fail(st, em, "listing nodes");
+out:
+    sqlite3_finalize(s);
+    pthread_mutex_unlock(&st->lock);
+    free(where);
+    free(count_sql);
+    free(page_sql);
+    if (rc != UL_OK)
+        store_node_list_free(out);
+    return rc;
+}
+
+void store_node_list_free(struct ul_node_list *l)
+{
+    if (!l)
+        return;
+    for (size_t i = 0; i < l->count; i++)
+        node_free(l->items[i]);
+    free(l->items);
+    memset(l, 0, sizeof(*l));
+}
+
+/* ---- jobs ---- */
+
+#define JOB_COLS                                                                                   \
+    "id, parent_id, type, node, state, params, result, progress, message, error_code, error, "    \
+    "actor, timeout_s, attempts, cancel_requested, created_at, started_at, finished_at, "         \
+    "updated_at"
+
+static struct ul_job *job_from_row(sqlite3_stmt *s)
+{
+    struct ul_job *j = xcalloc(1, sizeof(*j));
+    j->id = sqlite3_column_int64(s, 0);
+    j->parent_id = sqlite3_column_int64(s, 1);
+    j->type = col_str(s, 2);
+    j->node = col_str(s, 3);
+    char *state = col_str(s, 4);
+    int st = job_state_parse(state);
+    free(state);
+    j->state = st < 0 ? UL_JOB_FAILED : (enum ul_job_state)st;
+    j->params = col_str(s, 5);
+    if (!j->params)
+        j->params = xstrdup("{}");
+    j->result = col_str(s, 6);
+    j->progress = sqlite3_column_int(s, 7);
+    j->message = col_str(s, 8);
+    j->error_code = col_str(s, 9);
+    j->error = col_str(s, 10);
+    j->actor = col_str(s, 11);
+    j->timeout_s = sqlite3_column_int(s, 12);
+    j->attempts = sqlite3_column_int(s, 13);
+    j->cancel_requested = sqlite3_column_int(s, 14) != 0;
+    j->created_at = sqlite3_column_int64(s, 15);
+    j->started_at = sqlite3_column_int64(s, 16);
+    j->finished_at = sqlite3_column_int64(s, 17);
+    j->updated_at = sqlite3_column_int64(s, 18);
+    return j;
+}
+
+ul_err store_job_insert(ul_store *st, struct ul_job *j, ul_errmsg *em)
+{
+    int64_t now = ul_wall_s();
+    ul_err rc = UL_OK;
+    sqlite3_stmt *s = NULL;
+    pthread_mutex_lock(&st->lock);
+    if (sqlite3_prepare_v2(st->db,
+                           "INSERT INTO jobs (parent_id, type, node, state, params, progress, "
+                           "message, actor, timeout_s, created_at, updated_at) "
+                           "VALUES (?,?,?,'queued',?,0,?,?,?,?,?)",
+                           -1, &s, NULL) != SQLITE_OK) {
+        rc = db_fail(st, em, "preparing job insert");
+        goto out;
+    }
+    if (j->parent_id)
+        sqlite3_bind_int64(s, 1, j->parent_id);
+    else
+        sqlite3_bind_null(s, 1);
+    sqlite3_bind_text(s, 2, j->type, -1, SQLITE_TRANSIENT);
+    bind_text_or_null(s, 3, j->node);
+    sqlite3_bind_text(s, 4, j->params ? j->params : "{}", -1, SQLITE_TRANSIENT);
+    bind_text_or_null(s, 5, j->message);
+    sqlite3_bind_text(s, 6, j->actor ? j->actor : "system", -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int(s, 7, j->timeout_s);
+    sqlite3_bind_int64(s, 8, now);
+    sqlite3_bind_int64(s, 9, now);
+    if (sqlite3_step(s) != SQLITE_DONE) {
+        rc = db_fail(st, em, "inserting job");
+        goto out;
+    }
+    j->id = sqlite3_last_insert_rowid(st->db);
+    j->state = UL_JOB_QUEUED;
+    j->created_at = j->updated_at = now;
+out:
+    sqlite3_finalize(s);
+    pthread_mutex_unlock(&st->lock);
+    return rc;
+}
+
+ul_err store_job_get(ul_store *st, int64_t id, struct ul_job **out, ul_errmsg *em)
+{
+    *out = NULL;
+    ul_err rc = UL_OK;
+    sqlite3_stmt *s = NULL;
+    pthread_mutex_lock(&st->lock);
+    if (sqlite3_prepare_v2(st->db, "SELECT " JOB_COLS " FROM jobs WHERE id = ?", -1, &s, NULL) !=
+        SQLITE_OK) {
+        rc = db_fail(st, em, "preparing job lookup");
+        goto out;
+    }
+    sqlite3_bind_int64(s, 1, id);
+    int step = sqlite3_step(s);
+    if (step == SQLITE_ROW)
+        *out = job_from_row(s);
+    else if (step == SQLITE_DONE)
+        rc = ul_errmsg_set(em, UL_ERR_NOT_FOUND, "job %lld not found", (long long)id);
+    else
+        rc = db_fail(st, em, "reading job");
+out:
+    sqlite3_finalize(s);
+    pthread_mutex_unlock(&st->lock);
+    return rc;
+}
+
+static ul_err job_query(ul_store *st, const char *where, const char *order, int limit, int offset,
+                        const struct ul_job_filter *f, struct ul_job_list *out, ul_errmsg *em)
+{
+    memset(out, 0, sizeof(*out));
+    ul_err rc = UL_OK;
+    sqlite3_stmt *s = NULL;
+    size_t cap = 0;
+    char *count_sql = xasprintf("SELECT count(*) FROM jobs %s", where);
+    char *page_sql =
+        xasprintf("SELECT " JOB_COLS " FROM jobs %s ORDER BY %s LIMIT ? OFFSET ?", where, order);
+    pthread_mutex_lock(&st->lock);
+    for (int pass = 0; pass < 2; pass++) {
+        if (sqlite3_prepare_v2(st->db, pass == 0 ? count_sql : page_sql, -1, &s, NULL) !=
+            SQLITE_OK) {
+            rc = db_fail(st, em, "preparing job query");
+            goto out;
+        }
+        int i = 1;
+        if (f) {
+            if (f->state >= 0)
+                sqlite3_bind_text(s, i++, job_state_name((enum ul_job_state)f->state), -1,
+                                  SQLITE_STATIC);
+            if (f->node)
+                sqlite3_bind_text(s, i++, f->node, -1, SQLITE_TRANSIENT);
+            if (f->type)
+                sqlite3_bind_text(s, i++, f->type, -1, SQLITE_TRANSIENT);
+            if (f->parent_id)
+                sqlite3_bind_int64(s, i++, f->parent_id);
+        }
+        if (pass == 0) {
+            if (sqlite3_step(s) != SQLITE_ROW) {
+                rc = db_fail(st, em, "counting jobs");
+                goto out;
+            }
+            out->total = sqlite3_column_int64(s, 0);
+            sqlite3_finalize(s);
+            s = NULL;
+            continue;
+        }
+        sqlite3_bind_int(s, i++, limit);
+        sqlite3_bind_int(s, i, offset);
+        int step;
+        while ((step = sqlite3_step(s)) == SQLITE_ROW) {
+            if (out->count == cap) {
+                cap = cap ? cap * 2 : 32;
+                out->items = xrealloc(out->items, cap * sizeof(*out->items));
+            }
+            out->items[out->count++] = job_from_row(s);
+        }
+        if (step != SQLITE_DONE)
+            rc = db_fail(st, em, "listing jobs");
+    }
+out:
+    sqlite3_finalize(s);
+    pthread_mutex_unlock(&st->lock);
+    free(count_sql);
+    free(page_sql);
+    if (rc != UL_OK)
+        store_job_list_free(out);
+    return rc;
+}
+
+ul_err store_job_list(ul_store *st, const struct ul_job_filter *f, struct ul_job_list *out,
+                      ul_errmsg *em)
+{
+    char where[256] = "WHERE 1";
+    if (f->state >= 0)
+        strcat(where, " AND state = ?");
+    if (f->node)
+        strcat(where, " AND node = ?");
+    if (f->type)
+        strcat(where, " AND type = ?");
+    if (f->parent_id)
+        strcat(where, " AND parent_id = ?");
+    return job_query(st, where, "id DESC", f->limit, f->offset, f, out, em);
+}
+
+ul_err store_job_list_unfinished(ul_store *st, struct ul_job_list *out, ul_errmsg *em)
+{
+    return job_query(st, "WHERE state IN ('queued','running')", "id ASC", -1, 0, NULL, out, em);
+}
+
+void store_job_list_free(struct ul_job_list *l)
+{
+    if (!l)
+        return;
+    for (size_t i = 0; i < l->count; i++)
+        job_free(l->items[i]);
+    free(l->items);
+    memset(l, 0, sizeof(*l));
+}
+
+/* Run one UPDATE on a job row; fails with NOT_FOUND if no row changed. */
+static ul_err job_update(ul_store *st, int64_t id, const char *sql, const char *t1,
+                         const char *t2, const char *t3, const char *t4, int i1, ul_errmsg *em)
+{
+    ul_err rc = UL_OK;
+    sqlite3_stmt *s = NULL;
+    pthread_mutex_lock(&st->lock);
+    if (sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK) {
+        rc = db_fail(st, em, "preparing job update");
+        goto out;
+    }
+    /* Parameters by name so each statement binds only what it uses. */
+    int idx;
+    if ((idx = sqlite3_bind_parameter_index(s, ":id")))
+        sqlite3_bind_int64(s, idx, id);
+    if ((idx = sqlite3_bind_parameter_index(s, ":now")))
+        sqlite3_bind_int64(s, idx, ul_wall_s());
+    if ((idx = sqlite3_bind_parameter_index(s, ":t1")))
+        bind_text_or_null(s, idx, t1);
+    if ((idx = sqlite3_bind_parameter_index(s, ":t2")))
+        bind_text_or_null(s, idx, t2);
+    if ((idx = sqlite3_bind_parameter_index(s, ":t3")))
+        bind_text_or_null(s, idx, t3);
+    if ((idx = sqlite3_bind_parameter_index(s, ":t4")))
+        bind_text_or_null(s, idx, t4);
+    if ((idx = sqlite3_bind_parameter_index(s, ":i1")))
+        sqlite3_bind_int(s, idx, i1);
+    if (sqlite3_step(s) != SQLITE_DONE) {
+        rc = db_fail(st, em, "updating job");
+        goto out;
+    }
+    if (sqlite3_changes(st->db) == 0)
+        rc = ul_errmsg_set(em, UL_ERR_NOT_FOUND, "job %lld not found or not in that state",
+                           (long long)id);
+out:
+    sqlite3_finalize(s);
+    pthread_mutex_unlock(&st->lock);
+    return rc;
+}
+
+ul_err store_job_mark_running(ul_store *st, int64_t id, ul_errmsg *em)
+{
+    return job_update(st, id,
+                      "UPDATE jobs SET state='running', attempts=attempts+1, started_at=:now, "
+                      "updated_at=:now WHERE id=:id AND state='queued'",
+                      NULL, NULL, NULL, NULL, 0, em);
+}
+
+ul_err store_job_progress(ul_store *st, int64_t id, int progress, const char *message,
+                          ul_errmsg *em)
+{
+    if (progress < 0)
+        progress = 0;
+    if (progress > 100)
+        progress = 100;
+    return job_update(st, id,
+                      "UPDATE jobs SET progress=:i1, message=:t1, updated_at=:now "
+                      "WHERE id=:id AND state='running'",
+                      message, NULL, NULL, NULL, progress, em);
+}
+
+ul_err store_job_requeue(ul_store *st, int64_t id, const char *message, ul_errmsg *em)
+{
+    return job_update(st, id,
+                      "UPDATE jobs SET state='queued', message=:t1, updated_at=:now "
+                      "WHERE id=:id AND state IN ('queued','running')",
+                      message, NULL, NULL, NULL, 0, em);
+}
+
+ul_err store_job_finish(ul_store *st, int64_t id, enum ul_job_state state, const char *result,
+                        const char *error_code, const char *error, ul_errmsg *em)
+{
+    return job_update(st, id,
+                      "UPDATE jobs SET state=:t1, result=:t2, error_code=:t3, error=:t4, "
+                      "progress=CASE WHEN :t1='succeeded' THEN 100 ELSE progress END, "
+                      "finished_at=:now, updated_at=:now "
+                      "WHERE id=:id AND state IN ('queued','running')",
+                      job_state_name(state), result, error_code, error, 0, em);
+}
+
+ul_err store_job_request_cancel(ul_store *st, int64_t id, ul_errmsg *em)
+{
+    return job_update(st, id,
+                      "UPDATE jobs SET cancel_requested=1, updated_at=:now "
+                      "WHERE id=:id AND state IN ('queued','running')",
+                      NULL, NULL, NULL, NULL, 0, em);
+}
+
+ul_err store_job_prune(ul_store *st, int64_t cutoff, int *deleted, ul_errmsg *em)
+{
+    ul_err rc = UL_OK;
+    sqlite3_stmt *s = NULL;
+    *deleted = 0;
+    pthread_mutex_lock(&st->lock);
+    if (sqlite3_prepare_v2(st->db,
+                           "DELETE FROM jobs WHERE state IN ('succeeded','failed','canceled') "
+                           "AND finished_at < ? AND parent_id IS NULL",
+                           -1, &s, NULL) != SQLITE_OK) {
+        rc = db_fail(st, em, "preparing job prune");
+        goto out;
+    }
+    sqlite3_bind_int64(s, 1, cutoff);
+    if (sqlite3_step(s) != SQLITE_DONE)
+        rc = db_fail(st, em, "pruning jobs");
+    else
+        *deleted = sqlite3_changes(st->db);
+out:
+    sqlite3_finalize(s);
+    pthread_mutex_unlock(&st->lock);
+    return rc;
+}
+
+/* ---- audit ---- */
+
+ul_err store_audit_add(ul_store *st, const char *actor, const char *action, const char *target,
+                       const char *result, const char *detail, ul_errmsg *em)
+{
+    ul_err rc = UL_OK;
+    sqlite3_stmt *s = NULL;
+    pthread_mutex_lock(&st->lock);
+    if (sqlite3_prepare_v2(st->db,
+                           "INSERT INTO audit (time, actor, action, target, result, detail) "
+                           "VALUES (?,?,?,?,?,?)",
+                           -1, &s, NULL) != SQLITE_OK) {
+        rc = db_fail(st, em, "preparing audit insert");
+        goto out;
+    }
+    sqlite3_bind_int64(s, 1, ul_wall_s());
+    sqlite3_bind_text(s, 2, actor ? actor : "system", -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(s, 3, action, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(s, 4, target ? target : "", -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(s, 5, result ? result : "ok", -1, SQLITE_TRANSIENT);
+    bind_text_or_null(s, 6, detail);
+    if (sqlite3_step(s) != SQLITE_DONE)
+        rc = db_fail(st, em, "writing audit record");
+out:
+    sqlite3_finalize(s);
+    pthread_mutex_unlock(&st->lock);
+    return rc;
+}
+
+ul_err store_audit_list(ul_store *st, const char *actor, const char *action, int limit, int offset,
+                        struct ul_audit_list *out, ul_errmsg *em)
+{
+    memset(out, 0, sizeof(*out));
+    ul_err rc = UL_OK;
+    sqlite3_stmt *s = NULL;
+    size_t cap = 0;
+    pthread_mutex_lock(&st->lock);
+    if (sqlite3_prepare_v2(st->db, "SELECT count(*) FROM audit WHERE (?1 IS NULL OR actor = ?1) "
+                                   "AND (?2 IS NULL OR action = ?2)",
+                           -1, &s, NULL) != SQLITE_OK) {
+        rc = db_fail(st, em, "preparing audit count");
+        goto out;
+    }
+    bind_text_or_null(s, 1, actor);
+    bind_text_or_null(s, 2, action);
+    if (sqlite3_step(s) != SQLITE_ROW) {
+        rc = db_fail(st, em, "counting audit records");
+        goto out;
+    }
+    out->total = sqlite3_column_int64(s, 0);
+    sqlite3_finalize(s);
+    s = NULL;
+    if (sqlite3_prepare_v2(st->db,
+                           "SELECT id, time, actor, action, target, result, detail FROM audit "
+                           "WHERE (?1 IS NULL OR actor = ?1) AND (?2 IS NULL OR action = ?2) "
+                           "ORDER BY id DESC LIMIT ?3 OFFSET ?4",
+                           -1, &s, NULL) != SQLITE_OK) {
+        rc = db_fail(st, em, "preparing audit list");
+        goto out;
+    }
+    bind_text_or_null(s, 1, actor);
+    bind_text_or_null(s, 2, action);
+    sqlite3_bind_int(s, 3, limit);
+    sqlite3_bind_int(s, 4, offset);
+    int step;
+    while ((step = sqlite3_step(s)) == SQLITE_ROW) {
+        if (out->count == cap) {
+            cap = cap ? cap * 2 : 32;
+            out->items = xrealloc(out->items, cap * sizeof(*out->items));
+        }
+        struct ul_audit *a = &out->items[out->count++];
+        a->id = sqlite3_column_int64(s, 0);
+        a->time = sqlite3_column_int64(s, 1);
+        a->actor = col_str(s, 2);
+        a->action = col_str(s, 3);
+        a->target = col_str(s, 4);
+        a->result = col_str(s, 5);
+        a->detail = col_str(s, 6);
+    }
+    if (step != SQLITE_DONE)
+        rc = db_fail(st, em, "listing audit records");
+out:
+    sqlite3_finalize(s);
+    pthread_mutex_unlock(&st->lock);
+    if (rc != UL_OK)
+        store_audit_list_free(out);
+    return rc;
+}
+
+void store_audit_list_free(struct ul_audit_list *l)
+{
+    if (!l)
+        return;
+    for (size_t i = 0; i < l->count; i++) {
+        free(l->items[i].actor);
+        free(l->items[i].action);
+        free(l->items[i].target);
+        free(l->items[i].result);
+        free(l->items[i].detail);
+    }
+    free(l->items);
+    memset(l, 0, sizeof(*l));
+}
+
+/* ---- tokens ---- */
+
+ul_err store_token_add(ul_store *st, const char *name, const char *role,
+                       const unsigned char hash[SECRET_HASH_LEN], ul_errmsg *em)
+{
+    ul_err rc = UL_OK;
+    sqlite3_stmt *s = NULL;
+    pthread_mutex_lock(&st->lock);
+    if (sqlite3_prepare_v2(st->db,
+                           "INSERT INTO tokens (name, role, hash, created_at) VALUES (?,?,?,?)",
+                           -1, &s, NULL) != SQLITE_OK) {
+        rc = db_fail(st, em, "preparing token insert");
+        goto out;
+    }
+    sqlite3_bind_text(s, 1, name, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(s, 2, role, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_blob(s, 3, hash, SECRET_HASH_LEN, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(s, 4, ul_wall_s());
+    int step = sqlite3_step(s);
+    if (step == SQLITE_CONSTRAINT)
+        rc = ul_errmsg_set(em, UL_ERR_CONFLICT, "token '%s' already exists", name);
+    else if (step != SQLITE_DONE)
+        rc = db_fail(st, em, "inserting token");
+out:
+    sqlite3_finalize(s);
+    pthread_mutex_unlock(&st->lock);
+    return rc;
+}
+
+ul_err store_token_find(ul_store *st, const unsigned char hash[SECRET_HASH_LEN], char **name,
+                        char **role, ul_errmsg *em)
+{
+    *name = *role = NULL;
+    ul_err rc = UL_OK;
+    sqlite3_stmt *s = NULL;
+    int64_t now = ul_wall_s();
+    pthread_mutex_lock(&st->lock);
+    if (sqlite3_prepare_v2(st->db, "SELECT name, role, last_used_at FROM tokens WHERE hash = ?",
+                           -1, &s, NULL) != SQLITE_OK) {
+        rc = db_fail(st, em, "preparing token lookup");
+        goto out;
+    }
+    sqlite3_bind_blob(s, 1, hash, SECRET_HASH_LEN, SQLITE_TRANSIENT);
+    int step = sqlite3_step(s);
+    if (step == SQLITE_DONE) {
+        rc = ul_errmsg_set(em, UL_ERR_NOT_FOUND, "unknown token");
+        goto out;
+    }
+    if (step != SQLITE_ROW) {
+        rc = db_fail(st, em, "reading token");
+        goto out;
+    }
+    *name = col_str(s, 0);
+    *role = col_str(s, 1);
+    int64_t last = sqlite3_column_int64(s, 2);
+    sqlite3_finalize(s);
+    s = NULL;
+    /* Stamping every request would turn each GET into a write; a minute's
+     * resolution is all an operator needs to spot unused tokens. */
+    if (now - last >= 60) {
+        if (sqlite3_prepare_v2(st->db, "UPDATE tokens SET last_used_at = ? WHERE name = ?", -1,
+                               &s, NULL) == SQLITE_OK) {
+            sqlite3_bind_int64(s, 1, now);
+            sqlite3_bind_text(s, 2, *name, -1, SQLITE_TRANSIENT);
+            if (sqlite3_step(s) != SQLITE_DONE)
+                ul_warn("state store: cannot stamp token use: %s", sqlite3_errmsg(st->db));
+        }
+    }
+out:
+    sqlite3_finalize(s);
+    pthread_mutex_unlock(&st->lock);
+    return rc;
+}
+
+ul_err store_token_delete(ul_store *st, const char *name, ul_errmsg *em)
+{
+    ul_err rc = UL_OK;
+    sqlite3_stmt *s = NULL;
+    pthread_mutex_lock(&st->lock);
+    if (sqlite3_prepare_v2(st->db, "DELETE FROM tokens WHERE name = ?", -1, &s, NULL) !=
+        SQLITE_OK) {
+        rc = db_fail(st, em, "preparing token delete");
+        goto out;
+    }
+    sqlite3_bind_text(s, 1, name, -1, SQLITE_TRANSIENT);
+    if (sqlite3_step(s) != SQLITE_DONE)
+        rc = db_fail(st, em, "deleting token");
+    else if (sqlite3_changes(st->db) == 0)
+        rc = ul_errmsg_set(em, UL_ERR_NOT_FOUND, "token '%s' not found", name);
+out:
+    sqlite3_finalize(s);
+    pthread_mutex_unlock(&st->lock);
+    return rc;
+}
+
+ul_err store_token_list(ul_store *st, struct ul_token_list *out, ul_errmsg *em)
+{
+    memset(out, 0, sizeof(*out));
+    ul_err rc = UL_OK;
+    sqlite3_stmt *s = NULL;
+    size_t cap = 0;
+    pthread_mutex_lock(&st->lock);
+    if (sqlite3_prepare_v2(st->db,
+                           "SELECT name, role, created_at, last_used_at FROM tokens ORDER BY name",
+                           -1, &s, NULL) != SQLITE_OK) {
+        rc = db_fail(st, em, "preparing token list");
+        goto out;
+    }
+    int step;
+    while ((step = sqlite3_step(s)) == SQLITE_ROW) {
+        if (out->count == cap) {
+            cap = cap ? cap * 2 : 8;
+            out->items = xrealloc(out->items, cap * sizeof(*out->items));
+        }
+        struct ul_token *t = &out->items[out->count++];
+        t->name = col_str(s, 0);
+        t->role = col_str(s, 1);
+        t->created_at = sqlite3_column_int64(s, 2);
+        t->last_used_at = sqlite3_column_int64(s, 3);
+    }
+    if (step != SQLITE_DONE)
+        rc = db_fail(st, em, "listing tokens");
+out:
+    sqlite3_finalize(s);
+    pthread_mutex_unlock(&st->lock);
+    if (rc != UL_OK)
+        store_token_list_free(out);
+    return rc;
+}
+
+void store_token_list_free(struct ul_token_list *l)
+{
+    if (!l)
+        return;
+    for (size_t i = 0; i < l->count; i++) {
+        free(l->items[i].name);
+        free(l->items[i].role);
+    }
+    free(l->items);
+    memset(l, 0, sizeof(*l));
+}
+
+ul_err store_token_count(ul_store *st, int64_t *count, ul_errmsg *em)
+{
+    ul_err rc = UL_OK;
+    sqlite3_stmt *s = NULL;
+    pthread_mutex_lock(&st->lock);
+    if (sqlite3_prepare_v2(st->db, "SELECT count(*) FROM tokens", -1, &s, NULL) != SQLITE_OK ||
+        sqlite3_step(s) != SQLITE_ROW)
+        rc = db_fail(st, em, "counting tokens");
+    else
+        *count = sqlite3_column_int64(s, 0);
+    sqlite3_finalize(s);
+    pthread_mutex_unlock(&st->lock);
+    return rc;
+}

@@ -1,0 +1,156 @@
+/* store.h - the SQLite state store: nodes, jobs, audit log, API tokens.
+ *
+ * One handle per daemon.  Every function is thread-safe: the handle owns one
+ * connection serialised by an internal mutex (the store is not on any hot
+ * path; BMC calls dominate).  Functions block on disk I/O only.  Returned
+ * records and arrays are new allocations owned by the caller and released with
+ * the matching _free function.  The database runs in WAL mode with
+ * synchronous=NORMAL; the schema is versioned with PRAGMA user_version and
+ * migrated forward on open.
+ */
+#ifndef UL_STORE_H
+#define UL_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "job.h"
+#include "node.h"
+#include "secret.h"
+#include "ul_error.h"
+
+typedef struct ul_store ul_store;
+
+#define STORE_SCHEMA_VERSION 1
+
+/* Open (creating and migrating as needed) the database at path.  key seals
+ * BMC passwords; the store keeps a copy.  A database newer than this build is
+ * refused. */
+ul_err store_open(const char *path, const unsigned char key[SECRET_KEY_LEN], ul_store **out,
+                  ul_errmsg *em);
+void store_close(ul_store *st);
+int store_schema_version(ul_store *st);
+
+/* ---- nodes ---- */
+
+/* Insert n (name, endpoint, driver, ... ; password sealed if set).  Sets
+ * n->id and timestamps.  UL_ERR_CONFLICT when the name exists. */
+ul_err store_node_insert(ul_store *st, struct ul_node *n, ul_errmsg *em);
+
+/* Fetch one node by name into a new record; with_secret also decrypts the
+ * password into ->password. */
+ul_err store_node_get(ul_store *st, const char *name, bool with_secret, struct ul_node **out,
+                      ul_errmsg *em);
+
+/* Replace every field of the node with id n->id; the password is replaced
+ * only when set_password (NULL password clears it).  Updates updated_at. */
+ul_err store_node_update(ul_store *st, struct ul_node *n, bool set_password, ul_errmsg *em);
+
+/* Delete by name.  UL_ERR_CONFLICT while it has queued or running jobs. */
+ul_err store_node_delete(ul_store *st, const char *name, ul_errmsg *em);
+
+struct ul_node_filter {
+    const char *name_glob;      /* shell glob on the name, or NULL */
+    const char *state;          /* or NULL */
+    const char *driver;         /* or NULL */
+    const char *const *label_keys; /* nlabels key=value pairs, all must match */
+    const char *const *label_values;
+    size_t nlabels;
+    int limit;                  /* > 0 */
+    int offset;                 /* >= 0 */
+};
+
+struct ul_node_list {
+    struct ul_node **items;
+    size_t count;
+    int64_t total; /* matching nodes ignoring limit/offset */
+};
+
+ul_err store_node_list(ul_store *st, const struct ul_node_filter *f, struct ul_node_list *out,
+                       ul_errmsg *em);
+void store_node_list_free(struct ul_node_list *l);
+
+/* ---- jobs ---- */
+
+/* Insert a queued job; sets j->id and timestamps. */
+ul_err store_job_insert(ul_store *st, struct ul_job *j, ul_errmsg *em);
+ul_err store_job_get(ul_store *st, int64_t id, struct ul_job **out, ul_errmsg *em);
+
+struct ul_job_filter {
+    int state;         /* -1 for any */
+    const char *node;  /* or NULL */
+    const char *type;  /* or NULL */
+    int64_t parent_id; /* 0 for any */
+    int limit, offset;
+};
+struct ul_job_list {
+    struct ul_job **items;
+    size_t count;
+    int64_t total;
+};
+/* Newest first. */
+ul_err store_job_list(ul_store *st, const struct ul_job_filter *f, struct ul_job_list *out,
+                      ul_errmsg *em);
+/* Every queued or running job, oldest first (recovery at start-up). */
+ul_err store_job_list_unfinished(ul_store *st, struct ul_job_list *out, ul_errmsg *em);
+void store_job_list_free(struct ul_job_list *l);
+
+/* queued -> running; bumps attempts and sets started_at. */
+ul_err store_job_mark_running(ul_store *st, int64_t id, ul_errmsg *em);
+/* Record progress (0-100) and a step message. */
+ul_err store_job_progress(ul_store *st, int64_t id, int progress, const char *message,
+                          ul_errmsg *em);
+/* Put a job back in the queue (resumed after a restart or a shutdown). */
+ul_err store_job_requeue(ul_store *st, int64_t id, const char *message, ul_errmsg *em);
+/* Final state with result JSON (may be NULL) or error code and detail. */
+ul_err store_job_finish(ul_store *st, int64_t id, enum ul_job_state state, const char *result,
+                        const char *error_code, const char *error, ul_errmsg *em);
+/* Set cancel_requested. */
+ul_err store_job_request_cancel(ul_store *st, int64_t id, ul_errmsg *em);
+/* Delete finished jobs that ended before cutoff (epoch s); returns the count. */
+ul_err store_job_prune(ul_store *st, int64_t cutoff, int *deleted, ul_errmsg *em);
+
+/* ---- audit ---- */
+
+struct ul_audit {
+    int64_t id;
+    int64_t time;
+    char *actor, *action, *target, *result, *detail; /* detail: JSON text */
+};
+struct ul_audit_list {
+    struct ul_audit *items;
+    size_t count;
+    int64_t total;
+};
+/* Append an audit record; detail is JSON text or NULL. */
+ul_err store_audit_add(ul_store *st, const char *actor, const char *action, const char *target,
+                       const char *result, const char *detail, ul_errmsg *em);
+/* Newest first; actor/action filters may be NULL. */
+ul_err store_audit_list(ul_store *st, const char *actor, const char *action, int limit, int offset,
+                        struct ul_audit_list *out, ul_errmsg *em);
+void store_audit_list_free(struct ul_audit_list *l);
+
+/* ---- API tokens ---- */
+
+struct ul_token {
+    char *name;
+    char *role; /* admin, operator, viewer */
+    int64_t created_at, last_used_at;
+};
+struct ul_token_list {
+    struct ul_token *items;
+    size_t count;
+};
+ul_err store_token_add(ul_store *st, const char *name, const char *role,
+                       const unsigned char hash[SECRET_HASH_LEN], ul_errmsg *em);
+/* Look a token up by hash; fills name and role (allocated) and stamps
+ * last_used_at at most once a minute.  UL_ERR_NOT_FOUND when unknown. */
+ul_err store_token_find(ul_store *st, const unsigned char hash[SECRET_HASH_LEN], char **name,
+                        char **role, ul_errmsg *em);
+ul_err store_token_delete(ul_store *st, const char *name, ul_errmsg *em);
+ul_err store_token_list(ul_store *st, struct ul_token_list *out, ul_errmsg *em);
+void store_token_list_free(struct ul_token_list *l);
+ul_err store_token_count(ul_store *st, int64_t *count, ul_errmsg *em);
+
+#endif
