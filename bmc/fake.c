@@ -1,0 +1,225 @@
+/* fake.c - an in-process simulated BMC behind the driver table.
+ *
+ * It lets the job engine, the API and the CLI be tested (and demonstrated)
+ * end to end without hardware, the way Ironic's fake-hardware type does.
+ * Each fake://NAME endpoint is one simulated BMC whose power and boot state
+ * live in this process for its lifetime.
+ */
+#include "config.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bmc/driver.h"
+#include "ultime.h"
+#include "xalloc.h"
+
+struct fake_bmc {
+    char *host;
+    enum ul_power_state power;
+    struct ul_boot boot;
+    struct fake_bmc *next;
+};
+
+static pthread_mutex_t fake_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct fake_bmc *fake_bmcs; /* guarded by fake_lock; lives until exit */
+
+struct ul_bmc_session {
+    char *node;
+    char *host;
+    int delay_ms;
+    int timeout_ms;
+    ul_err fail;
+};
+
+static const struct {
+    const char *name;
+    ul_err code;
+} fail_modes[] = {
+    {"auth", UL_ERR_AUTH},
+    {"unreachable", UL_ERR_UNREACHABLE},
+    {"timeout", UL_ERR_TIMEOUT},
+    {"busy", UL_ERR_BUSY},
+};
+
+static ul_err fake_check_options(json_object *options, ul_errmsg *em)
+{
+    json_object_object_foreach(options, key, val)
+    {
+        if (strcmp(key, "delay_ms") == 0) {
+            if (!json_object_is_type(val, json_type_int) || json_object_get_int64(val) < 0 ||
+                json_object_get_int64(val) > 3600000)
+                return ul_errmsg_set(em, UL_ERR_INVALID,
+                                     "option 'delay_ms': must be an integer from 0 to 3600000");
+        } else if (strcmp(key, "fail") == 0) {
+            const char *v = json_object_get_string(val);
+            bool ok = json_object_is_type(val, json_type_string) && strcmp(v, "none") == 0;
+            for (size_t i = 0; !ok && i < sizeof(fail_modes) / sizeof(fail_modes[0]); i++)
+                ok = json_object_is_type(val, json_type_string) &&
+                     strcmp(v, fail_modes[i].name) == 0;
+            if (!ok)
+                return ul_errmsg_set(em, UL_ERR_INVALID,
+                                     "option 'fail': must be one of none, auth, unreachable, "
+                                     "timeout, busy");
+        } else if (strcmp(key, "power") == 0) {
+            const char *v = json_object_get_string(val);
+            if (!json_object_is_type(val, json_type_string) ||
+                (strcmp(v, "on") != 0 && strcmp(v, "off") != 0))
+                return ul_errmsg_set(em, UL_ERR_INVALID, "option 'power': must be on or off");
+        } else {
+            return ul_errmsg_set(em, UL_ERR_INVALID,
+                                 "unknown option '%.64s' for driver fake (known: delay_ms, fail, "
+                                 "power)",
+                                 key);
+        }
+    }
+    return UL_OK;
+}
+
+/* Caller holds fake_lock. */
+static struct fake_bmc *bmc_lookup(const char *host, enum ul_power_state initial)
+{
+    for (struct fake_bmc *b = fake_bmcs; b; b = b->next)
+        if (strcmp(b->host, host) == 0)
+            return b;
+    struct fake_bmc *b = xcalloc(1, sizeof(*b));
+    b->host = xstrdup(host);
+    b->power = initial;
+    b->next = fake_bmcs;
+    fake_bmcs = b;
+    return b;
+}
+
+static ul_err fake_open(const struct ul_bmc_target *t, struct ul_bmc_session **out, ul_errmsg *em)
+{
+    struct ul_bmc_session *s = xcalloc(1, sizeof(*s));
+    s->node = xstrdup(t->node);
+    s->host = xstrdup(t->ep.host);
+    s->timeout_ms = t->timeout_ms;
+    enum ul_power_state initial = UL_POWER_OFF;
+    json_object *v;
+    if (t->options && json_object_object_get_ex(t->options, "delay_ms", &v))
+        s->delay_ms = json_object_get_int(v);
+    if (t->options && json_object_object_get_ex(t->options, "power", &v) &&
+        strcmp(json_object_get_string(v), "on") == 0)
+        initial = UL_POWER_ON;
+    if (t->options && json_object_object_get_ex(t->options, "fail", &v))
+        for (size_t i = 0; i < sizeof(fail_modes) / sizeof(fail_modes[0]); i++)
+            if (strcmp(json_object_get_string(v), fail_modes[i].name) == 0)
+                s->fail = fail_modes[i].code;
+    pthread_mutex_lock(&fake_lock);
+    bmc_lookup(s->host, initial);
+    pthread_mutex_unlock(&fake_lock);
+    if (s->fail == UL_ERR_AUTH) {
+        ul_err rc = ul_errmsg_set(em, UL_ERR_AUTH, "node %s: BMC rejected the credentials",
+                                  t->node);
+        free(s->node);
+        free(s->host);
+        free(s);
+        return rc;
+    }
+    *out = s;
+    return UL_OK;
+}
+
+static void fake_close(struct ul_bmc_session *s)
+{
+    if (!s)
+        return;
+    free(s->node);
+    free(s->host);
+    free(s);
+}
+
+/* Every call costs delay_ms, bounded by the call timeout, and fails in the
+ * configured way. */
+static ul_err fake_call(struct ul_bmc_session *s, const char *op, ul_errmsg *em)
+{
+    if (s->delay_ms > s->timeout_ms) {
+        ul_sleep_ms(s->timeout_ms);
+        return ul_errmsg_set(em, UL_ERR_TIMEOUT, "node %s: %s: no reply within %d ms", s->node,
+                             op, s->timeout_ms);
+    }
+    ul_sleep_ms(s->delay_ms);
+    if (s->fail != UL_OK)
+        return ul_errmsg_set(em, s->fail, "node %s: %s: %s (simulated)", s->node, op,
+                             ul_strerror(s->fail));
+    return UL_OK;
+}
+
+static ul_err fake_power_get(struct ul_bmc_session *s, enum ul_power_state *out, ul_errmsg *em)
+{
+    ul_err rc = fake_call(s, "power status", em);
+    if (rc != UL_OK)
+        return rc;
+    pthread_mutex_lock(&fake_lock);
+    *out = bmc_lookup(s->host, UL_POWER_OFF)->power;
+    pthread_mutex_unlock(&fake_lock);
+    return UL_OK;
+}
+
+static ul_err fake_power_set(struct ul_bmc_session *s, enum ul_power_action a, ul_errmsg *em)
+{
+    ul_err rc = fake_call(s, bmc_power_action_name(a), em);
+    if (rc != UL_OK)
+        return rc;
+    pthread_mutex_lock(&fake_lock);
+    struct fake_bmc *b = bmc_lookup(s->host, UL_POWER_OFF);
+    switch (a) {
+    case UL_POWER_ACTION_ON:
+    case UL_POWER_ACTION_CYCLE:
+        b->power = UL_POWER_ON;
+        break;
+    case UL_POWER_ACTION_OFF:
+    case UL_POWER_ACTION_SOFT:
+        b->power = UL_POWER_OFF;
+        break;
+    case UL_POWER_ACTION_RESET:
+        /* Like most BMCs, a warm reset of a powered-off host is refused. */
+        if (b->power != UL_POWER_ON)
+            rc = ul_errmsg_set(em, UL_ERR_CONFLICT, "node %s: reset: host is powered off",
+                               s->node);
+        break;
+    }
+    pthread_mutex_unlock(&fake_lock);
+    return rc;
+}
+
+static ul_err fake_boot_get(struct ul_bmc_session *s, struct ul_boot *out, ul_errmsg *em)
+{
+    ul_err rc = fake_call(s, "boot get", em);
+    if (rc != UL_OK)
+        return rc;
+    pthread_mutex_lock(&fake_lock);
+    *out = bmc_lookup(s->host, UL_POWER_OFF)->boot;
+    pthread_mutex_unlock(&fake_lock);
+    return UL_OK;
+}
+
+static ul_err fake_boot_set(struct ul_bmc_session *s, const struct ul_boot *b, ul_errmsg *em)
+{
+    ul_err rc = fake_call(s, "boot set", em);
+    if (rc != UL_OK)
+        return rc;
+    pthread_mutex_lock(&fake_lock);
+    bmc_lookup(s->host, UL_POWER_OFF)->boot = *b;
+    pthread_mutex_unlock(&fake_lock);
+    return UL_OK;
+}
+
+static const char *const fake_schemes[] = {"fake", NULL};
+
+const struct ul_driver bmc_fake_driver = {
+    .name = "fake",
+    .version = UL_DRIVER_API_VERSION,
+    .caps = UL_CAP_POWER | UL_CAP_BOOT,
+    .schemes = fake_schemes,
+    .check_options = fake_check_options,
+    .open = fake_open,
+    .close = fake_close,
+    .power_get = fake_power_get,
+    .power_set = fake_power_set,
+    .boot_get = fake_boot_get,
+    .boot_set = fake_boot_set,
+};
