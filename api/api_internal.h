@@ -1,0 +1,97 @@
+/* api_internal.h - shared by the api/ route files only. */
+#ifndef UL_API_INTERNAL_H
+#define UL_API_INTERNAL_H
+
+#include <json-c/json.h>
+#include <microhttpd.h>
+#include <stdbool.h>
+
+#include "api/api.h"
+#include "core/job.h"
+#include "core/node.h"
+#include "core/store.h"
+#include "jsonv.h"
+
+enum api_role { API_ROLE_NONE = 0, API_ROLE_VIEWER, API_ROLE_OPERATOR, API_ROLE_ADMIN };
+
+/* -1 when unknown */
+int api_role_parse(const char *s);
+const char *api_role_name(enum api_role r);
+
+struct api_server {
+    const struct ul_config *cfg;
+    ul_store *st;
+    ul_jobs *jobs;
+    struct MHD_Daemon *mhd;
+};
+
+/* One request, alive from the first access-handler call to completion. */
+struct api_req {
+    struct MHD_Connection *conn;
+    const char *method;
+    char *path;        /* owned copy of the URL path */
+    const char *segs[8]; /* path split at '/', after "/api/v1" */
+    int nsegs;
+    char *body;        /* owned; NUL-terminated */
+    size_t body_len;
+    bool too_large;
+    char *actor;       /* token name, owned */
+    enum api_role role;
+};
+
+/* What a handler answers: a status and a JSON body (owned; NULL for none). */
+struct api_reply {
+    unsigned status;
+    json_object *body;
+    char *location; /* owned; sets a Location header */
+};
+
+typedef void (*api_handler)(api_server *srv, struct api_req *rq, struct api_reply *rp);
+
+/* Fill rp with an error body {"error":{"code","message"}}. */
+void api_error(struct api_reply *rp, unsigned status, const char *code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+/* Map a ul_err to the HTTP status and error body. */
+void api_error_from(struct api_reply *rp, ul_err rc, const char *message);
+void api_reply_json(struct api_reply *rp, unsigned status, json_object *body);
+
+/* Parse the request body as a JSON object and check its fields; on failure rp
+ * holds a 400 and NULL is returned.  Returns a new reference. */
+json_object *api_body(struct api_req *rq, struct api_reply *rp, const struct jv_field *fields,
+                      size_t nfields);
+
+/* Query string helpers.  api_query_int: absent gives def; bad or out of range
+ * fills rp with a 400 and returns false. */
+const char *api_query(struct api_req *rq, const char *name);
+bool api_query_int(struct api_req *rq, struct api_reply *rp, const char *name, long def, long min,
+                   long max, long *out);
+/* limit/offset with the configured default and cap. */
+bool api_query_page(api_server *srv, struct api_req *rq, struct api_reply *rp, int *limit,
+                    int *offset);
+
+/* Append an audit record; failures are logged, never hidden from the log. */
+void api_audit(api_server *srv, struct api_req *rq, const char *action, const char *target,
+               ul_err rc, json_object *detail);
+
+/* JSON views (new references). */
+json_object *view_node(const struct ul_node *n);
+json_object *view_job(const struct ul_job *j);
+json_object *view_time(int64_t t); /* RFC 3339 string, or null for 0 */
+json_object *view_page(json_object *items, int64_t total, int limit, int offset);
+
+/* Route handlers. */
+void route_nodes_list(api_server *, struct api_req *, struct api_reply *);
+void route_nodes_create(api_server *, struct api_req *, struct api_reply *);
+void route_node_get(api_server *, struct api_req *, struct api_reply *);
+void route_node_patch(api_server *, struct api_req *, struct api_reply *);
+void route_node_delete(api_server *, struct api_req *, struct api_reply *);
+void route_node_power(api_server *, struct api_req *, struct api_reply *);
+void route_jobs_list(api_server *, struct api_req *, struct api_reply *);
+void route_job_get(api_server *, struct api_req *, struct api_reply *);
+void route_job_cancel(api_server *, struct api_req *, struct api_reply *);
+void route_audit_list(api_server *, struct api_req *, struct api_reply *);
+void route_tokens_list(api_server *, struct api_req *, struct api_reply *);
+void route_tokens_create(api_server *, struct api_req *, struct api_reply *);
+void route_token_delete(api_server *, struct api_req *, struct api_reply *);
+
+#endif
