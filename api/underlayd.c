@@ -197,6 +197,7 @@ int main(int argc, char **argv)
     ul_store *st = NULL;
     ul_jobs *jobs = NULL;
     api_server *api = NULL;
+    bmc_sessions *sessions = NULL;
     struct ul_config cfg;
     ul_errmsg em = {{0}};
     ul_config_defaults(&cfg);
@@ -263,7 +264,9 @@ int main(int argc, char **argv)
     else if (pruned)
         ul_info("pruned %d finished jobs older than %d days", pruned, cfg.job_retain_days);
 
-    struct bmc_ops_config ops_cfg = {.call_timeout_ms = cfg.bmc_timeout * 1000};
+    sessions = bmc_sessions_new(cfg.bmc_session_idle);
+    struct bmc_ops_config ops_cfg = {.call_timeout_ms = cfg.bmc_timeout * 1000,
+                                     .sessions = sessions};
     jobs = jobs_new(st, cfg.job_workers, cfg.job_timeout);
     bmc_ops_register(jobs, &ops_cfg);
     if (jobs_start(jobs, &em) != UL_OK) {
@@ -296,6 +299,7 @@ out:
      * the store they write to. */
     api_stop(api);
     jobs_free(jobs);
+    bmc_sessions_free(sessions); /* logs out of every BMC */
     store_close(st);
     if (lock_fd >= 0)
         close(lock_fd);

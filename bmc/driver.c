@@ -1,10 +1,12 @@
 #include "config.h"
 
 #include "driver.h"
+#include "ipmi.h"
 
 #include <string.h>
 
 static const struct ul_driver *const drivers[] = {
+    &ipmi_driver,
     &bmc_fake_driver,
     NULL,
 };

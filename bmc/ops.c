@@ -51,10 +51,11 @@ ul_err bmc_node_check(const char *driver_name, const char *endpoint, json_object
     return UL_OK;
 }
 
-/* A node's driver and an open session, for one job. */
+/* A node's driver and its (cached) session, for one job. */
 struct op_session {
     const struct ul_driver *driver;
     struct ul_bmc_session *s;
+    char *node;
 };
 
 static ul_err op_open(ul_job_ctx *ctx, struct op_session *os, ul_errmsg *em)
@@ -65,36 +66,31 @@ static ul_err op_open(ul_job_ctx *ctx, struct op_session *os, ul_errmsg *em)
     ul_err rc = store_node_get(job_ctx_store(ctx), job_ctx_node(ctx), true, &node, em);
     if (rc != UL_OK)
         return rc;
-    os->driver = bmc_driver_find(node->driver);
-    if (!os->driver) {
-        rc = ul_errmsg_set(em, UL_ERR_INVALID, "node %s: unknown driver '%s'", node->name,
-                           node->driver);
-        goto out;
-    }
-    struct ul_bmc_target t = {
-        .node = node->name,
-        .username = node->username,
-        .password = node->password,
-        .options = node->options,
-        .timeout_ms = cfg->call_timeout_ms,
-    };
-    rc = node_endpoint_parse(node->endpoint, &t.ep, em);
-    if (rc != UL_OK)
-        goto out;
-    if (t.timeout_ms > job_ctx_remaining_ms(ctx))
-        t.timeout_ms = (int)job_ctx_remaining_ms(ctx);
-    job_ctx_progress(ctx, 5, "opening %s session", os->driver->name);
-    rc = os->driver->open(&t, &os->s, em);
-out:
+    int timeout_ms = cfg->call_timeout_ms;
+    if (timeout_ms > job_ctx_remaining_ms(ctx))
+        timeout_ms = (int)job_ctx_remaining_ms(ctx);
+    bool reused;
+    job_ctx_progress(ctx, 5, "opening %s session", node->driver);
+    rc = bmc_sessions_acquire(cfg->sessions, node, timeout_ms, &os->driver, &os->s, &reused, em);
+    if (rc == UL_OK)
+        os->node = xstrdup(node->name);
     node_free(node);
     return rc;
 }
 
-static void op_close(struct op_session *os)
+/* Give the session back; after an error that may mean a broken session
+ * (silence, garbage) it is closed rather than cached. */
+static void op_close(ul_job_ctx *ctx, struct op_session *os, ul_err rc)
 {
-    if (os->driver && os->s)
-        os->driver->close(os->s);
+    const struct bmc_ops_config *cfg = job_ctx_user(ctx);
+    if (os->s) {
+        bool healthy = !(rc == UL_ERR_TIMEOUT || rc == UL_ERR_UNREACHABLE ||
+                         rc == UL_ERR_PROTOCOL || rc == UL_ERR_AUTH);
+        bmc_sessions_release(cfg->sessions, os->node, os->driver, os->s, healthy);
+    }
+    free(os->node);
     os->s = NULL;
+    os->node = NULL;
 }
 
 /* ---- power ---- */
@@ -209,7 +205,7 @@ static ul_err power_run(ul_job_ctx *ctx, json_object *params, json_object **resu
     job_ctx_progress(ctx, 100, "power is %s", bmc_power_state_name(now));
     *result = power_result(now, before, true);
 out:
-    op_close(&os);
+    op_close(ctx, &os, rc);
     if (rc != UL_OK && em->text[0] && !strstr(em->text, job_ctx_node(ctx)))
         ul_errmsg_prefix(em, "node %s: power %s", job_ctx_node(ctx), aname);
     return rc;

@@ -8,10 +8,13 @@
 #define UL_BMC_OPS_H
 
 #include "bmc/driver.h"
+#include "bmc/sessions.h"
 #include "core/jobs.h"
 
 struct bmc_ops_config {
-    int call_timeout_ms; /* bound on each BMC call */
+    int call_timeout_ms;    /* bound on each BMC call */
+    bmc_sessions *sessions; /* per-node session cache, owned by the caller;
+                             * NULL: a session per job, nothing cached */
 };
 
 /* Register the operation job types.  cfg must outlive the engine and is

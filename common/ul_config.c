@@ -39,6 +39,7 @@ static const struct opt options[] = {
     {"api", "page_default", OPT_INT, OFF(page_default), 1, 100000, "default page size"},
     {"api", "page_max", OPT_INT, OFF(page_max), 1, 100000, "largest page size"},
     {"bmc", "timeout", OPT_INT, OFF(bmc_timeout), 1, 3600, "BMC call timeout (s)"},
+    {"bmc", "session_idle", OPT_INT, OFF(bmc_session_idle), 1, 3600, "idle session close (s)"},
 };
 
 void ul_config_defaults(struct ul_config *cfg)
@@ -59,6 +60,9 @@ void ul_config_defaults(struct ul_config *cfg)
     cfg->page_default = 100;
     cfg->page_max = 1000;
     cfg->bmc_timeout = 20;
+    /* Most BMCs drop a session after about 60 s without traffic; closing ours
+     * first avoids waiting out a timeout on a session the BMC forgot. */
+    cfg->bmc_session_idle = 45;
 }
 
 void ul_config_free(struct ul_config *cfg)

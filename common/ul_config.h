@@ -37,6 +37,7 @@ struct ul_config {
     int page_max;        /* largest page size a client may ask for */
     /* [bmc] */
     int bmc_timeout;     /* seconds a single BMC call may take */
+    int bmc_session_idle; /* seconds a cached BMC session may sit unused */
 };
 
 /* Fill cfg with the embedded defaults. Owned strings are allocated. */
