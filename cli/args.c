@@ -1,0 +1,192 @@
+#include "config.h"
+
+#include "args.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "settings.h"
+#include "xalloc.h"
+
+/* The node states of the API contract.  Checked here because a bad state in
+ * `node add n[1-500]` would otherwise cost 500 identical 400 replies. */
+static const char *const node_states[] = {
+    "enrolled", "ready", "maintenance", "provisioning", "deployed", "retired",
+};
+
+int args_usage(const char *cmd, const char *fmt, ...)
+{
+    va_list ap;
+    fprintf(stderr, "%s: ", cmd);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    return args_try_help(cmd);
+}
+
+int args_try_help(const char *cmd)
+{
+    fprintf(stderr, "Try '%s --help'.\n", cmd);
+    return CLI_EXIT_USAGE;
+}
+
+/* Strict decimal: optional '-', digits, nothing else, no overflow. */
+static int parse_ll(const char *s, long long *out)
+{
+    char *end;
+    if (!*s || (*s != '-' && (*s < '0' || *s > '9')))
+        return -1;
+    errno = 0;
+    long long v = strtoll(s, &end, 10);
+    if (errno || *end)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+int args_int(const char *cmd, const char *opt, const char *s, long long min, long long max,
+             long long *out)
+{
+    long long v;
+    if (parse_ll(s, &v) != 0 || v < min || v > max) {
+        args_usage(cmd, "%s: expected an integer from %lld to %lld, not '%s'", opt, min, max, s);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+int args_seconds(const char *cmd, const char *opt, const char *s, double *out)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    /* A year bounds it: past that a typo is likelier than intent, and the
+     * deadline arithmetic stays far from overflow. */
+    if (!*s || *end || errno || !isfinite(v) || v <= 0 || v > 365.0 * 86400) {
+        args_usage(cmd, "%s: expected a positive number of seconds, not '%s'", opt, s);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+int args_job_id(const char *cmd, const char *s, long long *out)
+{
+    long long v;
+    if (parse_ll(s, &v) != 0 || v < 1) {
+        args_usage(cmd, "'%s' is not a job id (a positive integer)", s);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+int args_label(const char *cmd, const char *opt, const char *arg, json_object *labels)
+{
+    const char *eq = strchr(arg, '=');
+    if (!eq || eq == arg) {
+        args_usage(cmd, "%s: expected KEY=VALUE, not '%s'", opt, arg);
+        return -1;
+    }
+    char *key = xstrndup(arg, (size_t)(eq - arg));
+    json_object_object_add(labels, key, json_object_new_string(eq + 1));
+    free(key);
+    return 0;
+}
+
+int args_option(const char *cmd, const char *arg, json_object *options)
+{
+    const char *eq = strchr(arg, '=');
+    if (!eq || eq == arg) {
+        args_usage(cmd, "--option: expected KEY=VALUE, not '%s'", arg);
+        return -1;
+    }
+    const char *val = eq + 1;
+    char *key = xstrndup(arg, (size_t)(eq - arg));
+    long long n;
+    json_object *v;
+    /* Leading zeros mark an identifier ("007"), not a number. */
+    int leading_zero = (val[0] == '0' && val[1]) || (val[0] == '-' && val[1] == '0');
+    if (!leading_zero && parse_ll(val, &n) == 0)
+        v = json_object_new_int64(n);
+    else if (strcmp(val, "true") == 0 || strcmp(val, "false") == 0)
+        v = json_object_new_boolean(val[0] == 't');
+    else
+        v = json_object_new_string(val);
+    json_object_object_add(options, key, v);
+    free(key);
+    return 0;
+}
+
+int args_node_state(const char *cmd, const char *state)
+{
+    for (size_t i = 0; i < sizeof(node_states) / sizeof(node_states[0]); i++)
+        if (strcmp(state, node_states[i]) == 0)
+            return 0;
+    args_usage(cmd,
+               "--state: '%s' is not a node state (enrolled, ready, maintenance, provisioning, "
+               "deployed, retired)",
+               state);
+    return -1;
+}
+
+int args_hosts(const char *cmd, const char *expr, hostlist *out)
+{
+    ul_errmsg em;
+    if (hostlist_expand(expr, out, &em) != UL_OK) {
+        args_usage(cmd, "%s", em.text);
+        return -1;
+    }
+    return 0;
+}
+
+int args_password(const char *cmd, const char *file, const char *env_var, char **out)
+{
+    ul_errmsg em;
+    *out = NULL;
+    if (file && env_var) {
+        args_usage(cmd, "give --password-file or --password-env, not both");
+        return -1;
+    }
+    if (file) {
+        if (settings_read_secret(file, out, &em) != UL_OK) {
+            args_usage(cmd, "--password-file: %s", em.text);
+            return -1;
+        }
+    } else if (env_var) {
+        const char *v = getenv(env_var);
+        if (!v || !*v) {
+            args_usage(cmd, "--password-env: $%s is not set or empty", env_var);
+            return -1;
+        }
+        *out = xstrdup(v);
+    }
+    return 0;
+}
+
+int args_help_only(int argc, char **argv, const char *usage, int *rc)
+{
+    static const struct option opts[] = {
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    /* One call scans (and permutes) all of argv: -1 means no option at all. */
+    int ch = getopt_long(argc, argv, "h", opts, NULL);
+    if (ch == -1)
+        return optind;
+    if (ch == 'h') {
+        fputs(usage, stdout);
+        *rc = CLI_EXIT_OK;
+    } else {
+        *rc = args_try_help(argv[0]);
+    }
+    return -1;
+}

@@ -1,0 +1,54 @@
+/* args.h - argument checks shared by the commands.
+ *
+ * cmd is the command's full name ("underlay node add").  Each check prints
+ * its complaint as "cmd: ..." with a pointer to --help and returns -1, so the
+ * caller can exit with CLI_EXIT_USAGE before sending anything; 0 on success.
+ */
+#ifndef UL_CLI_ARGS_H
+#define UL_CLI_ARGS_H
+
+#include <json-c/json.h>
+
+#include "hostlist.h"
+
+/* Print "cmd: message" and "Try 'cmd --help'."; returns CLI_EXIT_USAGE. */
+int args_usage(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* After getopt has printed its own complaint: the --help pointer only;
+ * returns CLI_EXIT_USAGE. */
+int args_try_help(const char *cmd);
+
+/* getopt for a command whose only option is --help, usage being its text.
+ * Returns the index of the first operand, or -1 to exit with *rc (help
+ * printed, or a bad option). */
+int args_help_only(int argc, char **argv, const char *usage, int *rc);
+
+/* A decimal integer within [min, max]. */
+int args_int(const char *cmd, const char *opt, const char *s, long long min, long long max,
+             long long *out);
+
+/* A positive number of seconds, fractions allowed. */
+int args_seconds(const char *cmd, const char *opt, const char *s, double *out);
+
+/* A job id: a positive integer. */
+int args_job_id(const char *cmd, const char *s, long long *out);
+
+/* "key=value" into labels as a string. */
+int args_label(const char *cmd, const char *opt, const char *arg, json_object *labels);
+
+/* "key=value" into options: integers and true/false become JSON numbers and
+ * booleans, anything else (including "007") a string. */
+int args_option(const char *cmd, const char *arg, json_object *options);
+
+/* One of the node states the API accepts. */
+int args_node_state(const char *cmd, const char *state);
+
+/* Expand a pdsh-style host list; out is filled only on success. */
+int args_hosts(const char *cmd, const char *expr, hostlist *out);
+
+/* The BMC password from --password-file or --password-env (at most one may
+ * be given; *out stays NULL when neither is).  The caller owns *out and
+ * frees it with settings_secret_free(). */
+int args_password(const char *cmd, const char *file, const char *env_var, char **out);
+
+#endif

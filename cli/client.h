@@ -1,0 +1,68 @@
+/* client.h - HTTP client for the underlayd REST API (docs/openapi.yaml).
+ *
+ * One libcurl easy handle per client, reused for every request so that the
+ * hundreds of requests of a hostlist fan-out share one kept-alive connection.
+ * Every call blocks until the reply arrives or a timeout fires (connect 5 s,
+ * whole request 60 s).  Not thread-safe.  The token is sent only to /api/
+ * paths and never appears in a message.
+ */
+#ifndef UL_CLI_CLIENT_H
+#define UL_CLI_CLIENT_H
+
+#include <json-c/json.h>
+
+#include "ul_error.h"
+
+enum cl_status {
+    CL_OK = 0,          /* 2xx reply */
+    CL_API_ERROR,       /* the server answered with an error, or an unreadable reply */
+    CL_TRANSPORT_ERROR, /* no reply: connection refused, timeout, TLS failure ... */
+};
+
+struct cl_reply {
+    long http_status;  /* 0 when no reply arrived */
+    json_object *body; /* owned; NULL for an empty body (204) */
+    char code[64];     /* on error: the API's error code, or a client code
+                        * ("connection_error", "bad_reply", "http_error") */
+    char message[512]; /* on error: text for an operator */
+};
+
+struct cl_client;
+
+/* Call once before any client exists / after the last one is freed.  Makes
+ * libcurl allocate through xalloc.h, so that running out of memory ends the
+ * process in the one place it does for the rest of the program. */
+int cl_global_init(void);
+void cl_global_cleanup(void);
+
+/* A client for base_url (http:// or https://, optionally with a path prefix;
+ * credentials in the URL are refused).  token may be NULL; both are copied.
+ * Returns NULL with em set when the URL or token is unusable. */
+struct cl_client *cl_new(const char *base_url, const char *token, ul_errmsg *em);
+void cl_free(struct cl_client *c);
+
+/* Send method to path (starting with '/', already escaped; see cl_escape)
+ * with body as JSON when non-NULL.  *reply is overwritten; release it with
+ * cl_reply_clear() whatever the status. */
+enum cl_status cl_request(struct cl_client *c, const char *method, const char *path,
+                          json_object *body, struct cl_reply *reply);
+void cl_reply_clear(struct cl_reply *reply);
+
+/* s percent-encoded for one path segment or query value; caller frees.
+ * s must be shorter than 8 MB (libcurl's limit); callers pass argv strings,
+ * which the kernel caps at 128 KiB. */
+char *cl_escape(struct cl_client *c, const char *s);
+
+/* Append "key=value" to the query string of *path (value escaped), adding
+ * '?' or '&' as needed.  *path is reallocated. */
+void cl_query_add(struct cl_client *c, char **path, const char *key, const char *value);
+
+/* GET a paginated list (path may carry filters) from offset on, following
+ * pages until max items (0: all) or the end.  *out becomes a new object
+ * {"items":[...],"total":N,"limit":L,"offset":O} like one API page, where
+ * total is the server's count from the last page.  On error *out is NULL
+ * and *err holds the failed reply (caller clears it). */
+enum cl_status cl_list(struct cl_client *c, const char *path, long long offset, long long max,
+                       json_object **out, struct cl_reply *err);
+
+#endif
