@@ -264,7 +264,11 @@ void route_node_patch(api_server *srv, struct api_req *rq, struct api_reply *rp)
     }
     json_object_object_get_ex(body, "options", &options);
     const char *endpoint = jv_str(body, "endpoint") ? jv_str(body, "endpoint") : n->endpoint;
-    const char *driver_name = jv_str(body, "driver") ? jv_str(body, "driver") : n->driver;
+    /* A new endpoint without a driver picks its driver by scheme, as create
+     * does: ipmi://... on a fake node must not stay fake. */
+    const char *driver_name = jv_str(body, "driver");
+    if (!driver_name && !jv_str(body, "endpoint"))
+        driver_name = n->driver;
     const struct ul_driver *driver;
     rc = bmc_node_check(driver_name, endpoint, options ? options : n->options, &driver, &em);
     if (rc != UL_OK) {
@@ -323,65 +327,3 @@ void route_node_delete(api_server *srv, struct api_req *rq, struct api_reply *rp
     rp->status = MHD_HTTP_NO_CONTENT;
 }
 
-static const struct jv_field power_fields[] = {
-    {"action", JV_STRING, true, 16},
-    {"timeout", JV_INT, false, 0},
-};
-
-void route_node_power(api_server *srv, struct api_req *rq, struct api_reply *rp)
-{
-    const char *name = path_node(rq, rp);
-    if (!name)
-        return;
-    json_object *body = api_body(rq, rp, power_fields, NFIELDS(power_fields));
-    if (!body)
-        return;
-    struct ul_node *n = NULL;
-    struct ul_job *job = NULL;
-    ul_errmsg em;
-    json_object *params = json_object_new_object();
-    json_object *timeout;
-    int timeout_s = 0;
-    if (json_object_object_get_ex(body, "timeout", &timeout)) {
-        int64_t t = json_object_get_int64(timeout);
-        if (t < 1 || t > 86400) {
-            api_error(rp, MHD_HTTP_BAD_REQUEST, "invalid_argument",
-                      "field 'timeout': must be 1 to 86400 seconds");
-            goto out;
-        }
-        timeout_s = (int)t;
-    }
-    ul_err rc = store_node_get(srv->st, name, false, &n, &em);
-    if (rc != UL_OK) {
-        api_error_from(rp, rc, em.text);
-        goto out;
-    }
-    const char *action = jv_str(body, "action");
-    json_object_object_add(params, "action", json_object_new_string(action));
-    rc = jobs_submit(srv->jobs, "power", name, params, rq->actor, timeout_s, &job, &em);
-    if (strcmp(action, "status") != 0) {
-        char act[32];
-        snprintf(act, sizeof(act), "power.%s", action);
-        json_object *detail = NULL;
-        if (job) {
-            detail = json_object_new_object();
-            json_object_object_add(detail, "job", json_object_new_int64(job->id));
-        }
-        if (rc != UL_ERR_INVALID)
-            api_audit(srv, rq, act, name, rc, detail);
-        json_object_put(detail);
-    }
-    if (rc != UL_OK) {
-        api_error_from(rp, rc, em.text);
-        goto out;
-    }
-    json_object *reply = json_object_new_object();
-    json_object_object_add(reply, "job", view_job(job));
-    rp->location = xasprintf("/api/v1/jobs/%lld", (long long)job->id);
-    api_reply_json(rp, MHD_HTTP_ACCEPTED, reply);
-out:
-    job_free(job);
-    node_free(n);
-    json_object_put(params);
-    json_object_put(body);
-}

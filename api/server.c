@@ -32,6 +32,13 @@ static const struct route routes[] = {
     {"PATCH", "nodes/*", API_ROLE_ADMIN, route_node_patch},
     {"DELETE", "nodes/*", API_ROLE_ADMIN, route_node_delete},
     {"POST", "nodes/*/power", API_ROLE_OPERATOR, route_node_power},
+    {"POST", "nodes/*/boot", API_ROLE_OPERATOR, route_node_boot},
+    {"POST", "nodes/*/sensors", API_ROLE_VIEWER, route_node_sensors},
+    {"POST", "nodes/*/sel", API_ROLE_VIEWER, route_node_sel},
+    {"POST", "nodes/*/sel/clear", API_ROLE_ADMIN, route_node_sel_clear},
+    {"POST", "nodes/*/inventory", API_ROLE_VIEWER, route_node_inventory_refresh},
+    {"GET", "nodes/*/inventory", API_ROLE_VIEWER, route_node_inventory_get},
+    {"GET", "events", API_ROLE_VIEWER, route_events_list},
     {"GET", "jobs", API_ROLE_VIEWER, route_jobs_list},
     {"GET", "jobs/*", API_ROLE_VIEWER, route_job_get},
     {"POST", "jobs/*/cancel", API_ROLE_OPERATOR, route_job_cancel},
@@ -111,7 +118,9 @@ json_object *api_body(struct api_req *rq, struct api_reply *rp, const struct jv_
 {
     const char *ctype = MHD_lookup_connection_value(rq->conn, MHD_HEADER_KIND,
                                                     MHD_HTTP_HEADER_CONTENT_TYPE);
-    if (ctype && strncasecmp(ctype, "application/json", 16) != 0) {
+    /* "application/json" optionally followed by parameters (; charset=utf-8) */
+    if (ctype && (strncasecmp(ctype, "application/json", 16) != 0 ||
+                  (ctype[16] != '\0' && ctype[16] != ';' && ctype[16] != ' '))) {
         api_error(rp, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type",
                   "Content-Type must be application/json, not '%.64s'", ctype);
         return NULL;

@@ -3,7 +3,10 @@
 #include "driver.h"
 #include "ipmi.h"
 
+#include <stdlib.h>
 #include <string.h>
+
+#include "xalloc.h"
 
 static const struct ul_driver *const drivers[] = {
     &ipmi_driver,
@@ -66,4 +69,72 @@ int bmc_boot_device_parse(const char *s)
         if (strcmp(s, boot_devices[i]) == 0)
             return i;
     return -1;
+}
+
+static const char *const sensor_kinds[] = {"other",   "temperature", "fan",     "voltage",
+                                           "current", "power",       "discrete"};
+static const char *const sensor_statuses[] = {"unknown", "ok", "warning", "critical"};
+static const char *const thresholds[] = {"lower_non_recoverable", "lower_critical",
+                                         "lower_non_critical",    "upper_non_critical",
+                                         "upper_critical",        "upper_non_recoverable"};
+static const char *const severities[] = {"info", "warning", "critical"};
+
+const char *bmc_sensor_kind_name(enum ul_sensor_kind k)
+{
+    return (unsigned)k <= UL_SENSOR_DISCRETE ? sensor_kinds[k] : "other";
+}
+
+const char *bmc_sensor_status_name(enum ul_sensor_status s)
+{
+    return (unsigned)s <= UL_SENSOR_CRITICAL ? sensor_statuses[s] : "unknown";
+}
+
+const char *bmc_threshold_name(enum ul_threshold t)
+{
+    return (unsigned)t < UL_THR__COUNT ? thresholds[t] : "?";
+}
+
+const char *bmc_severity_name(enum ul_severity s)
+{
+    return (unsigned)s <= UL_SEV_CRITICAL ? severities[s] : "info";
+}
+
+/* Grow by doubling: sensor lists are rebuilt every sweep. */
+static void *list_add(void **items, size_t *count, size_t size)
+{
+    size_t n = *count;
+    if ((n & (n - 1)) == 0) /* 0, 1, 2, 4, ...: capacity is the next power of two */
+        *items = xrealloc(*items, (n ? n * 2 : 1) * size);
+    void *p = (char *)*items + n * size;
+    memset(p, 0, size);
+    (*count)++;
+    return p;
+}
+
+struct ul_sensor *bmc_sensor_list_add(struct ul_sensor_list *l)
+{
+    return list_add((void **)&l->items, &l->count, sizeof(struct ul_sensor));
+}
+
+void bmc_sensor_list_free(struct ul_sensor_list *l)
+{
+    if (!l)
+        return;
+    free(l->items);
+    l->items = NULL;
+    l->count = 0;
+}
+
+struct ul_event *bmc_event_list_add(struct ul_event_list *l)
+{
+    return list_add((void **)&l->items, &l->count, sizeof(struct ul_event));
+}
+
+void bmc_event_list_free(struct ul_event_list *l)
+{
+    if (!l)
+        return;
+    free(l->items);
+    l->items = NULL;
+    l->count = 0;
 }

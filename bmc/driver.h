@@ -48,16 +48,109 @@ struct ul_boot {
     enum ul_boot_device device;
     bool persistent; /* false: next boot only */
     bool uefi;       /* false: legacy BIOS boot */
+    bool flags_unknown; /* read back: the BMC reports the device but not
+                           persistence or mode (a known quirk) */
 };
 
 const char *bmc_boot_device_name(enum ul_boot_device d);
 /* -1 when unknown */
 int bmc_boot_device_parse(const char *s);
 
+/* ---- sensors, normalized the same way for every protocol ---- */
+
+enum ul_sensor_kind {
+    UL_SENSOR_OTHER = 0,
+    UL_SENSOR_TEMPERATURE, /* unit "celsius" */
+    UL_SENSOR_FAN,         /* unit "rpm" (or "percent") */
+    UL_SENSOR_VOLTAGE,     /* unit "volts" */
+    UL_SENSOR_CURRENT,     /* unit "amperes" */
+    UL_SENSOR_POWER,       /* unit "watts" */
+    UL_SENSOR_DISCRETE,    /* no unit: a state */
+};
+
+enum ul_sensor_status {
+    UL_SENSOR_UNKNOWN = 0, /* no reading (absent, disabled, unavailable) */
+    UL_SENSOR_OK,
+    UL_SENSOR_WARNING,
+    UL_SENSOR_CRITICAL,
+};
+
+/* Threshold slots, in the order IPMI and Redfish both know them. */
+enum ul_threshold {
+    UL_THR_LOWER_NON_RECOVERABLE = 0,
+    UL_THR_LOWER_CRITICAL,
+    UL_THR_LOWER_NON_CRITICAL,
+    UL_THR_UPPER_NON_CRITICAL,
+    UL_THR_UPPER_CRITICAL,
+    UL_THR_UPPER_NON_RECOVERABLE,
+    UL_THR__COUNT
+};
+
+struct ul_sensor {
+    char name[64];       /* as the BMC names it */
+    int number;          /* IPMI sensor number, or an index */
+    enum ul_sensor_kind kind;
+    char type[48];       /* protocol's sensor type ("Temperature", "Power Supply") */
+    char unit[16];       /* see ul_sensor_kind; "" for discrete */
+    bool has_value;
+    double value;
+    enum ul_sensor_status status;
+    unsigned thresholds_present; /* bit i set: thresholds[i] is valid */
+    double thresholds[UL_THR__COUNT];
+    char state[160];     /* state text: discrete states, or threshold crossing */
+};
+
+struct ul_sensor_list {
+    struct ul_sensor *items; /* owned */
+    size_t count;
+};
+
+const char *bmc_sensor_kind_name(enum ul_sensor_kind k);
+const char *bmc_sensor_status_name(enum ul_sensor_status s);
+const char *bmc_threshold_name(enum ul_threshold t);
+void bmc_sensor_list_free(struct ul_sensor_list *l); /* NULL-safe; empties it */
+/* Append a zeroed sensor and return it. */
+struct ul_sensor *bmc_sensor_list_add(struct ul_sensor_list *l);
+
+/* ---- events (IPMI SEL, Redfish log entries) ---- */
+
+enum ul_severity { UL_SEV_INFO = 0, UL_SEV_WARNING, UL_SEV_CRITICAL };
+const char *bmc_severity_name(enum ul_severity s);
+
+struct ul_event {
+    char id[32];         /* BMC's record id */
+    int64_t time;        /* epoch seconds; 0 when the BMC gives none */
+    enum ul_severity severity;
+    char sensor[64];     /* sensor name, or "" */
+    char message[256];   /* interpreted text */
+};
+
+struct ul_event_list {
+    struct ul_event *items; /* owned */
+    size_t count;
+};
+void bmc_event_list_free(struct ul_event_list *l);
+struct ul_event *bmc_event_list_add(struct ul_event_list *l);
+
+#define UL_CURSOR_LEN 64
+
+/* ---- power draw ---- */
+
+struct ul_power_reading {
+    double watts;       /* current */
+    double min_watts, max_watts, avg_watts; /* over the sampling period */
+    int period_s;       /* sampling period the BMC reports */
+    bool active;        /* the BMC says the reading is valid */
+};
+
 /* Capability bits: what the driver can do in principle.  A given BMC may
  * still answer UL_ERR_UNSUPPORTED at run time. */
 #define UL_CAP_POWER (1u << 0)
 #define UL_CAP_BOOT (1u << 1)
+#define UL_CAP_SENSORS (1u << 2)
+#define UL_CAP_EVENTS (1u << 3)
+#define UL_CAP_INVENTORY (1u << 4)
+#define UL_CAP_POWER_READING (1u << 5)
 
 /* Everything a driver needs to reach one node's BMC.  Borrowed pointers,
  * valid for the duration of the open call only: drivers copy what they keep. */
@@ -68,6 +161,7 @@ struct ul_bmc_target {
     const char *password;      /* may be NULL; never log it */
     json_object *options;      /* driver options, already checked */
     int timeout_ms;            /* bound for each call */
+    const char *cache_dir;     /* per-node directory for caches (SDR), or NULL */
 };
 
 struct ul_bmc_session; /* driver-private */
@@ -93,6 +187,24 @@ struct ul_driver {
 
     ul_err (*boot_get)(struct ul_bmc_session *s, struct ul_boot *out, ul_errmsg *em);
     ul_err (*boot_set)(struct ul_bmc_session *s, const struct ul_boot *b, ul_errmsg *em);
+
+    /* Read every sensor; *out is filled (caller frees with
+     * bmc_sensor_list_free). */
+    ul_err (*sensors_read)(struct ul_bmc_session *s, struct ul_sensor_list *out, ul_errmsg *em);
+
+    /* Events after cursor ("" for all), oldest first; cursor_out receives
+     * the cursor to pass next time.  Cursors are opaque to callers. */
+    ul_err (*events_read)(struct ul_bmc_session *s, const char *cursor, struct ul_event_list *out,
+                          char cursor_out[UL_CURSOR_LEN], ul_errmsg *em);
+    /* Clear the BMC's event log. */
+    ul_err (*events_clear)(struct ul_bmc_session *s, ul_errmsg *em);
+
+    /* Inventory as a new JSON object (FRU areas, BMC firmware, ...). */
+    ul_err (*inventory_read)(struct ul_bmc_session *s, json_object **out, ul_errmsg *em);
+
+    /* Current power draw (IPMI DCMI, Redfish Power). */
+    ul_err (*power_reading)(struct ul_bmc_session *s, struct ul_power_reading *out,
+                            ul_errmsg *em);
 };
 
 /* Registry of compiled-in drivers. */

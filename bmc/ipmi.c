@@ -24,17 +24,6 @@
 
 #define IPMI_DEFAULT_PORT 623
 
-struct ul_bmc_session {
-    ipmi_ctx_t ctx;
-    bool open;
-    char *node;
-    char *hostname; /* "host:port" as FreeIPMI takes it */
-    char *username;
-    char *password; /* kept to re-open a dropped session; wiped on close */
-    struct ipmi_session_config cfg;
-    int timeout_ms;
-};
-
 /* FreeIPMI's names for its workaround flags (as in its tools' -W option). */
 static const struct {
     const char *name;
@@ -160,11 +149,27 @@ ul_err ipmi_session_config_parse(json_object *options, struct ipmi_session_confi
                 cfg->workaround_lan |= workarounds[k].lan;
                 cfg->workaround_lan20 |= workarounds[k].lan20;
             }
+        } else if (strcmp(key, "quirks") == 0) {
+            if (!json_object_is_type(val, json_type_array))
+                return ul_errmsg_set(em, UL_ERR_INVALID,
+                                     "option 'quirks': must be an array of names");
+            for (size_t i = 0; i < json_object_array_length(val); i++) {
+                json_object *q = json_object_array_get_idx(val, i);
+                const char *name =
+                    json_object_is_type(q, json_type_string) ? json_object_get_string(q) : "";
+                if (strcmp(name, "boot-flags-no-valid-bit") == 0)
+                    cfg->quirk_boot_no_valid_bit = true;
+                else
+                    return ul_errmsg_set(em, UL_ERR_INVALID,
+                                         "option 'quirks': unknown quirk '%.32s' (known: "
+                                         "boot-flags-no-valid-bit)",
+                                         name);
+            }
         } else {
             return ul_errmsg_set(em, UL_ERR_INVALID,
                                  "unknown option '%.64s' for driver ipmi (known: protocol, "
                                  "cipher_suite, privilege, session_timeout_ms, "
-                                 "retransmission_timeout_ms, workarounds)",
+                                 "retransmission_timeout_ms, workarounds, quirks)",
                                  key);
         }
     }
@@ -276,6 +281,7 @@ static ul_err ipmi_open(const struct ul_bmc_target *t, struct ul_bmc_session **o
     s->username = xstrdup(t->username ? t->username : "");
     s->password = xstrdup(t->password ? t->password : "");
     s->timeout_ms = t->timeout_ms > 0 ? t->timeout_ms : 20000;
+    s->cache_dir = xstrdup(t->cache_dir);
     rc = session_open(s, em);
     if (rc != UL_OK) {
         ipmi_close(s);
@@ -289,6 +295,7 @@ static void ipmi_close(struct ul_bmc_session *s)
 {
     if (!s)
         return;
+    ipmi_sdr_state_free(s);
     session_drop(s);
     if (s->ctx)
         ipmi_ctx_destroy(s->ctx);
@@ -297,6 +304,7 @@ static void ipmi_close(struct ul_bmc_session *s)
         free(s->password);
     }
     free(s->username);
+    free(s->cache_dir);
     free(s->hostname);
     free(s->node);
     free(s);
@@ -463,12 +471,16 @@ static ul_err ipmi_boot_get(struct ul_bmc_session *s, struct ul_boot *out, ul_er
         }
         memset(out, 0, sizeof(*out));
         out->device = UL_BOOT_NONE;
+        if (s->cfg.quirk_boot_no_valid_bit) {
+            valid = 1;
+            out->flags_unknown = true;
+        }
         if (valid)
             for (size_t i = 0; i < sizeof(boot_map) / sizeof(boot_map[0]); i++)
                 if (boot_map[i].ipmi == dev)
                     out->device = boot_map[i].dev;
-        out->persistent = valid && persistent;
-        out->uefi = efi == IPMI_SYSTEM_BOOT_OPTION_BOOT_FLAG_BOOT_TYPE_EFI;
+        out->persistent = !out->flags_unknown && valid && persistent;
+        out->uefi = !out->flags_unknown && efi == IPMI_SYSTEM_BOOT_OPTION_BOOT_FLAG_BOOT_TYPE_EFI;
     }
 out:
     fiid_obj_destroy(a.rs);
@@ -516,7 +528,7 @@ static const char *const ipmi_schemes[] = {"ipmi", "ipmi+lan", NULL};
 const struct ul_driver ipmi_driver = {
     .name = "ipmi",
     .version = UL_DRIVER_API_VERSION,
-    .caps = UL_CAP_POWER | UL_CAP_BOOT,
+    .caps = UL_CAP_POWER | UL_CAP_BOOT | UL_CAP_SENSORS,
     .schemes = ipmi_schemes,
     .check_options = ipmi_check_options,
     .open = ipmi_open,
@@ -525,4 +537,5 @@ const struct ul_driver ipmi_driver = {
     .power_set = ipmi_power_set,
     .boot_get = ipmi_boot_get,
     .boot_set = ipmi_boot_set,
+    .sensors_read = ipmi_sensors_read,
 };

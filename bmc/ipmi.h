@@ -19,6 +19,27 @@ struct ipmi_session_config {
     int retransmission_timeout_ms; /* 0: FreeIPMI-style default */
     unsigned workaround_lan;       /* IPMI_WORKAROUND_FLAGS_OUTOFBAND_* */
     unsigned workaround_lan20;     /* IPMI_WORKAROUND_FLAGS_OUTOFBAND_2_0_* */
+    /* Quirk "boot-flags-no-valid-bit": the BMC never sets the boot flags
+     * valid bit and keeps only the device selector (seen: OpenIPMI
+     * ipmi_sim), so trust the selector and report persistence and mode as
+     * unknown. */
+    bool quirk_boot_no_valid_bit;
+};
+
+struct ipmi_sdr_state; /* ipmi_sensors.c */
+
+/* The IPMI driver's session; private to bmc/ipmi*.c. */
+struct ul_bmc_session {
+    ipmi_ctx_t ctx;
+    bool open;
+    char *node;
+    char *hostname; /* "host:port" as FreeIPMI takes it */
+    char *username;
+    char *password; /* kept to re-open a dropped session; wiped on close */
+    char *cache_dir; /* where the SDR cache lives, or NULL */
+    struct ipmi_session_config cfg;
+    int timeout_ms;
+    struct ipmi_sdr_state *sdr; /* lazily loaded SDR and sensor contexts */
 };
 
 ul_err ipmi_session_config_parse(json_object *options, struct ipmi_session_config *cfg,
@@ -34,6 +55,24 @@ ul_err ipmi_session_call(struct ul_bmc_session *s, const char *what, ipmi_call_f
                          ul_errmsg *em);
 ipmi_ctx_t ipmi_session_ctx(struct ul_bmc_session *s);
 const char *ipmi_session_node(struct ul_bmc_session *s);
+
+/* Sensors (ipmi_sensors.c). */
+ul_err ipmi_sensors_read(struct ul_bmc_session *s, struct ul_sensor_list *out, ul_errmsg *em);
+void ipmi_sdr_state_free(struct ul_bmc_session *s);
+
+/* SEL (ipmi_sel.c).  The cursor is "<erase timestamp>:<last record id>" so a
+ * cleared SEL (new erase timestamp, record ids reused) restarts from the
+ * first record instead of skipping new ones. */
+ul_err ipmi_events_read(struct ul_bmc_session *s, const char *cursor, struct ul_event_list *out,
+                        char cursor_out[UL_CURSOR_LEN], ul_errmsg *em);
+ul_err ipmi_events_clear(struct ul_bmc_session *s, ul_errmsg *em);
+
+/* Inventory: Get Device ID and FRU (ipmi_fru.c). */
+ul_err ipmi_inventory_read(struct ul_bmc_session *s, json_object **out, ul_errmsg *em);
+
+/* DCMI power reading (ipmi_fru.c's neighbour, ipmi_dcmi.c). */
+ul_err ipmi_power_reading(struct ul_bmc_session *s, struct ul_power_reading *out,
+                          ul_errmsg *em);
 
 extern const struct ul_driver ipmi_driver;
 

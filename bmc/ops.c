@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "bmc/driver.h"
+#include "jsonv.h"
 #include "log.h"
 #include "ultime.h"
 #include "xalloc.h"
@@ -211,6 +212,311 @@ out:
     return rc;
 }
 
+
+/* Jobs that read the BMC and change nothing on it can always run again. */
+static bool always_resumable(json_object *params)
+{
+    (void)params;
+    return true;
+}
+
+/* ---- boot override ---- */
+
+static ul_err boot_parse(json_object *params, bool *set, struct ul_boot *b, ul_errmsg *em)
+{
+    json_object *v;
+    memset(b, 0, sizeof(*b));
+    b->uefi = true;
+    *set = false;
+    json_object_object_foreach(params, key, val)
+    {
+        if (strcmp(key, "device") == 0) {
+            int d = json_object_is_type(val, json_type_string)
+                        ? bmc_boot_device_parse(json_object_get_string(val))
+                        : -1;
+            if (d < 0)
+                return ul_errmsg_set(em, UL_ERR_INVALID,
+                                     "field 'device': must be one of none, pxe, disk, cdrom, "
+                                     "bios");
+            b->device = (enum ul_boot_device)d;
+            *set = true;
+        } else if (strcmp(key, "persistent") == 0) {
+            if (!json_object_is_type(val, json_type_boolean))
+                return ul_errmsg_set(em, UL_ERR_INVALID, "field 'persistent': must be true or "
+                                                         "false");
+            b->persistent = json_object_get_boolean(val);
+        } else if (strcmp(key, "mode") == 0) {
+            const char *m = json_object_is_type(val, json_type_string) ? json_object_get_string(val)
+                                                                        : "";
+            if (strcmp(m, "uefi") == 0)
+                b->uefi = true;
+            else if (strcmp(m, "legacy") == 0)
+                b->uefi = false;
+            else
+                return ul_errmsg_set(em, UL_ERR_INVALID, "field 'mode': must be uefi or legacy");
+        } else {
+            return ul_errmsg_set(em, UL_ERR_INVALID, "unknown field '%.64s'", key);
+        }
+    }
+    if (!*set && (json_object_object_get_ex(params, "persistent", &v) ||
+                  json_object_object_get_ex(params, "mode", &v)))
+        return ul_errmsg_set(em, UL_ERR_INVALID, "fields 'persistent' and 'mode' need 'device'");
+    return UL_OK;
+}
+
+static ul_err boot_validate(json_object *params, ul_errmsg *em)
+{
+    bool set;
+    struct ul_boot b;
+    return boot_parse(params, &set, &b, em);
+}
+
+static json_object *boot_json(const struct ul_boot *b)
+{
+    json_object *r = json_object_new_object();
+    json_object_object_add(r, "device", json_object_new_string(bmc_boot_device_name(b->device)));
+    json_object_object_add(r, "persistent",
+                           b->flags_unknown ? NULL : json_object_new_boolean(b->persistent));
+    json_object_object_add(r, "mode", b->flags_unknown
+                                          ? NULL
+                                          : json_object_new_string(b->uefi ? "uefi" : "legacy"));
+    return r;
+}
+
+static ul_err boot_run(ul_job_ctx *ctx, json_object *params, json_object **result, ul_errmsg *em)
+{
+    bool set;
+    struct ul_boot want, got;
+    ul_err rc = boot_parse(params, &set, &want, em);
+    if (rc != UL_OK)
+        return rc;
+    struct op_session os;
+    rc = op_open(ctx, &os, em);
+    if (rc != UL_OK)
+        return rc;
+    if (!os.driver->boot_get || (set && !os.driver->boot_set)) {
+        rc = ul_errmsg_set(em, UL_ERR_UNSUPPORTED,
+                           "node %s: boot override not supported by this BMC", job_ctx_node(ctx));
+        goto out;
+    }
+    if (set) {
+        job_ctx_progress(ctx, 30, "setting boot device %s", bmc_boot_device_name(want.device));
+        if ((rc = os.driver->boot_set(os.s, &want, em)) != UL_OK)
+            goto out;
+    }
+    job_ctx_progress(ctx, 70, "reading boot override back");
+    if ((rc = os.driver->boot_get(os.s, &got, em)) != UL_OK)
+        goto out;
+    /* Trust the BMC's read-back, not our request: some BMCs accept a boot
+     * device they then ignore. */
+    if (set && (got.device != want.device ||
+                (want.device != UL_BOOT_NONE && !got.flags_unknown &&
+                 (got.persistent != want.persistent || got.uefi != want.uefi)))) {
+        rc = ul_errmsg_set(em, UL_ERR_PROTOCOL,
+                           "node %s: asked for boot device %s (%s) but the BMC reports %s (%s)",
+                           job_ctx_node(ctx), bmc_boot_device_name(want.device),
+                           want.persistent ? "persistent" : "once",
+                           bmc_boot_device_name(got.device), got.persistent ? "persistent" : "once");
+        goto out;
+    }
+    *result = boot_json(&got);
+out:
+    op_close(ctx, &os, rc);
+    return rc;
+}
+
+/* ---- sensors (and power draw where the BMC reports it) ---- */
+
+static json_object *sensor_json(const struct ul_sensor *x)
+{
+    json_object *o = json_object_new_object();
+    json_object_object_add(o, "name", json_object_new_string(x->name));
+    json_object_object_add(o, "number", json_object_new_int(x->number));
+    json_object_object_add(o, "kind", json_object_new_string(bmc_sensor_kind_name(x->kind)));
+    json_object_object_add(o, "type", json_object_new_string(x->type));
+    json_object_object_add(o, "unit", json_object_new_string(x->unit));
+    json_object_object_add(o, "value", x->has_value ? json_object_new_double(x->value) : NULL);
+    json_object_object_add(o, "status", json_object_new_string(bmc_sensor_status_name(x->status)));
+    json_object_object_add(o, "state", json_object_new_string(x->state));
+    json_object *t = json_object_new_object();
+    for (int i = 0; i < UL_THR__COUNT; i++)
+        if (x->thresholds_present & (1u << i))
+            json_object_object_add(t, bmc_threshold_name((enum ul_threshold)i),
+                                   json_object_new_double(x->thresholds[i]));
+    json_object_object_add(o, "thresholds", t);
+    return o;
+}
+
+static ul_err sensors_run(ul_job_ctx *ctx, json_object *params, json_object **result,
+                          ul_errmsg *em)
+{
+    struct op_session os;
+    struct ul_sensor_list list = {0};
+    ul_err rc = op_open(ctx, &os, em);
+    if (rc != UL_OK)
+        return rc;
+    if (!os.driver->sensors_read) {
+        rc = ul_errmsg_set(em, UL_ERR_UNSUPPORTED, "node %s: sensors not supported by this BMC",
+                           job_ctx_node(ctx));
+        goto out;
+    }
+    job_ctx_progress(ctx, 30, "reading sensors");
+    if ((rc = os.driver->sensors_read(os.s, &list, em)) != UL_OK)
+        goto out;
+    json_object *r = json_object_new_object();
+    json_object *arr = json_object_new_array();
+    for (size_t i = 0; i < list.count; i++)
+        json_object_array_add(arr, sensor_json(&list.items[i]));
+    json_object_object_add(r, "sensors", arr);
+    /* Power draw rides along: DCMI where the BMC has it, a clear word where
+     * it does not.  Its failure never fails the sensor read. */
+    json_object *pr = json_object_new_object();
+    struct ul_power_reading p;
+    ul_errmsg pem = {{0}};
+    ul_err prc = os.driver->power_reading
+                     ? os.driver->power_reading(os.s, &p, &pem)
+                     : ul_errmsg_set(&pem, UL_ERR_UNSUPPORTED,
+                                     "power reading not supported by this BMC");
+    if (prc == UL_OK) {
+        json_object_object_add(pr, "supported", json_object_new_boolean(true));
+        json_object_object_add(pr, "watts", json_object_new_double(p.watts));
+        json_object_object_add(pr, "min_watts", json_object_new_double(p.min_watts));
+        json_object_object_add(pr, "max_watts", json_object_new_double(p.max_watts));
+        json_object_object_add(pr, "avg_watts", json_object_new_double(p.avg_watts));
+        json_object_object_add(pr, "period_s", json_object_new_int(p.period_s));
+        json_object_object_add(pr, "active", json_object_new_boolean(p.active));
+    } else {
+        json_object_object_add(pr, "supported", json_object_new_boolean(false));
+        json_object_object_add(pr, "error", json_object_new_string(ul_err_name(prc)));
+        json_object_object_add(pr, "message", json_object_new_string(pem.text));
+    }
+    json_object_object_add(r, "power_reading", pr);
+    *result = r;
+out:
+    bmc_sensor_list_free(&list);
+    op_close(ctx, &os, rc);
+    return rc;
+}
+
+/* ---- SEL / event log ---- */
+
+static ul_err sel_validate(json_object *params, ul_errmsg *em)
+{
+    json_object_object_foreach(params, key, val)
+    {
+        if (strcmp(key, "clear") != 0)
+            return ul_errmsg_set(em, UL_ERR_INVALID, "unknown field '%.64s'", key);
+        if (!json_object_is_type(val, json_type_boolean))
+            return ul_errmsg_set(em, UL_ERR_INVALID, "field 'clear': must be true or false");
+    }
+    return UL_OK;
+}
+
+/* Collect new log entries into the store and advance the cursor; then, if
+ * asked, clear the BMC's log.  Collecting first means a clear never loses an
+ * entry we had not stored. */
+static ul_err sel_run(ul_job_ctx *ctx, json_object *params, json_object **result, ul_errmsg *em)
+{
+    json_object *v;
+    bool clear = json_object_object_get_ex(params, "clear", &v) && json_object_get_boolean(v);
+    const char *node = job_ctx_node(ctx);
+    ul_store *st = job_ctx_store(ctx);
+    struct op_session os;
+    struct ul_event_list list = {0};
+    struct ul_event_rec *recs = NULL;
+    char *cursor = NULL;
+    char next[UL_CURSOR_LEN] = "";
+    int inserted = 0;
+    ul_err rc = op_open(ctx, &os, em);
+    if (rc != UL_OK)
+        return rc;
+    if (!os.driver->events_read || (clear && !os.driver->events_clear)) {
+        rc = ul_errmsg_set(em, UL_ERR_UNSUPPORTED, "node %s: event log %s not supported by this "
+                           "BMC", node, clear ? "clearing" : "reading");
+        goto out;
+    }
+    if ((rc = store_cursor_get(st, node, "sel", &cursor, em)) != UL_OK)
+        goto out;
+    job_ctx_progress(ctx, 20, "reading event log");
+    if ((rc = os.driver->events_read(os.s, cursor, &list, next, em)) != UL_OK)
+        goto out;
+    recs = xcalloc(list.count ? list.count : 1, sizeof(*recs));
+    for (size_t i = 0; i < list.count; i++) {
+        recs[i].node = (char *)node;
+        recs[i].source = "sel";
+        recs[i].record_id = list.items[i].id;
+        recs[i].time = list.items[i].time;
+        recs[i].severity = (char *)bmc_severity_name(list.items[i].severity);
+        recs[i].sensor = list.items[i].sensor;
+        recs[i].message = list.items[i].message;
+    }
+    job_ctx_progress(ctx, 60, "storing %zu entries", list.count);
+    if ((rc = store_events_add(st, recs, list.count, &inserted, em)) != UL_OK)
+        goto out;
+    /* The cursor moves only after the entries are safely stored. */
+    if ((rc = store_cursor_set(st, node, "sel", next, em)) != UL_OK)
+        goto out;
+    if (clear) {
+        if ((rc = job_ctx_check(ctx, em)) != UL_OK)
+            goto out;
+        job_ctx_progress(ctx, 80, "clearing the event log");
+        if ((rc = os.driver->events_clear(os.s, em)) != UL_OK)
+            goto out;
+    }
+    json_object *r = json_object_new_object();
+    json_object_object_add(r, "read", json_object_new_int((int)list.count));
+    json_object_object_add(r, "new", json_object_new_int(inserted));
+    json_object_object_add(r, "cleared", json_object_new_boolean(clear));
+    *result = r;
+out:
+    free(recs);
+    free(cursor);
+    bmc_event_list_free(&list);
+    op_close(ctx, &os, rc);
+    return rc;
+}
+
+/* ---- inventory ---- */
+
+static ul_err inventory_run(ul_job_ctx *ctx, json_object *params, json_object **result,
+                            ul_errmsg *em)
+{
+    struct op_session os;
+    json_object *inv = NULL;
+    ul_err rc = op_open(ctx, &os, em);
+    if (rc != UL_OK)
+        return rc;
+    if (!os.driver->inventory_read) {
+        rc = ul_errmsg_set(em, UL_ERR_UNSUPPORTED, "node %s: inventory not supported by this BMC",
+                           job_ctx_node(ctx));
+        goto out;
+    }
+    job_ctx_progress(ctx, 30, "reading inventory");
+    if ((rc = os.driver->inventory_read(os.s, &inv, em)) != UL_OK)
+        goto out;
+    char *text = jv_to_string(inv);
+    rc = store_inventory_set(job_ctx_store(ctx), job_ctx_node(ctx), text, em);
+    free(text);
+    if (rc != UL_OK)
+        goto out;
+    *result = inv;
+    inv = NULL;
+out:
+    json_object_put(inv);
+    op_close(ctx, &os, rc);
+    return rc;
+}
+
+static ul_err empty_params(json_object *params, ul_errmsg *em)
+{
+    json_object_object_foreach(params, key, val)
+    {
+        (void)val;
+        return ul_errmsg_set(em, UL_ERR_INVALID, "unknown field '%.64s'", key);
+    }
+    return UL_OK;
+}
+
 static const struct ul_job_type power_job = {
     .name = "power",
     .needs_node = true,
@@ -219,8 +525,44 @@ static const struct ul_job_type power_job = {
     .run = power_run,
 };
 
+static const struct ul_job_type boot_job = {
+    .name = "boot",
+    .needs_node = true,
+    .validate = boot_validate,
+    .resumable = always_resumable, /* setting the same override twice is harmless */
+    .run = boot_run,
+};
+
+static const struct ul_job_type sensors_job = {
+    .name = "sensors",
+    .needs_node = true,
+    .validate = empty_params,
+    .resumable = always_resumable,
+    .run = sensors_run,
+};
+
+static const struct ul_job_type sel_job = {
+    .name = "sel",
+    .needs_node = true,
+    .validate = sel_validate,
+    .resumable = always_resumable, /* collect-then-clear is safe to repeat */
+    .run = sel_run,
+};
+
+static const struct ul_job_type inventory_job = {
+    .name = "inventory",
+    .needs_node = true,
+    .validate = empty_params,
+    .resumable = always_resumable,
+    .run = inventory_run,
+};
+
 void bmc_ops_register(ul_jobs *jobs, const struct bmc_ops_config *cfg)
 {
     jobs_set_user(jobs, (void *)cfg);
     jobs_register(jobs, &power_job);
+    jobs_register(jobs, &boot_job);
+    jobs_register(jobs, &sensors_job);
+    jobs_register(jobs, &sel_job);
+    jobs_register(jobs, &inventory_job);
 }

@@ -73,6 +73,30 @@ static const char *const migrations[] = {
     "  hash BLOB NOT NULL UNIQUE,"
     "  created_at INTEGER NOT NULL,"
     "  last_used_at INTEGER);",
+    /* 1 -> 2: events from BMC logs, per-node log cursors, inventory */
+    "CREATE TABLE events ("
+    "  id INTEGER PRIMARY KEY,"
+    "  node TEXT NOT NULL,"
+    "  source TEXT NOT NULL,"
+    "  record_id TEXT NOT NULL,"
+    "  time INTEGER NOT NULL,"
+    "  severity TEXT NOT NULL,"
+    "  sensor TEXT NOT NULL DEFAULT '',"
+    "  message TEXT NOT NULL,"
+    "  received_at INTEGER NOT NULL,"
+    "  UNIQUE (node, source, record_id, time));"
+    "CREATE INDEX events_node_time ON events(node, time);"
+    "CREATE INDEX events_time ON events(time);"
+    "CREATE TABLE cursors ("
+    "  node TEXT NOT NULL,"
+    "  source TEXT NOT NULL,"
+    "  cursor TEXT NOT NULL,"
+    "  updated_at INTEGER NOT NULL,"
+    "  PRIMARY KEY (node, source));"
+    "CREATE TABLE inventory ("
+    "  node TEXT PRIMARY KEY,"
+    "  data TEXT NOT NULL,"
+    "  updated_at INTEGER NOT NULL);",
 };
 
 #define N_MIGRATIONS (int)(sizeof(migrations) / sizeof(migrations[0]))
@@ -409,7 +433,25 @@ ul_err store_node_delete(ul_store *st, const char *name, ul_errmsg *em)
         rc = db_fail(st, em, "deleting node");
         goto out;
     }
-    if (sqlite3_changes(st->db) == 0) {
+    if (sqlite3_changes(st->db) > 0) {
+        /* Events stay as history; per-node collection state goes. */
+        sqlite3_finalize(s);
+        s = NULL;
+        static const char *const cleanup[] = {"DELETE FROM cursors WHERE node = ?",
+                                              "DELETE FROM inventory WHERE node = ?"};
+        for (size_t i = 0; i < 2; i++) {
+            if (sqlite3_prepare_v2(st->db, cleanup[i], -1, &s, NULL) != SQLITE_OK) {
+                rc = db_fail(st, em, "preparing node cleanup");
+                goto out;
+            }
+            sqlite3_bind_text(s, 1, name, -1, SQLITE_TRANSIENT);
+            if (sqlite3_step(s) != SQLITE_DONE)
+                ul_warn("state store: cleaning up after node %s: %s", name,
+                        sqlite3_errmsg(st->db));
+            sqlite3_finalize(s);
+            s = NULL;
+        }
+    } else {
         sqlite3_finalize(s);
         s = NULL;
         if (sqlite3_prepare_v2(st->db, "SELECT 1 FROM nodes WHERE name = ?", -1, &s, NULL) !=
@@ -1104,4 +1146,238 @@ ul_err store_token_count(ul_store *st, int64_t *count, ul_errmsg *em)
     sqlite3_finalize(s);
     pthread_mutex_unlock(&st->lock);
     return rc;
+}
+
+/* ---- events, cursors, inventory ---- */
+
+ul_err store_events_add(ul_store *st, const struct ul_event_rec *ev, size_t n, int *inserted,
+                        ul_errmsg *em)
+{
+    ul_err rc = UL_OK;
+    sqlite3_stmt *s = NULL;
+    int64_t now = ul_wall_s();
+    *inserted = 0;
+    pthread_mutex_lock(&st->lock);
+    /* One transaction for the batch: a SEL of hundreds of entries is one
+     * fsync, not hundreds. */
+    if ((rc = exec_sql(st, "BEGIN IMMEDIATE", em)) != UL_OK)
+        goto out;
+    if (sqlite3_prepare_v2(st->db,
+                           "INSERT OR IGNORE INTO events (node, source, record_id, time, severity, "
+                           "sensor, message, received_at) VALUES (?,?,?,?,?,?,?,?)",
+                           -1, &s, NULL) != SQLITE_OK) {
+        rc = db_fail(st, em, "preparing event insert");
+        goto rollback;
+    }
+    for (size_t i = 0; i < n; i++) {
+        sqlite3_reset(s);
+        sqlite3_bind_text(s, 1, ev[i].node, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(s, 2, ev[i].source, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(s, 3, ev[i].record_id, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_int64(s, 4, ev[i].time);
+        sqlite3_bind_text(s, 5, ev[i].severity, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(s, 6, ev[i].sensor ? ev[i].sensor : "", -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(s, 7, ev[i].message, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_int64(s, 8, now);
+        if (sqlite3_step(s) != SQLITE_DONE) {
+            rc = db_fail(st, em, "inserting event");
+            goto rollback;
+        }
+        *inserted += sqlite3_changes(st->db);
+    }
+    sqlite3_finalize(s);
+    s = NULL;
+    rc = exec_sql(st, "COMMIT", em);
+    if (rc == UL_OK)
+        goto out;
+rollback:
+    exec_sql(st, "ROLLBACK", NULL);
+    *inserted = 0;
+out:
+    sqlite3_finalize(s);
+    pthread_mutex_unlock(&st->lock);
+    return rc;
+}
+
+ul_err store_events_list(ul_store *st, const struct ul_event_filter *f, struct ul_event_list_rec *out,
+                         ul_errmsg *em)
+{
+    memset(out, 0, sizeof(*out));
+    ul_err rc = UL_OK;
+    sqlite3_stmt *s = NULL;
+    size_t cap = 0;
+    static const char where[] =
+        " WHERE (?1 IS NULL OR node = ?1) AND (?2 IS NULL OR source = ?2) AND "
+        "(?3 IS NULL OR severity = ?3) AND (?4 IS NULL OR time >= ?4) AND "
+        "(?5 IS NULL OR time < ?5)";
+    char *count_sql = xasprintf("SELECT count(*) FROM events%s", where);
+    char *page_sql = xasprintf("SELECT id, node, source, record_id, time, severity, sensor, "
+                               "message FROM events%s ORDER BY time DESC, id DESC "
+                               "LIMIT ?6 OFFSET ?7",
+                               where);
+    pthread_mutex_lock(&st->lock);
+    for (int pass = 0; pass < 2; pass++) {
+        if (sqlite3_prepare_v2(st->db, pass ? page_sql : count_sql, -1, &s, NULL) != SQLITE_OK) {
+            rc = db_fail(st, em, "preparing event query");
+            goto out;
+        }
+        bind_text_or_null(s, 1, f->node);
+        bind_text_or_null(s, 2, f->source);
+        bind_text_or_null(s, 3, f->severity);
+        if (f->since > 0)
+            sqlite3_bind_int64(s, 4, f->since);
+        if (f->until > 0)
+            sqlite3_bind_int64(s, 5, f->until);
+        if (pass == 0) {
+            if (sqlite3_step(s) != SQLITE_ROW) {
+                rc = db_fail(st, em, "counting events");
+                goto out;
+            }
+            out->total = sqlite3_column_int64(s, 0);
+            sqlite3_finalize(s);
+            s = NULL;
+            continue;
+        }
+        sqlite3_bind_int(s, 6, f->limit);
+        sqlite3_bind_int(s, 7, f->offset);
+        int step;
+        while ((step = sqlite3_step(s)) == SQLITE_ROW) {
+            if (out->count == cap) {
+                cap = cap ? cap * 2 : 64;
+                out->items = xrealloc(out->items, cap * sizeof(*out->items));
+            }
+            struct ul_event_rec *e = &out->items[out->count++];
+            e->id = sqlite3_column_int64(s, 0);
+            e->node = col_str(s, 1);
+            e->source = col_str(s, 2);
+            e->record_id = col_str(s, 3);
+            e->time = sqlite3_column_int64(s, 4);
+            e->severity = col_str(s, 5);
+            e->sensor = col_str(s, 6);
+            e->message = col_str(s, 7);
+        }
+        if (step != SQLITE_DONE)
+            rc = db_fail(st, em, "listing events");
+    }
+out:
+    sqlite3_finalize(s);
+    pthread_mutex_unlock(&st->lock);
+    free(count_sql);
+    free(page_sql);
+    if (rc != UL_OK)
+        store_events_list_free(out);
+    return rc;
+}
+
+void store_events_list_free(struct ul_event_list_rec *l)
+{
+    if (!l)
+        return;
+    for (size_t i = 0; i < l->count; i++) {
+        free(l->items[i].node);
+        free(l->items[i].source);
+        free(l->items[i].record_id);
+        free(l->items[i].severity);
+        free(l->items[i].sensor);
+        free(l->items[i].message);
+    }
+    free(l->items);
+    memset(l, 0, sizeof(*l));
+}
+
+/* A small key/value read: one text column by two keys, or NOT_FOUND. */
+static ul_err get_text(ul_store *st, const char *sql, const char *k1, const char *k2, char **out,
+                       int64_t *updated_at, ul_errmsg *em)
+{
+    ul_err rc = UL_OK;
+    sqlite3_stmt *s = NULL;
+    *out = NULL;
+    pthread_mutex_lock(&st->lock);
+    if (sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK) {
+        rc = db_fail(st, em, "preparing lookup");
+        goto out;
+    }
+    sqlite3_bind_text(s, 1, k1, -1, SQLITE_TRANSIENT);
+    if (k2)
+        sqlite3_bind_text(s, 2, k2, -1, SQLITE_TRANSIENT);
+    int step = sqlite3_step(s);
+    if (step == SQLITE_ROW) {
+        *out = col_str(s, 0);
+        if (updated_at)
+            *updated_at = sqlite3_column_int64(s, 1);
+    } else if (step == SQLITE_DONE) {
+        rc = UL_ERR_NOT_FOUND;
+        ul_errmsg_set(em, rc, "nothing stored for %s", k1);
+    } else {
+        rc = db_fail(st, em, "reading");
+    }
+out:
+    sqlite3_finalize(s);
+    pthread_mutex_unlock(&st->lock);
+    return rc;
+}
+
+static ul_err put_text(ul_store *st, const char *sql, const char *k1, const char *k2,
+                       const char *value, ul_errmsg *em)
+{
+    ul_err rc = UL_OK;
+    sqlite3_stmt *s = NULL;
+    pthread_mutex_lock(&st->lock);
+    if (sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK) {
+        rc = db_fail(st, em, "preparing write");
+        goto out;
+    }
+    int i = 1;
+    sqlite3_bind_text(s, i++, k1, -1, SQLITE_TRANSIENT);
+    if (k2)
+        sqlite3_bind_text(s, i++, k2, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(s, i++, value, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(s, i, ul_wall_s());
+    if (sqlite3_step(s) != SQLITE_DONE)
+        rc = db_fail(st, em, "writing");
+out:
+    sqlite3_finalize(s);
+    pthread_mutex_unlock(&st->lock);
+    return rc;
+}
+
+ul_err store_cursor_get(ul_store *st, const char *node, const char *source, char **cursor,
+                        ul_errmsg *em)
+{
+    ul_err rc = get_text(st, "SELECT cursor, updated_at FROM cursors WHERE node = ? AND source = ?",
+                         node, source, cursor, NULL, em);
+    if (rc == UL_ERR_NOT_FOUND) {
+        *cursor = xstrdup("");
+        return UL_OK;
+    }
+    return rc;
+}
+
+ul_err store_cursor_set(ul_store *st, const char *node, const char *source, const char *cursor,
+                        ul_errmsg *em)
+{
+    return put_text(st,
+                    "INSERT INTO cursors (node, source, cursor, updated_at) VALUES (?,?,?,?) "
+                    "ON CONFLICT (node, source) DO UPDATE SET cursor = excluded.cursor, "
+                    "updated_at = excluded.updated_at",
+                    node, source, cursor, em);
+}
+
+ul_err store_inventory_get(ul_store *st, const char *node, char **json, int64_t *updated_at,
+                           ul_errmsg *em)
+{
+    ul_err rc = get_text(st, "SELECT data, updated_at FROM inventory WHERE node = ?", node, NULL,
+                         json, updated_at, em);
+    if (rc == UL_ERR_NOT_FOUND)
+        ul_errmsg_set(em, rc, "no inventory collected yet for node '%s'", node);
+    return rc;
+}
+
+ul_err store_inventory_set(ul_store *st, const char *node, const char *json, ul_errmsg *em)
+{
+    return put_text(st,
+                    "INSERT INTO inventory (node, data, updated_at) VALUES (?,?,?) "
+                    "ON CONFLICT (node) DO UPDATE SET data = excluded.data, "
+                    "updated_at = excluded.updated_at",
+                    node, NULL, json, em);
 }

@@ -22,7 +22,7 @@
 
 typedef struct ul_store ul_store;
 
-#define STORE_SCHEMA_VERSION 1
+#define STORE_SCHEMA_VERSION 2
 
 /* Open (creating and migrating as needed) the database at path.  key seals
  * BMC passwords; the store keeps a copy.  A database newer than this build is
@@ -152,5 +152,49 @@ ul_err store_token_delete(ul_store *st, const char *name, ul_errmsg *em);
 ul_err store_token_list(ul_store *st, struct ul_token_list *out, ul_errmsg *em);
 void store_token_list_free(struct ul_token_list *l);
 ul_err store_token_count(ul_store *st, int64_t *count, ul_errmsg *em);
+
+/* ---- events from BMC logs (IPMI SEL, Redfish log entries) ---- */
+
+struct ul_event_rec {
+    int64_t id;        /* store's id (filled by list) */
+    char *node;
+    char *source;      /* "sel", "redfish" ... */
+    char *record_id;   /* the BMC's record id */
+    int64_t time;      /* epoch s, 0 when the BMC gave none */
+    char *severity;    /* info, warning, critical */
+    char *sensor;      /* may be "" */
+    char *message;
+};
+
+/* Insert a batch in one transaction; duplicates (same node, source, record
+ * id and time) are ignored.  *inserted counts the new ones. */
+ul_err store_events_add(ul_store *st, const struct ul_event_rec *ev, size_t n, int *inserted,
+                        ul_errmsg *em);
+
+struct ul_event_filter {
+    const char *node, *source, *severity; /* NULL: any */
+    int64_t since, until;                 /* epoch s; 0: open */
+    int limit, offset;
+};
+struct ul_event_list_rec {
+    struct ul_event_rec *items;
+    size_t count;
+    int64_t total;
+};
+/* Newest first. */
+ul_err store_events_list(ul_store *st, const struct ul_event_filter *f, struct ul_event_list_rec *out,
+                         ul_errmsg *em);
+void store_events_list_free(struct ul_event_list_rec *l);
+
+/* Per-node, per-source log cursor ("" when none yet); *cursor allocated. */
+ul_err store_cursor_get(ul_store *st, const char *node, const char *source, char **cursor,
+                        ul_errmsg *em);
+ul_err store_cursor_set(ul_store *st, const char *node, const char *source, const char *cursor,
+                        ul_errmsg *em);
+
+/* Latest inventory document of a node (JSON text, allocated). */
+ul_err store_inventory_get(ul_store *st, const char *node, char **json, int64_t *updated_at,
+                           ul_errmsg *em);
+ul_err store_inventory_set(ul_store *st, const char *node, const char *json, ul_errmsg *em);
 
 #endif

@@ -1,0 +1,265 @@
+/* routes_ops.c - operations on a node's BMC.  Each becomes a job: the
+ * handler checks the request, persists the job and answers 202 with it; a
+ * worker talks to the BMC.  Also the stored results those jobs leave behind
+ * (events, inventory). */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/api_internal.h"
+#include "core/jobs.h"
+#include "ultime.h"
+#include "xalloc.h"
+
+#define NFIELDS(a) (sizeof(a) / sizeof(a[0]))
+
+/* Submit job `type` for the node in the path with params; audit_action
+ * (NULL for reads) names the audit record. */
+static void submit_node_job(api_server *srv, struct api_req *rq, struct api_reply *rp,
+                            const char *type, json_object *params, int timeout_s,
+                            const char *audit_action)
+{
+    const char *name = rq->segs[3];
+    struct ul_node *n = NULL;
+    struct ul_job *job = NULL;
+    ul_errmsg em;
+    ul_err rc = node_name_valid(name) ? store_node_get(srv->st, name, false, &n, &em)
+                                      : ul_errmsg_set(&em, UL_ERR_NOT_FOUND,
+                                                      "node '%.64s' not found", name);
+    if (rc != UL_OK) {
+        api_error_from(rp, rc, em.text);
+        return;
+    }
+    rc = jobs_submit(srv->jobs, type, name, params, rq->actor, timeout_s, &job, &em);
+    if (audit_action && rc != UL_ERR_INVALID) {
+        json_object *detail = json_object_new_object();
+        json_object_object_add(detail, "params", json_object_get(params));
+        if (job)
+            json_object_object_add(detail, "job", json_object_new_int64(job->id));
+        api_audit(srv, rq, audit_action, name, rc, detail);
+        json_object_put(detail);
+    }
+    if (rc != UL_OK) {
+        api_error_from(rp, rc, em.text);
+        goto out;
+    }
+    json_object *reply = json_object_new_object();
+    json_object_object_add(reply, "job", view_job(job));
+    rp->location = xasprintf("/api/v1/jobs/%lld", (long long)job->id);
+    api_reply_json(rp, MHD_HTTP_ACCEPTED, reply);
+out:
+    job_free(job);
+    node_free(n);
+}
+
+/* Split the optional "timeout" off a request body; the rest are the job's
+ * parameters (a new object).  Returns false with rp set on a bad timeout. */
+static bool take_timeout(json_object *body, struct api_reply *rp, int *timeout_s,
+                         json_object **params)
+{
+    json_object *t;
+    *timeout_s = 0;
+    if (json_object_object_get_ex(body, "timeout", &t)) {
+        int64_t v = json_object_get_int64(t);
+        if (v < 1 || v > 86400) {
+            api_error(rp, MHD_HTTP_BAD_REQUEST, "invalid_argument",
+                      "field 'timeout': must be 1 to 86400 seconds");
+            return false;
+        }
+        *timeout_s = (int)v;
+    }
+    *params = json_object_new_object();
+    json_object_object_foreach(body, key, val)
+    {
+        if (strcmp(key, "timeout") != 0)
+            json_object_object_add(*params, key, json_object_get(val));
+    }
+    return true;
+}
+
+/* Parse the body against fields (an empty body counts as {}) into the job's
+ * params (new object) and timeout.  False with rp set on bad input. */
+static bool body_params(struct api_req *rq, struct api_reply *rp, const struct jv_field *fields,
+                        size_t nfields, json_object **params, int *timeout_s)
+{
+    json_object *body;
+    *params = NULL;
+    if (rq->body_len == 0) {
+        body = json_object_new_object();
+        ul_errmsg em;
+        if (jv_check(body, fields, nfields, &em) != UL_OK) {
+            api_error(rp, MHD_HTTP_BAD_REQUEST, "invalid_argument", "%s", em.text);
+            json_object_put(body);
+            return false;
+        }
+    } else if (!(body = api_body(rq, rp, fields, nfields))) {
+        return false;
+    }
+    bool ok = take_timeout(body, rp, timeout_s, params);
+    json_object_put(body);
+    return ok;
+}
+
+/* A job whose parameters are its request body. */
+static void body_job(api_server *srv, struct api_req *rq, struct api_reply *rp,
+                     const struct jv_field *fields, size_t nfields, const char *type,
+                     const char *audit_action)
+{
+    json_object *params;
+    int timeout_s;
+    if (body_params(rq, rp, fields, nfields, &params, &timeout_s))
+        submit_node_job(srv, rq, rp, type, params, timeout_s, audit_action);
+    json_object_put(params);
+}
+
+static const struct jv_field power_fields[] = {
+    {"action", JV_STRING, true, 16},
+    {"timeout", JV_INT, false, 0},
+};
+
+void route_node_power(api_server *srv, struct api_req *rq, struct api_reply *rp)
+{
+    json_object *params;
+    int timeout_s;
+    if (body_params(rq, rp, power_fields, NFIELDS(power_fields), &params, &timeout_s)) {
+        const char *action = jv_str(params, "action");
+        char audit[32];
+        snprintf(audit, sizeof(audit), "power.%s", action);
+        submit_node_job(srv, rq, rp, "power", params, timeout_s,
+                        strcmp(action, "status") == 0 ? NULL : audit);
+    }
+    json_object_put(params);
+}
+
+static const struct jv_field boot_fields[] = {
+    {"device", JV_STRING, false, 16},
+    {"persistent", JV_BOOL, false, 0},
+    {"mode", JV_STRING, false, 16},
+    {"timeout", JV_INT, false, 0},
+};
+
+void route_node_boot(api_server *srv, struct api_req *rq, struct api_reply *rp)
+{
+    json_object *params;
+    int timeout_s;
+    if (body_params(rq, rp, boot_fields, NFIELDS(boot_fields), &params, &timeout_s)) {
+        /* Reading the override is not worth an audit record; changing it is. */
+        bool sets = json_object_object_get_ex(params, "device", NULL);
+        submit_node_job(srv, rq, rp, "boot", params, timeout_s, sets ? "boot.set" : NULL);
+    }
+    json_object_put(params);
+}
+
+static const struct jv_field timeout_only[] = {
+    {"timeout", JV_INT, false, 0},
+};
+
+void route_node_sensors(api_server *srv, struct api_req *rq, struct api_reply *rp)
+{
+    body_job(srv, rq, rp, timeout_only, NFIELDS(timeout_only), "sensors", NULL);
+}
+
+void route_node_inventory_refresh(api_server *srv, struct api_req *rq, struct api_reply *rp)
+{
+    body_job(srv, rq, rp, timeout_only, NFIELDS(timeout_only), "inventory", NULL);
+}
+
+void route_node_sel(api_server *srv, struct api_req *rq, struct api_reply *rp)
+{
+    body_job(srv, rq, rp, timeout_only, NFIELDS(timeout_only), "sel", NULL);
+}
+
+/* Clearing a BMC's log destroys evidence: admin only, always audited. */
+void route_node_sel_clear(api_server *srv, struct api_req *rq, struct api_reply *rp)
+{
+    json_object *params;
+    int timeout_s;
+    if (body_params(rq, rp, timeout_only, NFIELDS(timeout_only), &params, &timeout_s)) {
+        json_object_object_add(params, "clear", json_object_new_boolean(true));
+        submit_node_job(srv, rq, rp, "sel", params, timeout_s, "sel.clear");
+    }
+    json_object_put(params);
+}
+
+void route_node_inventory_get(api_server *srv, struct api_req *rq, struct api_reply *rp)
+{
+    const char *name = rq->segs[3];
+    char *text = NULL;
+    int64_t updated = 0;
+    ul_errmsg em;
+    struct ul_node *n = NULL;
+    ul_err rc = node_name_valid(name) ? store_node_get(srv->st, name, false, &n, &em)
+                                      : ul_errmsg_set(&em, UL_ERR_NOT_FOUND,
+                                                      "node '%.64s' not found", name);
+    if (rc == UL_OK)
+        rc = store_inventory_get(srv->st, name, &text, &updated, &em);
+    node_free(n);
+    if (rc != UL_OK) {
+        api_error_from(rp, rc, em.text);
+        return;
+    }
+    json_object *inv = NULL;
+    if (jv_parse(text, strlen(text), 0, &inv, &em) != UL_OK)
+        inv = json_object_new_object();
+    free(text);
+    json_object *body = json_object_new_object();
+    json_object_object_add(body, "node", json_object_new_string(name));
+    json_object_object_add(body, "updated_at", view_time(updated));
+    json_object_object_add(body, "inventory", inv);
+    api_reply_json(rp, MHD_HTTP_OK, body);
+}
+
+void route_events_list(api_server *srv, struct api_req *rq, struct api_reply *rp)
+{
+    struct ul_event_filter f = {0};
+    if (!api_query_page(srv, rq, rp, &f.limit, &f.offset))
+        return;
+    f.node = api_query(rq, "node");
+    f.source = api_query(rq, "source");
+    f.severity = api_query(rq, "severity");
+    if (f.severity && strcmp(f.severity, "info") != 0 && strcmp(f.severity, "warning") != 0 &&
+        strcmp(f.severity, "critical") != 0) {
+        api_error(rp, MHD_HTTP_BAD_REQUEST, "invalid_argument",
+                  "query parameter 'severity': must be info, warning or critical");
+        return;
+    }
+    const char *names[2] = {"since", "until"};
+    int64_t *dst[2] = {&f.since, &f.until};
+    for (int i = 0; i < 2; i++) {
+        const char *v = api_query(rq, names[i]);
+        if (!v)
+            continue;
+        if ((*dst[i] = ul_time_parse(v)) < 0) {
+            api_error(rp, MHD_HTTP_BAD_REQUEST, "invalid_argument",
+                      "query parameter '%s': must be RFC 3339 UTC (2026-11-24T20:00:00Z) or "
+                      "epoch seconds",
+                      names[i]);
+            return;
+        }
+    }
+    struct ul_event_list_rec list;
+    ul_errmsg em;
+    ul_err rc = store_events_list(srv->st, &f, &list, &em);
+    if (rc != UL_OK) {
+        api_error_from(rp, rc, em.text);
+        return;
+    }
+    json_object *items = json_object_new_array();
+    for (size_t i = 0; i < list.count; i++) {
+        struct ul_event_rec *e = &list.items[i];
+        json_object *o = json_object_new_object();
+        json_object_object_add(o, "id", json_object_new_int64(e->id));
+        json_object_object_add(o, "node", json_object_new_string(e->node));
+        json_object_object_add(o, "source", json_object_new_string(e->source));
+        json_object_object_add(o, "record_id", json_object_new_string(e->record_id));
+        json_object_object_add(o, "time", view_time(e->time));
+        json_object_object_add(o, "severity", json_object_new_string(e->severity));
+        json_object_object_add(o, "sensor", json_object_new_string(e->sensor));
+        json_object_object_add(o, "message", json_object_new_string(e->message));
+        json_object_array_add(items, o);
+    }
+    api_reply_json(rp, MHD_HTTP_OK, view_page(items, list.total, f.limit, f.offset));
+    store_events_list_free(&list);
+}
