@@ -87,9 +87,12 @@ static ul_err expand_one(const char *prefix, const char *pat, const char *whole,
                 return ul_errmsg_set(em, UL_ERR_INVALID,
                                      "host list '%s': range %lu-%lu runs backwards", whole, lo, hi);
         }
-        if (*p == ',')
+        if (*p == ',') {
             p++;
-        else if (p != close)
+            if (p == close)
+                return ul_errmsg_set(em, UL_ERR_INVALID,
+                                     "host list '%s': empty element before ']'", whole);
+        } else if (p != close)
             return ul_errmsg_set(em, UL_ERR_INVALID, "host list '%s': unexpected '%c' in range",
                                  whole, *p);
         if (hi - lo >= HOSTLIST_MAX_HOSTS)

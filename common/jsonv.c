@@ -22,12 +22,20 @@ ul_err jv_parse(const char *buf, size_t len, int max_depth, json_object **out, u
     json_object *obj = json_tokener_parse_ex(tok, buf, (int)len);
     enum json_tokener_error jerr = json_tokener_get_error(tok);
     ul_err rc = UL_OK;
+    bool scalar_end = false;
+    if (jerr == json_tokener_continue) {
+        /* A bare number or literal ("42", "true") only ends at a terminator:
+         * feed one; a real truncation still asks for more. */
+        obj = json_tokener_parse_ex(tok, "", 1);
+        jerr = json_tokener_get_error(tok);
+        scalar_end = jerr == json_tokener_success;
+    }
     if (jerr == json_tokener_continue) {
         rc = ul_errmsg_set(em, UL_ERR_INVALID, "malformed JSON: document is truncated");
     } else if (jerr != json_tokener_success) {
         rc = ul_errmsg_set(em, UL_ERR_INVALID, "malformed JSON at offset %zu: %s",
                            json_tokener_get_parse_end(tok), json_tokener_error_desc(jerr));
-    } else {
+    } else if (!scalar_end) {
         size_t end = json_tokener_get_parse_end(tok);
         while (end < len && strchr(" \t\r\n", buf[end]))
             end++;
@@ -70,6 +78,11 @@ static bool type_ok(json_object *v, const struct jv_field *f, ul_errmsg *em, ul_
     case JV_STRING:
         if (!json_object_is_type(v, json_type_string))
             return false;
+        if (strlen(json_object_get_string(v)) != (size_t)json_object_get_string_len(v)) {
+            *rc = ul_errmsg_set(em, UL_ERR_INVALID, "field '%s': contains a NUL character",
+                                f->name);
+            return true;
+        }
         if ((size_t)json_object_get_string_len(v) > max_len) {
             *rc = ul_errmsg_set(em, UL_ERR_INVALID, "field '%s': longer than %zu characters",
                                 f->name, max_len);

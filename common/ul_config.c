@@ -6,6 +6,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -102,7 +103,7 @@ ul_err ul_parse_listen(const char *s, char **host_out, int *port_out, ul_errmsg 
     char *end;
     errno = 0;
     long port = strtol(portstr, &end, 10);
-    if (errno || end == portstr || *end || port < 1 || port > 65535)
+    if (!isdigit((unsigned char)portstr[0]) || errno || end == portstr || *end || port < 1 || port > 65535)
         return ul_errmsg_set(em, UL_ERR_INVALID, "'%s' is not a port number (1-65535)", portstr);
     *host_out = xstrdup(host);
     *port_out = (int)port;
@@ -243,6 +244,15 @@ ul_err ul_config_load_file(struct ul_config *cfg, const char *path, ul_errmsg *e
             }
             *close = '\0';
             snprintf(section, sizeof(section), "%s", trim(s + 1));
+            bool known = false;
+            for (size_t i = 0; i < sizeof(options) / sizeof(options[0]); i++)
+                known = known || strcmp(options[i].section, section) == 0;
+            if (!known) {
+                rc = ul_errmsg_set(em, UL_ERR_INVALID,
+                                   "config file '%s' line %d: unknown section '[%s]'", path,
+                                   lineno, section);
+                break;
+            }
             continue;
         }
         char *eq = strchr(s, '=');

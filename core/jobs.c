@@ -384,6 +384,16 @@ ul_err jobs_cancel(ul_jobs *jobs, int64_t id, ul_errmsg *em)
         if (ctx && ctx->id == id) {
             atomic_store(&ctx->cancel, 1);
             rc = store_job_request_cancel(jobs->st, id, em);
+            if (rc == UL_ERR_NOT_FOUND) {
+                /* The handler finished between recording its outcome and
+                 * giving up its slot: the job is final, not missing. */
+                struct ul_job *done = NULL;
+                if (store_job_get(jobs->st, id, &done, NULL) == UL_OK &&
+                    job_state_final(done->state))
+                    rc = ul_errmsg_set(em, UL_ERR_CONFLICT, "job %lld has already %s",
+                                       (long long)id, job_state_name(done->state));
+                job_free(done);
+            }
             goto out;
         }
     }

@@ -2,6 +2,7 @@
 
 #include "node.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -141,7 +142,8 @@ ul_err node_endpoint_parse(const char *uri, struct ul_endpoint *ep, ul_errmsg *e
         ep->scheme[p - uri] = (char)tolower((unsigned char)*p);
     }
     const char *h = sep + 3;
-    if (strchr(h, '@'))
+    const char *at = strchr(h, '@');
+    if (at && at < h + strcspn(h, "/?#"))
         return ul_errmsg_set(em, UL_ERR_INVALID,
                              "field 'endpoint': credentials do not belong in the URI; use "
                              "'username' and 'password'");
@@ -152,10 +154,10 @@ ul_err node_endpoint_parse(const char *uri, struct ul_endpoint *ep, ul_errmsg *e
             return ul_errmsg_set(em, UL_ERR_INVALID, "field 'endpoint': bad IPv6 literal in '%s'",
                                  uri);
         memcpy(ep->host, h + 1, (size_t)(hend - h - 1));
-        for (const char *p = ep->host; *p; p++)
-            if (!isxdigit((unsigned char)*p) && *p != ':' && *p != '.')
-                return ul_errmsg_set(em, UL_ERR_INVALID,
-                                     "field 'endpoint': bad IPv6 literal in '%s'", uri);
+        struct in6_addr a6;
+        if (inet_pton(AF_INET6, ep->host, &a6) != 1)
+            return ul_errmsg_set(em, UL_ERR_INVALID,
+                                 "field 'endpoint': bad IPv6 literal in '%s'", uri);
         hend++;
     } else {
         hend = h + strcspn(h, ":/?#");

@@ -325,7 +325,7 @@ ul_err store_node_insert(ul_store *st, struct ul_node *n, ul_errmsg *em)
     sqlite3_bind_int64(s, 9, now);
     sqlite3_bind_int64(s, 10, now);
     int step = sqlite3_step(s);
-    if (step == SQLITE_CONSTRAINT) {
+    if (sqlite3_extended_errcode(st->db) == SQLITE_CONSTRAINT_UNIQUE) {
         rc = ul_errmsg_set(em, UL_ERR_CONFLICT, "node '%s' already exists", n->name);
         goto out;
     }
@@ -1010,7 +1010,7 @@ ul_err store_token_add(ul_store *st, const char *name, const char *role,
     sqlite3_bind_blob(s, 3, hash, SECRET_HASH_LEN, SQLITE_TRANSIENT);
     sqlite3_bind_int64(s, 4, ul_wall_s());
     int step = sqlite3_step(s);
-    if (step == SQLITE_CONSTRAINT)
+    if (step != SQLITE_DONE && sqlite3_extended_errcode(st->db) == SQLITE_CONSTRAINT_UNIQUE)
         rc = ul_errmsg_set(em, UL_ERR_CONFLICT, "token '%s' already exists", name);
     else if (step != SQLITE_DONE)
         rc = db_fail(st, em, "inserting token");
