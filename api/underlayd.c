@@ -264,7 +264,9 @@ int main(int argc, char **argv)
     else if (pruned)
         ul_info("pruned %d finished jobs older than %d days", pruned, cfg.job_retain_days);
 
-    sessions = bmc_sessions_new(cfg.bmc_session_idle);
+    char *cache_root = xasprintf("%s/cache", cfg.data_dir);
+    sessions = bmc_sessions_new(cfg.bmc_session_idle, cache_root);
+    free(cache_root);
     struct bmc_ops_config ops_cfg = {.call_timeout_ms = cfg.bmc_timeout * 1000,
                                      .sessions = sessions};
     jobs = jobs_new(st, cfg.job_workers, cfg.job_timeout);

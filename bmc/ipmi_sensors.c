@@ -290,7 +290,10 @@ static ul_err sdr_ensure(struct ul_bmc_session *s, ul_errmsg *em)
                                  "node %s: cannot set up FreeIPMI sensor contexts", s->node);
         }
     }
-    char *dir = s->cache_dir ? xstrdup(s->cache_dir) : xasprintf("/tmp/underlay-sdr-%d", getuid());
+    if (!s->cache_dir)
+        return ul_errmsg_set(em, UL_ERR_INTERNAL, "node %s: no cache directory for the SDR",
+                             s->node);
+    char *dir = xstrdup(s->cache_dir);
     if (mkdir_p(dir) != 0) {
         ul_err rc = ul_errmsg_set(em, UL_ERR_IO, "node %s: cache directory '%s': %s", s->node,
                                   dir, strerror(errno));

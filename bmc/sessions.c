@@ -27,11 +27,13 @@ struct bmc_sessions {
     struct entry *head;
     int count;
     int64_t idle_max_ms;
+    char *cache_root;
 };
 
-bmc_sessions *bmc_sessions_new(int idle_max_s)
+bmc_sessions *bmc_sessions_new(int idle_max_s, const char *cache_root)
 {
     bmc_sessions *c = xcalloc(1, sizeof(*c));
+    c->cache_root = xstrdup(cache_root);
     pthread_mutex_init(&c->lock, NULL);
     c->idle_max_ms = (int64_t)(idle_max_s > 0 ? idle_max_s : 45) * 1000;
     return c;
@@ -56,6 +58,7 @@ void bmc_sessions_free(bmc_sessions *c)
         e = next;
     }
     pthread_mutex_destroy(&c->lock);
+    free(c->cache_root);
     free(c);
 }
 
@@ -123,8 +126,12 @@ ul_err bmc_sessions_acquire(bmc_sessions *c, const struct ul_node *node, int tim
         ul_err rc = node_endpoint_parse(node->endpoint, &t.ep, em);
         if (rc != UL_OK)
             return rc;
+        /* Node names are safe file names (node_name_valid). */
+        char *cache_dir = c && c->cache_root ? xasprintf("%s/%s", c->cache_root, node->name) : NULL;
+        t.cache_dir = cache_dir;
         struct ul_bmc_session *sess = NULL;
         rc = d->open(&t, &sess, em);
+        free(cache_dir);
         if (rc != UL_OK)
             return rc;
         if (!c) {

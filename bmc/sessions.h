@@ -23,7 +23,8 @@
 
 typedef struct bmc_sessions bmc_sessions;
 
-bmc_sessions *bmc_sessions_new(int idle_max_s);
+/* cache_root (may be NULL): per-node driver caches go in cache_root/NODE. */
+bmc_sessions *bmc_sessions_new(int idle_max_s, const char *cache_root);
 /* Close every session (logging out) and free.  NULL-safe. */
 void bmc_sessions_free(bmc_sessions *c);
 

@@ -27,8 +27,9 @@ ul_err jv_parse(const char *buf, size_t len, int max_depth, json_object **out, u
         /* A bare number or literal ("42", "true") only ends at a terminator:
          * feed one; a real truncation still asks for more. */
         obj = json_tokener_parse_ex(tok, "", 1);
-        jerr = json_tokener_get_error(tok);
-        scalar_end = jerr == json_tokener_success;
+        scalar_end = json_tokener_get_error(tok) == json_tokener_success;
+        /* Otherwise it was an unfinished object, array or string. */
+        jerr = scalar_end ? json_tokener_success : json_tokener_continue;
     }
     if (jerr == json_tokener_continue) {
         rc = ul_errmsg_set(em, UL_ERR_INVALID, "malformed JSON: document is truncated");

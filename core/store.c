@@ -217,6 +217,14 @@ int store_schema_version(ul_store *st)
 
 /* ---- small helpers ---- */
 
+/* A unique or primary key clash, as opposed to any other constraint (a
+ * missing NOT NULL value is a bug, not a duplicate). */
+static bool is_duplicate(ul_store *st)
+{
+    int e = sqlite3_extended_errcode(st->db);
+    return e == SQLITE_CONSTRAINT_UNIQUE || e == SQLITE_CONSTRAINT_PRIMARYKEY;
+}
+
 static char *col_str(sqlite3_stmt *s, int i)
 {
     const unsigned char *t = sqlite3_column_text(s, i);
@@ -325,7 +333,7 @@ ul_err store_node_insert(ul_store *st, struct ul_node *n, ul_errmsg *em)
     sqlite3_bind_int64(s, 9, now);
     sqlite3_bind_int64(s, 10, now);
     int step = sqlite3_step(s);
-    if (sqlite3_extended_errcode(st->db) == SQLITE_CONSTRAINT_UNIQUE) {
+    if (step != SQLITE_DONE && is_duplicate(st)) {
         rc = ul_errmsg_set(em, UL_ERR_CONFLICT, "node '%s' already exists", n->name);
         goto out;
     }
@@ -1010,7 +1018,7 @@ ul_err store_token_add(ul_store *st, const char *name, const char *role,
     sqlite3_bind_blob(s, 3, hash, SECRET_HASH_LEN, SQLITE_TRANSIENT);
     sqlite3_bind_int64(s, 4, ul_wall_s());
     int step = sqlite3_step(s);
-    if (step != SQLITE_DONE && sqlite3_extended_errcode(st->db) == SQLITE_CONSTRAINT_UNIQUE)
+    if (step != SQLITE_DONE && is_duplicate(st))
         rc = ul_errmsg_set(em, UL_ERR_CONFLICT, "token '%s' already exists", name);
     else if (step != SQLITE_DONE)
         rc = db_fail(st, em, "inserting token");

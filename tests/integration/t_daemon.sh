@@ -90,7 +90,7 @@ printf '[server]\n\n[nosuchsection]\nkey = 1\n' >"$BAD"
 run_daemon -c "$BAD" -d "$SCRATCH/bad-data" -l "127.0.0.1:$PORT"
 assert_eq "$RC" 1 "start with an unknown section"
 assert_contains "$OUT" "nosuchsection" "message for an unknown section"
-assert_contains "$OUT" "line 4" "(the first key of the section)"
+assert_contains "$OUT" "line 3" "(the section header)"
 
 printf '[jobs]\nworkers = 0\n' >"$BAD"
 run_daemon -c "$BAD" -d "$SCRATCH/bad-data" -l "127.0.0.1:$PORT"

@@ -192,9 +192,12 @@ static void test_load_missing_file(void **state)
 static void test_err_unknown_section(void **state)
 {
     struct fixture *f = *state;
-    expect_load_error(f, "# c\n[server]\nhttp_threads = 2\n[srever]\nlisten = 1.2.3.4:5\n", 5,
-                      "unknown section 'srever'");
-    expect_load_error(f, "[nosuch]\nkey = 1\n", 2, "nosuch.key");
+    /* Reported at the section header, so a misspelled section is caught
+     * even when it holds no keys. */
+    expect_load_error(f, "# c\n[server]\nhttp_threads = 2\n[srever]\nlisten = 1.2.3.4:5\n", 4,
+                      "unknown section '[srever]'");
+    expect_load_error(f, "[nosuch]\nkey = 1\n", 1, "unknown section '[nosuch]'");
+    expect_load_error(f, "[server]\n[srever]\n# only a comment\n", 2, "'[srever]'");
 }
 
 static void test_err_unknown_key(void **state)
