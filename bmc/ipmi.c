@@ -78,6 +78,67 @@ static bool int_in(json_object *v, int64_t lo, int64_t hi)
     return x >= lo && x <= hi;
 }
 
+/* A list option: a JSON array of names, or one string of comma-separated
+ * names as FreeIPMI's tools take it ("opensesspriv,intel20").  Calls fn for
+ * each name; stops at the first error. */
+static ul_err for_each_name(json_object *val, const char *option,
+                            ul_err (*fn)(const char *name, struct ipmi_session_config *cfg,
+                                         ul_errmsg *em),
+                            struct ipmi_session_config *cfg, ul_errmsg *em)
+{
+    if (json_object_is_type(val, json_type_string)) {
+        char *copy = xstrdup(json_object_get_string(val));
+        char *save = NULL;
+        ul_err rc = UL_OK;
+        for (char *t = strtok_r(copy, ", ", &save); t && rc == UL_OK;
+             t = strtok_r(NULL, ", ", &save))
+            rc = fn(t, cfg, em);
+        free(copy);
+        return rc;
+    }
+    if (!json_object_is_type(val, json_type_array))
+        return ul_errmsg_set(em, UL_ERR_INVALID,
+                             "option '%s': must be an array of names or a comma-separated "
+                             "string",
+                             option);
+    for (size_t i = 0; i < json_object_array_length(val); i++) {
+        json_object *w = json_object_array_get_idx(val, i);
+        ul_err rc = fn(json_object_is_type(w, json_type_string) ? json_object_get_string(w) : "",
+                       cfg, em);
+        if (rc != UL_OK)
+            return rc;
+    }
+    return UL_OK;
+}
+
+static ul_err add_workaround(const char *name, struct ipmi_session_config *cfg, ul_errmsg *em)
+{
+    for (size_t k = 0; k < N_WORKAROUNDS; k++) {
+        if (strcmp(name, workarounds[k].name) == 0) {
+            cfg->workaround_lan |= workarounds[k].lan;
+            cfg->workaround_lan20 |= workarounds[k].lan20;
+            return UL_OK;
+        }
+    }
+    return ul_errmsg_set(em, UL_ERR_INVALID,
+                         "option 'workarounds': unknown workaround '%.32s' (known: authcap, "
+                         "idzero, forcepermsg, unexpectedauth, endianseq, noauthcodecheck, "
+                         "nochecksumcheck, intel20, supermicro20, sun20, opensesspriv, "
+                         "integritycheckvalue)",
+                         name);
+}
+
+static ul_err add_quirk(const char *name, struct ipmi_session_config *cfg, ul_errmsg *em)
+{
+    if (strcmp(name, "boot-flags-no-valid-bit") == 0) {
+        cfg->quirk_boot_no_valid_bit = true;
+        return UL_OK;
+    }
+    return ul_errmsg_set(em, UL_ERR_INVALID,
+                         "option 'quirks': unknown quirk '%.32s' (known: boot-flags-no-valid-bit)",
+                         name);
+}
+
 ul_err ipmi_session_config_parse(json_object *options, struct ipmi_session_config *cfg,
                                  ul_errmsg *em)
 {
@@ -127,44 +188,13 @@ ul_err ipmi_session_config_parse(json_object *options, struct ipmi_session_confi
                                      "option 'retransmission_timeout_ms': must be 100 to 60000");
             cfg->retransmission_timeout_ms = json_object_get_int(val);
         } else if (strcmp(key, "workarounds") == 0) {
-            if (!json_object_is_type(val, json_type_array))
-                return ul_errmsg_set(em, UL_ERR_INVALID,
-                                     "option 'workarounds': must be an array of names");
-            for (size_t i = 0; i < json_object_array_length(val); i++) {
-                json_object *w = json_object_array_get_idx(val, i);
-                const char *name =
-                    json_object_is_type(w, json_type_string) ? json_object_get_string(w) : "";
-                size_t k;
-                for (k = 0; k < N_WORKAROUNDS; k++)
-                    if (strcmp(name, workarounds[k].name) == 0)
-                        break;
-                if (k == N_WORKAROUNDS)
-                    return ul_errmsg_set(em, UL_ERR_INVALID,
-                                         "option 'workarounds': unknown workaround '%.32s' "
-                                         "(known: authcap, idzero, forcepermsg, unexpectedauth, "
-                                         "endianseq, noauthcodecheck, nochecksumcheck, intel20, "
-                                         "supermicro20, sun20, opensesspriv, "
-                                         "integritycheckvalue)",
-                                         name);
-                cfg->workaround_lan |= workarounds[k].lan;
-                cfg->workaround_lan20 |= workarounds[k].lan20;
-            }
+            ul_err rc = for_each_name(val, "workarounds", add_workaround, cfg, em);
+            if (rc != UL_OK)
+                return rc;
         } else if (strcmp(key, "quirks") == 0) {
-            if (!json_object_is_type(val, json_type_array))
-                return ul_errmsg_set(em, UL_ERR_INVALID,
-                                     "option 'quirks': must be an array of names");
-            for (size_t i = 0; i < json_object_array_length(val); i++) {
-                json_object *q = json_object_array_get_idx(val, i);
-                const char *name =
-                    json_object_is_type(q, json_type_string) ? json_object_get_string(q) : "";
-                if (strcmp(name, "boot-flags-no-valid-bit") == 0)
-                    cfg->quirk_boot_no_valid_bit = true;
-                else
-                    return ul_errmsg_set(em, UL_ERR_INVALID,
-                                         "option 'quirks': unknown quirk '%.32s' (known: "
-                                         "boot-flags-no-valid-bit)",
-                                         name);
-            }
+            ul_err rc = for_each_name(val, "quirks", add_quirk, cfg, em);
+            if (rc != UL_OK)
+                return rc;
         } else {
             return ul_errmsg_set(em, UL_ERR_INVALID,
                                  "unknown option '%.64s' for driver ipmi (known: protocol, "
@@ -528,7 +558,8 @@ static const char *const ipmi_schemes[] = {"ipmi", "ipmi+lan", NULL};
 const struct ul_driver ipmi_driver = {
     .name = "ipmi",
     .version = UL_DRIVER_API_VERSION,
-    .caps = UL_CAP_POWER | UL_CAP_BOOT | UL_CAP_SENSORS,
+    .caps = UL_CAP_POWER | UL_CAP_BOOT | UL_CAP_SENSORS | UL_CAP_EVENTS | UL_CAP_INVENTORY |
+            UL_CAP_POWER_READING,
     .schemes = ipmi_schemes,
     .check_options = ipmi_check_options,
     .open = ipmi_open,
@@ -538,4 +569,8 @@ const struct ul_driver ipmi_driver = {
     .boot_get = ipmi_boot_get,
     .boot_set = ipmi_boot_set,
     .sensors_read = ipmi_sensors_read,
+    .events_read = ipmi_events_read,
+    .events_clear = ipmi_events_clear,
+    .inventory_read = ipmi_inventory_read,
+    .power_reading = ipmi_power_reading,
 };

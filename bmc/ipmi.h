@@ -59,6 +59,9 @@ const char *ipmi_session_node(struct ul_bmc_session *s);
 /* Sensors (ipmi_sensors.c). */
 ul_err ipmi_sensors_read(struct ul_bmc_session *s, struct ul_sensor_list *out, ul_errmsg *em);
 void ipmi_sdr_state_free(struct ul_bmc_session *s);
+/* The node's SDR, loaded (and cached on disk) on first use; borrowed, valid
+ * until the session closes. */
+ul_err ipmi_session_sdr(struct ul_bmc_session *s, ipmi_sdr_ctx_t *sdr, ul_errmsg *em);
 
 /* SEL (ipmi_sel.c).  The cursor is "<erase timestamp>:<last record id>" so a
  * cleared SEL (new erase timestamp, record ids reused) restarts from the

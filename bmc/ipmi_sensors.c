@@ -422,6 +422,15 @@ static int sweep(ipmi_ctx_t ctx, void *arg)
     return 0;
 }
 
+ul_err ipmi_session_sdr(struct ul_bmc_session *s, ipmi_sdr_ctx_t *sdr, ul_errmsg *em)
+{
+    *sdr = NULL;
+    ul_err rc = sdr_ensure(s, em);
+    if (rc == UL_OK)
+        *sdr = s->sdr->sdr;
+    return rc;
+}
+
 ul_err ipmi_sensors_read(struct ul_bmc_session *s, struct ul_sensor_list *out, ul_errmsg *em)
 {
     memset(out, 0, sizeof(*out));

@@ -4,8 +4,9 @@
 #
 #   ./scripts/demo.sh [--port PORT] [--data-dir DIR]
 #
-# The fleet: 16 nodes on the in-process simulated BMC driver (fake://), in
-# two racks.  Later milestones add ipmi_sim and Redfish emulator instances.
+# The fleet: 4 simulated IPMI BMCs (OpenIPMI ipmi_sim, on 127.0.0.1) driven
+# through the real IPMI driver, and 16 nodes on the in-process simulated BMC
+# driver (fake://) in two racks.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 port=8624
@@ -35,9 +36,14 @@ fi
 make -C "$build" -j"$(nproc)" -s underlayd underlay
 
 mkdir -p "$data"
+sims="$data/../sims"
+simctl="$top/tests/ipmisim/simctl.sh"
+"$simctl" stop "$sims" >/dev/null 2>&1 || true
+"$simctl" start 4 auto "$sims" >/dev/null
 "$build/underlayd" -d "$data" -l "127.0.0.1:$port" &
 pid=$!
-trap 'kill -TERM $pid 2>/dev/null; wait $pid 2>/dev/null' INT TERM EXIT
+trap 'kill -TERM $pid 2>/dev/null; wait $pid 2>/dev/null; "$simctl" stop "$sims" >/dev/null 2>&1' \
+  INT TERM EXIT
 
 export UNDERLAY_URL="http://127.0.0.1:$port"
 export UNDERLAY_TOKEN_FILE="$data/admin.token"
@@ -54,10 +60,26 @@ if [ "$("$cli" -o json node list --label demo=true | jq length)" -eq 0 ]; then
   "$cli" node add 'rack2-n[01-08]' --endpoint 'fake://{name}' --label demo=true \
     --label rack=rack2 --option delay_ms=200 >/dev/null
 fi
+# The simulators get new ports each start: enroll or re-point them.
+pwfile="$data/../bmc.pw"
+printf 'password\n' >"$pwfile"
+for i in 0 1 2 3; do
+  simport=$("$simctl" info "$sims" $i | sed -n 's/^PORT=//p')
+  name="ipmi-n0$((i + 1))"
+  if "$cli" node show "$name" >/dev/null 2>&1; then
+    "$cli" node set "$name" --endpoint "ipmi://127.0.0.1:$simport" >/dev/null
+  else
+    "$cli" node add "$name" --endpoint "ipmi://127.0.0.1:$simport" --user admin \
+      --password-file "$pwfile" --label demo=true --label rack=ipmi \
+      --option workarounds=opensesspriv --option quirks=boot-flags-no-valid-bit \
+      >/dev/null
+  fi
+done
 
 cat <<TXT
 
-underlayd is running with a simulated fleet of 16 nodes (pid $pid).
+underlayd is running with a simulated fleet (pid $pid): 4 IPMI BMCs
+(ipmi_sim) as ipmi-n01..04 and 16 fake-driver nodes in rack1 and rack2.
 
   API        $UNDERLAY_URL/api/v1   (reference: docs/openapi.yaml)
   health     $UNDERLAY_URL/healthz
@@ -68,6 +90,8 @@ Try, in another shell:
   export UNDERLAY_URL=$UNDERLAY_URL UNDERLAY_TOKEN_FILE=$data/admin.token
   $cli node list
   $cli power status 'rack1-n[01-08]'
+  $cli sensors ipmi-n01
+  $cli power cycle 'ipmi-n[01-04]' --wait
   $cli power on 'rack2-n[01-04]' --wait
   $cli job list
   curl -H "Authorization: Bearer \$(cat $data/admin.token)" $UNDERLAY_URL/api/v1/nodes

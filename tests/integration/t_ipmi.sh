@@ -153,6 +153,66 @@ PY
 }
 ul_check check_sensors
 
+# ---- SEL, compared with ipmi-sel; inventory with bmc-info --------------------
+check_sel() {
+    local theirs
+    theirs=$(ipmi-sel -h "127.0.0.1:$BASE" "${FIPMI[@]}" --no-header-output \
+        --comma-separated-output | grep -c .)
+    [ "$theirs" -gt 0 ] || ul_fail "the simulator's SEL is empty"
+    run_job bmc0 sel '{}'
+    assert_json .state succeeded "sel job"
+    assert_json .result.new "$theirs" "new entries = ipmi-sel's count"
+    ul_api GET "/api/v1/events?node=bmc0&source=sel"
+    assert_json .total "$theirs" "stored events = ipmi-sel's count"
+    # Again: the cursor says nothing is new, and nothing is stored twice.
+    run_job bmc0 sel '{}'
+    assert_json .result.new 0 "second read finds nothing new"
+    # One more entry on the BMC: exactly one new.
+    "$SIMCTL" add-sel "$SIMDIR" 0 "CPU1 Temp" 0x01 0x09 >/dev/null || ul_fail "add-sel failed"
+    run_job bmc0 sel '{}'
+    assert_json .result.new 1 "one entry added"
+    ul_api GET "/api/v1/events?node=bmc0&source=sel&limit=1"
+    assert_json '.items[0].sensor' "CPU1 Temp" "newest event names its sensor"
+    # Clearing collects first, is audited, and empties the BMC's SEL.
+    run_job bmc0 sel/clear '{}'
+    assert_json .state succeeded "sel clear"
+    assert_json .result.cleared true
+    local left
+    left=$(ipmi-sel -h "127.0.0.1:$BASE" "${FIPMI[@]}" --no-header-output \
+        --comma-separated-output | grep -c .)
+    assert_eq "$left" 0 "ipmi-sel after clear"
+    ul_api GET "/api/v1/events?node=bmc0&source=sel"
+    assert_json .total "$((theirs + 1))" "stored events survive the clear"
+    ul_api GET "/api/v1/audit?action=sel.clear"
+    assert_json .total 1 "sel clear is audited"
+}
+ul_check check_sel
+
+check_inventory() {
+    run_job bmc1 inventory '{}'
+    assert_json .state succeeded "inventory job"
+    local info
+    info=$(bmc-info -h "127.0.0.1:$((BASE + 1))" "${FIPMI[@]}" --get-device-id)
+    assert_json .result.bmc.firmware_revision \
+        "$(sed -n 's/^Firmware Revision *: *//p' <<<"$info")" "firmware revision = bmc-info"
+    assert_json .result.bmc.manufacturer_id \
+        "$(sed -n 's/^Manufacturer ID *: .*(\([0-9]*\))$/\1/p' <<<"$info")" "manufacturer id"
+    assert_json .result.bmc.product_id "$(sed -n 's/^Product ID *: *//p' <<<"$info")" "product id"
+    local serial
+    serial=$(ipmi-fru -h "127.0.0.1:$((BASE + 1))" "${FIPMI[@]}" |
+        sed -n 's/^ *FRU Board Serial Number *: *//p' | head -1)
+    [ -n "$serial" ] || ul_fail "ipmi-fru shows no board serial"
+    assert_json .result.fru.board.serial "$serial" "board serial = ipmi-fru"
+    ul_api GET /api/v1/nodes/bmc1/inventory
+    assert_status 200 "stored inventory"
+    assert_json .inventory.fru.board.serial "$serial"
+    # ipmi_sim has no DCMI: the sensors result says so in words.
+    run_job bmc1 sensors '{}'
+    assert_json .result.power_reading.supported false "DCMI on ipmi_sim"
+    assert_contains "$(ul_jq .result.power_reading.message)" "not supported by this BMC"
+}
+ul_check check_inventory
+
 # ---- faults -------------------------------------------------------------------
 check_wrong_password() {
     local t0=$SECONDS
