@@ -12,6 +12,7 @@
 
 #include "cli.h"
 #include "settings.h"
+#include "ultime.h"
 #include "xalloc.h"
 
 /* The node states of the API contract.  Checked here because a bad state in
@@ -146,6 +147,61 @@ int args_hosts(const char *cmd, const char *expr, hostlist *out)
         return -1;
     }
     return 0;
+}
+
+int args_node(const char *cmd, const char *name)
+{
+    if (!*name) {
+        args_usage(cmd, "the node NAME is empty");
+        return -1;
+    }
+    if (hostlist_is_pattern(name)) {
+        args_usage(cmd, "expected one node NAME, not the host list '%s'", name);
+        return -1;
+    }
+    return 0;
+}
+
+int args_job_timeout(const char *cmd, const char *s, long long *out)
+{
+    return args_int(cmd, "--timeout", s, 1, 86400, out);
+}
+
+int args_time(const char *cmd, const char *opt, const char *s, long long *out)
+{
+    static const struct {
+        char unit;
+        long long seconds;
+    } units[] = {{'s', 1}, {'m', 60}, {'h', 3600}, {'d', 86400}, {'w', 7 * 86400}};
+    size_t len = strlen(s);
+    long long n;
+
+    if (len >= 2 && s[len - 1] >= 'a' && s[len - 1] <= 'z') {
+        char *digits = xstrndup(s, len - 1);
+        int bad = digits[0] == '-' || parse_ll(digits, &n) != 0;
+        free(digits);
+        for (size_t i = 0; !bad && i < sizeof(units) / sizeof(units[0]); i++) {
+            /* Ages past 100 years are typos; the bound also keeps the product
+             * far from overflow. */
+            if (s[len - 1] == units[i].unit && n <= 3155760000LL / units[i].seconds) {
+                *out = (long long)ul_wall_s() - n * units[i].seconds;
+                if (*out < 0)
+                    *out = 0;
+                return 0;
+            }
+        }
+    } else {
+        int64_t t = ul_time_parse(s);
+        if (t >= 0) {
+            *out = (long long)t;
+            return 0;
+        }
+    }
+    args_usage(cmd,
+               "%s: expected RFC 3339 UTC time (2026-11-24T20:00:00Z), epoch seconds or an age "
+               "such as 30m, 12h, 7d; not '%s'",
+               opt, s);
+    return -1;
 }
 
 int args_password(const char *cmd, const char *file, const char *env_var, char **out)

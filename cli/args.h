@@ -46,6 +46,20 @@ int args_node_state(const char *cmd, const char *state);
 /* Expand a pdsh-style host list; out is filled only on success. */
 int args_hosts(const char *cmd, const char *expr, hostlist *out);
 
+/* One node NAME.  A host list pattern ("n[1-4]", "a,b") is refused with a
+ * clear message: the command acts on one node, and the server would only
+ * answer "not found". */
+int args_node(const char *cmd, const char *name);
+
+/* A job's deadline for --timeout: whole seconds, 1 to 86400 as the API
+ * accepts. */
+int args_job_timeout(const char *cmd, const char *s, long long *out);
+
+/* A point in time for --since/--until, into epoch seconds: RFC 3339 UTC
+ * ("2026-11-24T20:00:00Z"), epoch seconds, or an age: digits and one of
+ * s, m, h, d, w ("90m": 90 minutes ago). */
+int args_time(const char *cmd, const char *opt, const char *s, long long *out);
+
 /* The BMC password from --password-file or --password-env (at most one may
  * be given; *out stays NULL when neither is).  The caller owns *out and
  * frees it with settings_secret_free(). */

@@ -10,6 +10,7 @@
 #include "cli.h"
 #include "fanout.h"
 #include "jobwait.h"
+#include "nodejob.h"
 #include "ultime.h"
 #include "xalloc.h"
 
@@ -28,34 +29,6 @@ static const char *const actions[] = {"on", "off", "soft", "cycle", "reset", "st
 static const char *const started_headers[] = {"NODE", "JOB"};
 static const char *const waited_headers[] = {"NODE", "JOB", "STATE", "POWER", "ERROR"};
 
-/* POST the job for one node into *it: on success it->id and it->job are set;
- * on failure it->error and it->error_code, and the failure is printed.
- * Returns false when the server could not be reached. */
-static bool start_one(struct cl_client *c, const char *host, json_object *body, const char *op,
-                      struct jw_item *it)
-{
-    struct cl_reply r;
-    char *esc = cl_escape(c, host);
-    char *path = xasprintf("/api/v1/nodes/%s/power", esc);
-    enum cl_status st = cl_request(c, "POST", path, body, &r);
-    json_object *job = NULL, *id = NULL;
-
-    if (st == CL_OK && json_object_object_get_ex(r.body, "job", &job) &&
-        json_object_object_get_ex(job, "id", &id) && json_object_is_type(id, json_type_int) &&
-        json_object_get_int64(id) > 0) {
-        it->id = json_object_get_int64(id);
-        it->job = json_object_get(job);
-    } else {
-        it->error_code = xstrdup(st == CL_OK ? "bad_reply" : r.code);
-        it->error = xstrdup(st == CL_OK ? "reply carries no job" : r.message);
-        out_err("%s: %s: %s", host, op, it->error);
-    }
-    cl_reply_clear(&r);
-    free(path);
-    free(esc);
-    return st != CL_TRANSPORT_ERROR;
-}
-
 /* One run of the command: the nodes and, per node, its job. */
 struct power_run {
     char *op;              /* owned: "power cycle", named in messages */
@@ -70,20 +43,8 @@ struct power_run {
 static void start_all(struct cl_client *c, struct power_run *pr, const char *action)
 {
     json_object *body = json_object_new_object();
-    bool lost = false;
-    size_t skipped = 0;
-
     json_object_object_add(body, "action", json_object_new_string(action));
-    for (size_t i = 0; i < pr->hl.count; i++) {
-        if (lost) {
-            pr->items[i].error_code = xstrdup("not_attempted");
-            pr->items[i].error = xstrdup("not attempted after a connection error");
-            skipped++;
-        } else if (!start_one(c, pr->hl.hosts[i], body, pr->op, &pr->items[i])) {
-            lost = true;
-        }
-    }
-    fo_stopped(pr->op, skipped);
+    nj_start_all(c, &pr->hl, "power", body, pr->op, pr->items);
     json_object_put(body);
 }
 

@@ -103,8 +103,35 @@ static bool poll_one(struct cl_client *c, struct jw_item *it, struct cl_reply *l
     return true;
 }
 
+/* The progress line of a single job: its state, percentage and note
+ * ("reading sensors"), which say more than counts of one. */
+static void show_one(const struct jw_item *it, int64_t elapsed_ms)
+{
+    const char *state = jv_str(it->job, "state");
+    json_object *pct = NULL;
+    json_object_object_get_ex(it->job, "progress", &pct);
+    char *note = out_clean(jv_str(it->job, "message"));
+    /* Cut to 40 characters (not bytes: never inside a UTF-8 sequence) to
+     * keep the line within 80 columns: a wrapped line is not erased by the
+     * next "\r\033[K" and the terminal fills with copies. */
+    size_t chars = 0;
+    for (char *p = note; *p; p++)
+        if ((*p & 0xc0) != 0x80 && ++chars > 40) {
+            *p = '\0';
+            break;
+        }
+    fprintf(stderr, "\r\033[Kwaiting %.0f s: job %lld %s, %d%%: %s", (double)elapsed_ms / 1000.0,
+            it->id, state ? state : "queued", json_object_get_int(pct), note);
+    fflush(stderr);
+    free(note);
+}
+
 static void show_progress(const struct jw_item *items, size_t n, int64_t elapsed_ms)
 {
+    if (n == 1 && items[0].job) {
+        show_one(&items[0], elapsed_ms);
+        return;
+    }
     size_t ok = 0, bad = 0, running = 0, queued = 0;
     for (size_t i = 0; i < n; i++) {
         const char *s = jv_str(items[i].job, "state");

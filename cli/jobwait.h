@@ -1,8 +1,9 @@
 /* jobwait.h - following jobs until they finish, and reading job objects.
  *
- * Used by `job wait` and `power --wait`.  Jobs are polled one GET at a time
- * over the client's kept-alive connection; the API has no way to watch many
- * jobs in one request.
+ * Used by `job wait`, `power --wait` and the commands that run a job on a
+ * node (nodejob.h).  Jobs are polled one GET at a time over the client's
+ * kept-alive connection; the API has no way to watch many jobs in one
+ * request.
  */
 #ifndef UL_CLI_JOBWAIT_H
 #define UL_CLI_JOBWAIT_H

@@ -35,7 +35,7 @@ void out_json(json_object *obj)
 
 /* A copy of s for display, "-" when empty, with C0 controls, DEL and the UTF-8 encoded C1 controls
  * (U+0080..U+009F, which include the 8-bit CSI) replaced by '?'. */
-static char *sanitise(const char *s)
+char *out_clean(const char *s)
 {
     char *d = xstrdup(s && *s ? s : "-");
     for (unsigned char *p = (unsigned char *)d; *p; p++) {
@@ -71,7 +71,7 @@ void out_err(const char *fmt, ...)
         fputs("underlay: out of memory\n", stderr);
         return;
     }
-    char *clean = sanitise(msg);
+    char *clean = out_clean(msg);
     fprintf(stderr, "underlay: %s\n", clean);
     free(clean);
     free(msg);
@@ -92,7 +92,7 @@ void out_table_add(struct out_table *t, const char *const *cells)
         t->cells = xrealloc(t->cells, t->cap * t->ncols * sizeof(char *));
     }
     for (size_t i = 0; i < t->ncols; i++)
-        t->cells[t->nrows * t->ncols + i] = sanitise(cells[i]);
+        t->cells[t->nrows * t->ncols + i] = out_clean(cells[i]);
     t->nrows++;
 }
 
@@ -141,7 +141,7 @@ void out_kv(const char *const *keys, const char *const *values, size_t n)
         if (strlen(keys[i]) > w)
             w = strlen(keys[i]);
     for (size_t i = 0; i < n; i++) {
-        char *v = sanitise(values[i]);
+        char *v = out_clean(values[i]);
         printf("%s:%*s%s\n", keys[i], (int)(w - strlen(keys[i]) + 1), "", v);
         free(v);
     }
@@ -179,4 +179,20 @@ char *out_pairs(json_object *obj)
         acc = next;
     }
     return acc;
+}
+
+char *out_number(double v)
+{
+    char buf[64];
+    snprintf(buf, sizeof(buf), "%.2f", v);
+    char *dot = strchr(buf, '.');
+    if (dot) {
+        char *end = buf + strlen(buf);
+        while (end > dot + 1 && end[-1] == '0')
+            *--end = '\0';
+        if (end == dot + 1)
+            *dot = '\0';
+    }
+    /* -0.001 rounds to "-0" */
+    return xstrdup(strcmp(buf, "-0") == 0 ? "0" : buf);
 }

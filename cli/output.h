@@ -46,6 +46,16 @@ char *out_text(json_object *v);
 /* out_text() of obj's field key. */
 char *out_field(json_object *obj, const char *key);
 
+/* A number as an operator reads it: at most two decimals, trailing zeros
+ * dropped ("12.06", "3.3", "8400"), as ipmi-sensors rounds; newly
+ * allocated.  BMC readings converted through the SDR's linear formula carry
+ * binary noise (3.3000000000000003) that no sensor resolves. */
+char *out_number(double v);
+
+/* s made safe for a terminal as table cells are (control characters as
+ * '?', NULL or "" as "-"); newly allocated. */
+char *out_clean(const char *s);
+
 /* An object shown as "k=v,k2=v2" (values through out_text), "-" when empty
  * or not an object; newly allocated. */
 char *out_pairs(json_object *obj);

@@ -35,6 +35,12 @@ static const char usage_text[] =
     "  job wait ID... [--timeout S]              wait until jobs finish\n"
     "  job cancel ID...                          cancel jobs\n"
     "  power ACTION HOSTLIST [--wait]            on, off, soft, cycle, reset, status\n"
+    "  boot HOSTLIST [DEVICE] [--persistent]     read, or set and read back, the boot\n"
+    "                                            override (pxe, disk, cdrom, bios, none)\n"
+    "  sensors NODE [--kind K] [--status S]      read a node's sensors and power draw now\n"
+    "  sel NODE [--clear]                        collect a node's BMC event log, list it\n"
+    "  inventory NODE [--cached]                 show a node's hardware inventory (FRU)\n"
+    "  events [--node N] [--severity S] [...]    list stored events, newest first\n"
     "  audit [--limit N]                         show the audit log, newest first\n"
     "  token list                                list API tokens (admin)\n"
     "  token create NAME --role ROLE             create an API token (admin)\n"
@@ -53,7 +59,7 @@ static const char usage_text[] =
     "Exit status:\n"
     "  0  success\n"
     "  1  error: the server refused the request or could not be reached, or every\n"
-    "     target failed\n"
+    "     target failed (a job that failed, e.g. 'not supported by this BMC')\n"
     "  2  usage error: bad option, argument or host list, unknown command, or bad\n"
     "     configuration; nothing was sent to the server\n"
     "  3  partial failure: some targets failed, others succeeded\n";
@@ -75,6 +81,11 @@ static const struct command commands[] = {
     {"job", "wait", cmd_job_wait},
     {"job", "cancel", cmd_job_cancel},
     {NULL, "power", cmd_power},
+    {NULL, "boot", cmd_boot},
+    {NULL, "sensors", cmd_sensors},
+    {NULL, "sel", cmd_sel},
+    {NULL, "inventory", cmd_inventory},
+    {NULL, "events", cmd_events},
     {NULL, "audit", cmd_audit},
     {"token", "list", cmd_token_list},
     {"token", "create", cmd_token_create},

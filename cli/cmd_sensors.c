@@ -1,0 +1,295 @@
+/* cmd_sensors.c - sensors NODE: read every sensor of a node's BMC now, with
+ * its thresholds, and the power reading where the BMC has one. */
+#include "config.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "args.h"
+#include "cli.h"
+#include "jsonv.h"
+#include "nodejob.h"
+#include "xalloc.h"
+
+static const char sensors_usage[] =
+    "Usage: underlay sensors NODE [--kind K] [--status S] [--timeout SECONDS]\n"
+    "\n"
+    "Read every sensor of NODE's BMC now (a sensors job) and print\n"
+    "NAME KIND VALUE UNIT STATUS LC LNC UNC UC STATE, a count by status and the\n"
+    "BMC's power reading.  LC, LNC, UNC and UC are the lower critical, lower\n"
+    "non-critical, upper non-critical and upper critical thresholds ('-': not\n"
+    "set on this sensor); -o json also has the non-recoverable ones.  STATE is\n"
+    "the BMC's word for the reading, the only one for discrete sensors.\n"
+    "\n"
+    "  --kind K      only sensors of kind K: temperature, fan, voltage, current,\n"
+    "                power, discrete or other (a comma-separated list for several)\n"
+    "  --status S    only sensors whose status is S: ok, warning, critical or\n"
+    "                unknown (a comma-separated list for several)\n"
+    "  --timeout S   the job's deadline in whole seconds (default: the server's)\n"
+    "\n"
+    "The filters apply to the table and to -o json, which prints the job's\n"
+    "result; the count by status is over all sensors.\n";
+
+static const char *const kinds[] = {"temperature", "fan",      "voltage", "current",
+                                    "power",       "discrete", "other"};
+static const char *const statuses[] = {"ok", "warning", "critical", "unknown"};
+
+/* The threshold columns, lowest to highest, as ipmitool and ipmi-sensors
+ * order them.  The non-recoverable ones are left to -o json: they lie past
+ * the critical ones, a status of critical already flags them, and two more
+ * columns would push the table past 100 characters. */
+static const struct {
+    const char *header;
+    const char *key;
+} thresholds[] = {
+    {"LC", "lower_critical"},
+    {"LNC", "lower_non_critical"},
+    {"UNC", "upper_non_critical"},
+    {"UC", "upper_critical"},
+};
+#define NTHRESH (sizeof(thresholds) / sizeof(thresholds[0]))
+
+static const char *const sensor_headers[] = {"NAME", "KIND", "VALUE", "UNIT", "STATUS",
+                                             "LC",   "LNC",  "UNC",   "UC",   "STATE"};
+#define NCOLS (sizeof(sensor_headers) / sizeof(sensor_headers[0]))
+
+/* The API's unit names in the short form operators know from ipmi-sensors. */
+static const char *unit_short(const char *unit)
+{
+    static const char *const map[][2] = {
+        {"celsius", "C"}, {"rpm", "RPM"}, {"volts", "V"}, {"amperes", "A"}, {"watts", "W"},
+    };
+    if (!unit || !*unit)
+        return "-";
+    for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
+        if (strcmp(unit, map[i][0]) == 0)
+            return map[i][1];
+    return unit;
+}
+
+/* A --kind or --status argument: a comma-separated list of words from
+ * known[].  The list (argv text) is kept as given; matching splits it. */
+static int check_list(const char *cmd, const char *opt, const char *arg, const char *const *known,
+                      size_t nknown)
+{
+    const char *p = arg;
+    for (;;) {
+        size_t len = strcspn(p, ",");
+        bool ok = false;
+        for (size_t i = 0; i < nknown; i++)
+            ok = ok || (strlen(known[i]) == len && strncmp(p, known[i], len) == 0);
+        if (!ok) {
+            char *all = xstrdup("");
+            for (size_t i = 0; i < nknown; i++) {
+                char *next = xasprintf("%s%s%s", all, i ? ", " : "", known[i]);
+                free(all);
+                all = next;
+            }
+            args_usage(cmd, "%s: '%.*s' is not one of %s", opt, (int)len, p, all);
+            free(all);
+            return -1;
+        }
+        if (!p[len])
+            return 0;
+        p += len + 1;
+    }
+}
+
+/* True when filter (a checked list, or NULL for none) names word. */
+static bool in_list(const char *filter, const char *word)
+{
+    if (!filter)
+        return true;
+    if (!word)
+        return false;
+    size_t wlen = strlen(word);
+    for (const char *p = filter;; p++) {
+        size_t len = strcspn(p, ",");
+        if (len == wlen && strncmp(p, word, len) == 0)
+            return true;
+        p += len;
+        if (!*p)
+            return false;
+    }
+}
+
+/* The number under key in obj, formatted; "-" when absent or not a number. */
+static char *number_field(json_object *obj, const char *key)
+{
+    json_object *v = NULL;
+    if (!json_object_object_get_ex(obj, key, &v) ||
+        !(json_object_is_type(v, json_type_double) || json_object_is_type(v, json_type_int)))
+        return xstrdup("-");
+    return out_number(json_object_get_double(v));
+}
+
+static void sensor_row(struct out_table *t, json_object *s)
+{
+    json_object *thr = NULL;
+    json_object_object_get_ex(s, "thresholds", &thr);
+    char *cells[NCOLS];
+    cells[0] = out_field(s, "name");
+    cells[1] = out_field(s, "kind");
+    cells[2] = number_field(s, "value");
+    cells[3] = xstrdup(unit_short(jv_str(s, "unit")));
+    cells[4] = out_field(s, "status");
+    for (size_t i = 0; i < NTHRESH; i++)
+        cells[5 + i] = number_field(thr, thresholds[i].key);
+    cells[5 + NTHRESH] = out_field(s, "state");
+    out_table_add(t, (const char *const *)cells);
+    for (size_t i = 0; i < NCOLS; i++)
+        free(cells[i]);
+}
+
+/* "45 sensors: 44 ok, 1 critical (6 shown)": the node's health at a glance,
+ * whatever the filters hid. */
+static void print_counts(json_object *sensors, size_t shown)
+{
+    size_t n = json_object_array_length(sensors);
+    size_t count[sizeof(statuses) / sizeof(statuses[0])] = {0};
+    for (size_t i = 0; i < n; i++) {
+        const char *st = jv_str(json_object_array_get_idx(sensors, i), "status");
+        for (size_t k = 0; k < sizeof(statuses) / sizeof(statuses[0]); k++)
+            if (st && strcmp(st, statuses[k]) == 0)
+                count[k]++;
+    }
+    printf("%zu sensor%s", n, n == 1 ? "" : "s");
+    const char *sep = ": ";
+    for (size_t k = 0; k < sizeof(statuses) / sizeof(statuses[0]); k++) {
+        if (count[k]) {
+            printf("%s%zu %s", sep, count[k], statuses[k]);
+            sep = ", ";
+        }
+    }
+    if (shown != n)
+        printf(" (%zu shown)", shown);
+    putchar('\n');
+}
+
+static void print_power_reading(json_object *pr)
+{
+    json_object *sup = NULL;
+    if (!json_object_object_get_ex(pr, "supported", &sup)) {
+        puts("power reading: -");
+        return;
+    }
+    if (!json_object_get_boolean(sup)) {
+        const char *code = jv_str(pr, "error");
+        if (code && strcmp(code, "not_supported") == 0) {
+            puts("power reading: not supported by this BMC");
+        } else {
+            char *msg = out_clean(jv_str(pr, "message"));
+            printf("power reading: unavailable: %s\n", msg);
+            free(msg);
+        }
+        return;
+    }
+    char *v[] = {number_field(pr, "watts"), number_field(pr, "min_watts"),
+                 number_field(pr, "max_watts"), number_field(pr, "avg_watts"),
+                 number_field(pr, "period_s")};
+    json_object *active = NULL;
+    json_object_object_get_ex(pr, "active", &active);
+    printf("power reading: %s W (min %s W, max %s W, average %s W over %s s)%s\n", v[0], v[1], v[2],
+           v[3], v[4],
+           active && !json_object_get_boolean(active) ? "; measurement not active" : "");
+    for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++)
+        free(v[i]);
+}
+
+int cmd_sensors(struct cli *cli, int argc, char **argv)
+{
+    enum { O_KIND = 256, O_STATUS, O_TIMEOUT };
+    static const struct option opts[] = {
+        {"kind", required_argument, NULL, O_KIND},
+        {"status", required_argument, NULL, O_STATUS},
+        {"timeout", required_argument, NULL, O_TIMEOUT},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    const char *cmd = argv[0];
+    const char *kind = NULL, *status = NULL;
+    long long timeout = 0;
+    int ch;
+
+    while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (ch) {
+        case O_KIND:
+            if (check_list(cmd, "--kind", optarg, kinds, sizeof(kinds) / sizeof(kinds[0])) != 0)
+                return CLI_EXIT_USAGE;
+            kind = optarg;
+            break;
+        case O_STATUS:
+            if (check_list(cmd, "--status", optarg, statuses,
+                           sizeof(statuses) / sizeof(statuses[0])) != 0)
+                return CLI_EXIT_USAGE;
+            status = optarg;
+            break;
+        case O_TIMEOUT:
+            if (args_job_timeout(cmd, optarg, &timeout) != 0)
+                return CLI_EXIT_USAGE;
+            break;
+        case 'h':
+            fputs(sensors_usage, stdout);
+            return CLI_EXIT_OK;
+        default:
+            return args_try_help(cmd);
+        }
+    }
+    if (argc - optind != 1)
+        return args_usage(cmd, "expected one node NAME");
+    const char *node = argv[optind];
+    if (args_node(cmd, node) != 0)
+        return CLI_EXIT_USAGE;
+    struct cl_client *c = cli_connect(cli);
+    if (!c)
+        return CLI_EXIT_USAGE;
+
+    json_object *body = nj_body(timeout);
+    json_object *job = nj_run(c, node, "sensors", body, "sensors");
+    json_object_put(body);
+    if (!job)
+        return CLI_EXIT_ERROR;
+    json_object *res = NULL, *sensors = NULL, *pr = NULL;
+    json_object_object_get_ex(job, "result", &res);
+    if (!json_object_object_get_ex(res, "sensors", &sensors) ||
+        !json_object_is_type(sensors, json_type_array)) {
+        out_err("%s: sensors: the job's result has no sensor list", node);
+        json_object_put(job);
+        return CLI_EXIT_ERROR;
+    }
+    json_object_object_get_ex(res, "power_reading", &pr);
+
+    json_object *shown = json_object_new_array();
+    size_t n = json_object_array_length(sensors);
+    for (size_t i = 0; i < n; i++) {
+        json_object *s = json_object_array_get_idx(sensors, i);
+        if (in_list(kind, jv_str(s, "kind")) && in_list(status, jv_str(s, "status")))
+            json_object_array_add(shown, json_object_get(s));
+    }
+    if (cli->format == OUT_JSON) {
+        /* The result as the server gave it, but for the filtered list. */
+        json_object *out = json_object_new_object();
+        json_object_object_foreach(res, key, val)
+        {
+            json_object_object_add(out, key,
+                                   strcmp(key, "sensors") == 0 ? json_object_get(shown)
+                                                               : json_object_get(val));
+        }
+        out_json(out);
+        json_object_put(out);
+    } else {
+        struct out_table *t = out_table_new(NCOLS, sensor_headers);
+        size_t nshown = json_object_array_length(shown);
+        for (size_t i = 0; i < nshown; i++)
+            sensor_row(t, json_object_array_get_idx(shown, i));
+        out_table_print(t, stdout);
+        out_table_free(t);
+        print_counts(sensors, nshown);
+        print_power_reading(pr);
+    }
+    json_object_put(shown);
+    json_object_put(job);
+    return CLI_EXIT_OK;
+}

@@ -1,0 +1,104 @@
+#include "config.h"
+
+#include "nodejob.h"
+
+#include <stdlib.h>
+
+#include "fanout.h"
+#include "output.h"
+#include "ultime.h"
+#include "xalloc.h"
+
+bool nj_start(struct cl_client *c, const char *host, const char *op, json_object *body,
+              const char *opname, struct jw_item *it)
+{
+    struct cl_reply r;
+    char *esc = cl_escape(c, host);
+    char *path = xasprintf("/api/v1/nodes/%s/%s", esc, op);
+    enum cl_status st = cl_request(c, "POST", path, body, &r);
+    json_object *job = NULL, *id = NULL;
+
+    if (st == CL_OK && json_object_object_get_ex(r.body, "job", &job) &&
+        json_object_object_get_ex(job, "id", &id) && json_object_is_type(id, json_type_int) &&
+        json_object_get_int64(id) > 0) {
+        it->id = json_object_get_int64(id);
+        it->job = json_object_get(job);
+    } else {
+        it->error_code = xstrdup(st == CL_OK ? "bad_reply" : r.code);
+        it->error = xstrdup(st == CL_OK ? "reply carries no job" : r.message);
+        out_err("%s: %s: %s", host, opname, it->error);
+    }
+    cl_reply_clear(&r);
+    free(path);
+    free(esc);
+    return st != CL_TRANSPORT_ERROR;
+}
+
+void nj_start_all(struct cl_client *c, const hostlist *hl, const char *op, json_object *body,
+                  const char *opname, struct jw_item *items)
+{
+    bool lost = false;
+    size_t skipped = 0;
+
+    for (size_t i = 0; i < hl->count; i++) {
+        if (lost) {
+            items[i].error_code = xstrdup("not_attempted");
+            items[i].error = xstrdup("not attempted after a connection error");
+            skipped++;
+        } else if (!nj_start(c, hl->hosts[i], op, body, opname, &items[i])) {
+            lost = true;
+        }
+    }
+    fo_stopped(opname, skipped);
+}
+
+json_object *nj_run(struct cl_client *c, const char *host, const char *op, json_object *body,
+                    const char *opname)
+{
+    struct jw_item it = {0};
+    json_object *job = NULL;
+
+    if (!nj_start(c, host, op, body, opname, &it))
+        goto out;
+    if (it.error) /* printed by nj_start */
+        goto out;
+    int64_t t0 = ul_mono_ms();
+    enum jw_outcome outcome = jw_wait(c, &it, 1, 0);
+    if (jw_item_ok(&it)) {
+        job = json_object_get(it.job);
+    } else {
+        const char *code, *msg;
+        char buf[128];
+        double waited = (double)(ul_mono_ms() - t0) / 1000.0;
+        if (!jw_item_failure(&it, outcome, waited, &code, &msg, buf, sizeof(buf)))
+            out_err("%s: %s: %s", host, opname, msg);
+    }
+out:
+    jw_items_clear(&it, 1);
+    return job;
+}
+
+const char *nj_record(struct fo *f, const char *host, const struct jw_item *it,
+                      enum jw_outcome outcome, double waited_s, char *buf, size_t buflen)
+{
+    const char *code, *msg;
+    if (it->id <= 0) { /* never started; nj_start printed why */
+        fo_fail(f, fo_node(host), it->error_code, it->error, false);
+        return it->error;
+    }
+    if (jw_item_ok(it)) {
+        fo_ok(f, fo_node(host), "job", json_object_get(it->job));
+        return NULL;
+    }
+    bool reported = jw_item_failure(it, outcome, waited_s, &code, &msg, buf, buflen);
+    fo_fail(f, fo_node(host), code, msg, !reported);
+    return msg;
+}
+
+json_object *nj_body(long long timeout_s)
+{
+    json_object *b = json_object_new_object();
+    if (timeout_s > 0)
+        json_object_object_add(b, "timeout", json_object_new_int64(timeout_s));
+    return b;
+}
