@@ -352,6 +352,39 @@ static void state_text(const struct sensor_desc *d, uint16_t bitmask, char *buf,
     free(msgs);
 }
 
+/* For threshold sensors the reading carries threshold comparison bits (IPMI
+ * Get Sensor Reading byte 3), not event offsets: read them directly.  Our
+ * status follows the threshold crossed: non-critical is a warning (FreeIPMI's
+ * default interpretation calls it nominal, which would hide it), critical and
+ * non-recoverable are critical. */
+static const struct {
+    uint16_t bit;
+    const char *text;
+    enum ul_sensor_status status;
+} threshold_bits[] = {
+    {0x20, "at or above upper non-recoverable", UL_SENSOR_CRITICAL},
+    {0x04, "at or below lower non-recoverable", UL_SENSOR_CRITICAL},
+    {0x10, "at or above upper critical", UL_SENSOR_CRITICAL},
+    {0x02, "at or below lower critical", UL_SENSOR_CRITICAL},
+    {0x08, "at or above upper non-critical", UL_SENSOR_WARNING},
+    {0x01, "at or below lower non-critical", UL_SENSOR_WARNING},
+};
+
+static void threshold_state(uint16_t bitmask, enum ul_sensor_status *status, char *buf,
+                            size_t len)
+{
+    *status = UL_SENSOR_OK;
+    for (size_t i = 0; i < sizeof(threshold_bits) / sizeof(threshold_bits[0]); i++) {
+        if (!(bitmask & threshold_bits[i].bit))
+            continue;
+        /* The most severe crossing names the state. */
+        *status = threshold_bits[i].status;
+        snprintf(buf, len, "%s", threshold_bits[i].text);
+        return;
+    }
+    snprintf(buf, len, "OK");
+}
+
 struct sweep_arg {
     struct ul_bmc_session *s;
     struct ul_sensor_list *out;
@@ -410,14 +443,17 @@ static int sweep(ipmi_ctx_t ctx, void *arg)
             u->value = *reading;
         }
         free(reading);
+        if (d->threshold_based) {
+            threshold_state(bitmask, &u->status, u->state, sizeof(u->state));
+            continue;
+        }
         unsigned state = IPMI_INTERPRET_STATE_UNKNOWN;
         if (ipmi_interpret_sensor(st->interp, d->reading_type, d->sensor_type, bitmask, &state) <
             0)
             state = IPMI_INTERPRET_STATE_UNKNOWN;
         u->status = status_from(state);
         state_text(d, bitmask, u->state, sizeof(u->state));
-        if (!d->threshold_based)
-            u->has_value = false;
+        u->has_value = false;
     }
     return 0;
 }
