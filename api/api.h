@@ -6,6 +6,9 @@
 #ifndef UL_API_H
 #define UL_API_H
 
+#include "bmc/sessions.h"
+#include "collectors/latest.h"
+#include "collectors/scheduler.h"
 #include "core/jobs.h"
 #include "core/store.h"
 #include "ul_config.h"
@@ -13,10 +16,20 @@
 
 typedef struct api_server api_server;
 
-/* Start listening on cfg's address.  cfg, st and jobs must outlive the
- * server.  Fails with a message naming the address when it cannot bind. */
-ul_err api_start(const struct ul_config *cfg, ul_store *st, ul_jobs *jobs, api_server **out,
-                 ul_errmsg *em);
+/* What the API serves from; everything must outlive the server.  latest,
+ * sched and sessions may be NULL (polling disabled). */
+struct api_deps {
+    const struct ul_config *cfg;
+    ul_store *st;
+    ul_jobs *jobs;
+    latest *latest;
+    sched *sched;
+    bmc_sessions *sessions;
+};
+
+/* Start listening on cfg's address.  Fails with a message naming the
+ * address when it cannot bind. */
+ul_err api_start(const struct api_deps *deps, api_server **out, ul_errmsg *em);
 /* Stop accepting, finish in-flight requests, free.  NULL-safe. */
 void api_stop(api_server *srv);
 

@@ -22,6 +22,9 @@ struct api_server {
     const struct ul_config *cfg;
     ul_store *st;
     ul_jobs *jobs;
+    latest *latest;
+    sched *sched;
+    bmc_sessions *sessions;
     struct MHD_Daemon *mhd;
 };
 
@@ -39,12 +42,19 @@ struct api_req {
     enum api_role role;
 };
 
-/* What a handler answers: a status and a JSON body (owned; NULL for none). */
+/* What a handler answers: a status and a JSON body (owned; NULL for none),
+ * or a text body (owned; Prometheus exposition). */
 struct api_reply {
     unsigned status;
     json_object *body;
+    char *text;
+    size_t text_len;
     char *location; /* owned; sets a Location header */
 };
+
+/* The /metrics exposition: the latest readings' cached text plus the
+ * daemon's own gauges.  Allocated. */
+char *api_metrics_text(api_server *srv, size_t *len);
 
 typedef void (*api_handler)(api_server *srv, struct api_req *rq, struct api_reply *rp);
 
@@ -93,6 +103,9 @@ void route_node_sel_clear(api_server *, struct api_req *, struct api_reply *);
 void route_node_inventory_refresh(api_server *, struct api_req *, struct api_reply *);
 void route_node_inventory_get(api_server *, struct api_req *, struct api_reply *);
 void route_events_list(api_server *, struct api_req *, struct api_reply *);
+void route_node_sensors_latest(api_server *, struct api_req *, struct api_reply *);
+void route_node_health(api_server *, struct api_req *, struct api_reply *);
+void route_fleet(api_server *, struct api_req *, struct api_reply *);
 void route_jobs_list(api_server *, struct api_req *, struct api_reply *);
 void route_job_get(api_server *, struct api_req *, struct api_reply *);
 void route_job_cancel(api_server *, struct api_req *, struct api_reply *);

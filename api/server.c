@@ -39,6 +39,9 @@ static const struct route routes[] = {
     {"POST", "nodes/*/inventory", API_ROLE_VIEWER, route_node_inventory_refresh},
     {"GET", "nodes/*/inventory", API_ROLE_VIEWER, route_node_inventory_get},
     {"GET", "events", API_ROLE_VIEWER, route_events_list},
+    {"GET", "nodes/*/sensors", API_ROLE_VIEWER, route_node_sensors_latest},
+    {"GET", "nodes/*/health", API_ROLE_VIEWER, route_node_health},
+    {"GET", "fleet", API_ROLE_VIEWER, route_fleet},
     {"GET", "jobs", API_ROLE_VIEWER, route_jobs_list},
     {"GET", "jobs/*", API_ROLE_VIEWER, route_job_get},
     {"POST", "jobs/*/cancel", API_ROLE_OPERATOR, route_job_cancel},
@@ -205,15 +208,27 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 static enum MHD_Result send_reply(struct api_req *rq, struct api_reply *rp)
 {
     const char *text = "";
-    if (rp->body)
-        text = json_object_to_json_string_ext(rp->body, JSON_C_TO_STRING_PLAIN |
-                                                            JSON_C_TO_STRING_NOSLASHESCAPE);
-    struct MHD_Response *resp =
-        MHD_create_response_from_buffer(strlen(text), (void *)text, MHD_RESPMEM_MUST_COPY);
+    size_t len;
+    struct MHD_Response *resp;
+    if (rp->text) {
+        /* Large (a fleet's /metrics): hand the buffer over instead of copying. */
+        resp = MHD_create_response_from_buffer(rp->text_len, rp->text, MHD_RESPMEM_MUST_FREE);
+        if (resp)
+            rp->text = NULL;
+    } else {
+        if (rp->body)
+            text = json_object_to_json_string_ext(rp->body, JSON_C_TO_STRING_PLAIN |
+                                                                JSON_C_TO_STRING_NOSLASHESCAPE);
+        len = strlen(text);
+        resp = MHD_create_response_from_buffer(len, (void *)text, MHD_RESPMEM_MUST_COPY);
+    }
     if (!resp)
         return MHD_NO;
     if (rp->body) {
         MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+    } else if (rq->nsegs == 1 && strcmp(rq->segs[0], "metrics") == 0) {
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
+                                "text/plain; version=0.0.4; charset=utf-8");
     }
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
     if (rp->status == MHD_HTTP_UNAUTHORIZED)
@@ -309,6 +324,18 @@ static void dispatch(api_server *srv, struct api_req *rq, struct api_reply *rp)
         api_reply_json(rp, MHD_HTTP_OK, b);
         return;
     }
+    if (rq->nsegs == 1 && strcmp(rq->segs[0], "metrics") == 0) {
+        if (srv->cfg->metrics_auth && !authenticate(srv, rq, rp))
+            return;
+        if (strcmp(rq->method, "GET") != 0) {
+            api_error(rp, MHD_HTTP_METHOD_NOT_ALLOWED, "method_not_allowed",
+                      "%s not allowed on /metrics", rq->method);
+            return;
+        }
+        rp->status = MHD_HTTP_OK;
+        rp->text = api_metrics_text(srv, &rp->text_len);
+        return;
+    }
     if (rq->nsegs < 2 || strcmp(rq->segs[0], "api") != 0 || strcmp(rq->segs[1], "v1") != 0) {
         api_error(rp, MHD_HTTP_NOT_FOUND, "not_found", "no such endpoint");
         return;
@@ -392,6 +419,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         api_error(&rp, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal", "handler gave no reply");
     enum MHD_Result r = send_reply(rq, &rp);
     json_object_put(rp.body);
+    free(rp.text);
     free(rp.location);
     return r;
 }
@@ -406,13 +434,16 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
     ul_warn("http: %s", msg);
 }
 
-ul_err api_start(const struct ul_config *cfg, ul_store *st, ul_jobs *jobs, api_server **out,
-                 ul_errmsg *em)
+ul_err api_start(const struct api_deps *deps, api_server **out, ul_errmsg *em)
 {
     api_server *srv = xcalloc(1, sizeof(*srv));
+    const struct ul_config *cfg = deps->cfg;
     srv->cfg = cfg;
-    srv->st = st;
-    srv->jobs = jobs;
+    srv->st = deps->st;
+    srv->jobs = deps->jobs;
+    srv->latest = deps->latest;
+    srv->sched = deps->sched;
+    srv->sessions = deps->sessions;
 
     struct sockaddr_storage ss;
     memset(&ss, 0, sizeof(ss));

@@ -19,6 +19,8 @@
 
 #include "api/api.h"
 #include "bmc/ops.h"
+#include "collectors/latest.h"
+#include "collectors/scheduler.h"
 #include "core/jobs.h"
 #include "core/secret.h"
 #include "core/store.h"
@@ -198,6 +200,8 @@ int main(int argc, char **argv)
     ul_jobs *jobs = NULL;
     api_server *api = NULL;
     bmc_sessions *sessions = NULL;
+    latest *readings = NULL;
+    sched *scheduler = NULL;
     struct ul_config cfg;
     ul_errmsg em = {{0}};
     ul_config_defaults(&cfg);
@@ -275,7 +279,30 @@ int main(int argc, char **argv)
         ul_error("%s", em.text);
         goto out;
     }
-    if (api_start(&cfg, st, jobs, &api, &em) != UL_OK) {
+    if (cfg.poll_enabled) {
+        readings = latest_new();
+        struct sched_config sc = {
+            .sensor_interval_s = cfg.poll_sensor_interval,
+            .sel_interval_s = cfg.poll_sel_interval,
+            .inventory_interval_s = cfg.poll_inventory_interval,
+            .max_backoff_s = cfg.poll_max_backoff,
+            /* A sweep is a few calls: bound it well inside its interval. */
+            .poll_timeout_s = cfg.bmc_timeout * 3,
+            .sync_interval_s = 30,
+        };
+        scheduler = sched_new(&sc, st, jobs, readings, NULL, NULL);
+        if (sched_start(scheduler, &em) != UL_OK) {
+            ul_error("%s", em.text);
+            goto out;
+        }
+    }
+    struct api_deps deps = {.cfg = &cfg,
+                            .st = st,
+                            .jobs = jobs,
+                            .latest = readings,
+                            .sched = scheduler,
+                            .sessions = sessions};
+    if (api_start(&deps, &api, &em) != UL_OK) {
         ul_error("%s", em.text);
         goto out;
     }
@@ -300,7 +327,10 @@ out:
     /* Order: stop taking requests, then let running jobs stop, then close
      * the store they write to. */
     api_stop(api);
+    sched_stop(scheduler);  /* no new polls; running ones report back */
     jobs_free(jobs);
+    sched_free(scheduler);
+    latest_free(readings);
     bmc_sessions_free(sessions); /* logs out of every BMC */
     store_close(st);
     if (lock_fd >= 0)

@@ -327,7 +327,15 @@ out:
 
 /* ---- sensors (and power draw where the BMC reports it) ---- */
 
-static json_object *sensor_json(const struct ul_sensor *x)
+json_object *bmc_sensors_json(const struct ul_sensor_list *l)
+{
+    json_object *arr = json_object_new_array_ext((int)l->count);
+    for (size_t i = 0; i < l->count; i++)
+        json_object_array_add(arr, bmc_sensor_json(&l->items[i]));
+    return arr;
+}
+
+json_object *bmc_sensor_json(const struct ul_sensor *x)
 {
     json_object *o = json_object_new_object();
     json_object_object_add(o, "name", json_object_new_string(x->name));
@@ -347,11 +355,12 @@ static json_object *sensor_json(const struct ul_sensor *x)
     return o;
 }
 
-static ul_err sensors_run(ul_job_ctx *ctx, json_object *params, json_object **result,
-                          ul_errmsg *em)
+ul_err bmc_read_sensors(ul_job_ctx *ctx, struct ul_sensor_list *out,
+                        struct ul_power_reading *pr, ul_err *pr_rc, ul_errmsg *pr_em,
+                        enum ul_power_state *power, ul_errmsg *em)
 {
     struct op_session os;
-    struct ul_sensor_list list = {0};
+    memset(out, 0, sizeof(*out));
     ul_err rc = op_open(ctx, &os, em);
     if (rc != UL_OK)
         return rc;
@@ -361,40 +370,60 @@ static ul_err sensors_run(ul_job_ctx *ctx, json_object *params, json_object **re
         goto out;
     }
     job_ctx_progress(ctx, 30, "reading sensors");
-    if ((rc = os.driver->sensors_read(os.s, &list, em)) != UL_OK)
+    if ((rc = os.driver->sensors_read(os.s, out, em)) != UL_OK)
         goto out;
-    json_object *r = json_object_new_object();
-    json_object *arr = json_object_new_array();
-    for (size_t i = 0; i < list.count; i++)
-        json_object_array_add(arr, sensor_json(&list.items[i]));
-    json_object_object_add(r, "sensors", arr);
     /* Power draw rides along: DCMI where the BMC has it, a clear word where
      * it does not.  Its failure never fails the sensor read. */
-    json_object *pr = json_object_new_object();
-    struct ul_power_reading p;
-    ul_errmsg pem = {{0}};
-    ul_err prc = os.driver->power_reading
-                     ? os.driver->power_reading(os.s, &p, &pem)
-                     : ul_errmsg_set(&pem, UL_ERR_UNSUPPORTED,
-                                     "power reading not supported by this BMC");
-    if (prc == UL_OK) {
-        json_object_object_add(pr, "supported", json_object_new_boolean(true));
-        json_object_object_add(pr, "watts", json_object_new_double(p.watts));
-        json_object_object_add(pr, "min_watts", json_object_new_double(p.min_watts));
-        json_object_object_add(pr, "max_watts", json_object_new_double(p.max_watts));
-        json_object_object_add(pr, "avg_watts", json_object_new_double(p.avg_watts));
-        json_object_object_add(pr, "period_s", json_object_new_int(p.period_s));
-        json_object_object_add(pr, "active", json_object_new_boolean(p.active));
-    } else {
-        json_object_object_add(pr, "supported", json_object_new_boolean(false));
-        json_object_object_add(pr, "error", json_object_new_string(ul_err_name(prc)));
-        json_object_object_add(pr, "message", json_object_new_string(pem.text));
+    *pr_rc = os.driver->power_reading
+                 ? os.driver->power_reading(os.s, pr, pr_em)
+                 : ul_errmsg_set(pr_em, UL_ERR_UNSUPPORTED,
+                                 "node %s: power reading not supported by this BMC",
+                                 job_ctx_node(ctx));
+    if (power) {
+        ul_errmsg ignored;
+        *power = UL_POWER_UNKNOWN;
+        if (os.driver->power_get && os.driver->power_get(os.s, power, &ignored) != UL_OK)
+            *power = UL_POWER_UNKNOWN;
     }
-    json_object_object_add(r, "power_reading", pr);
-    *result = r;
 out:
-    bmc_sensor_list_free(&list);
     op_close(ctx, &os, rc);
+    return rc;
+}
+
+json_object *bmc_power_reading_json(const struct ul_power_reading *p, ul_err rc,
+                                    const char *message)
+{
+    json_object *pr = json_object_new_object();
+    json_object_object_add(pr, "supported", json_object_new_boolean(rc == UL_OK));
+    if (rc == UL_OK) {
+        json_object_object_add(pr, "watts", json_object_new_double(p->watts));
+        json_object_object_add(pr, "min_watts", json_object_new_double(p->min_watts));
+        json_object_object_add(pr, "max_watts", json_object_new_double(p->max_watts));
+        json_object_object_add(pr, "avg_watts", json_object_new_double(p->avg_watts));
+        json_object_object_add(pr, "period_s", json_object_new_int(p->period_s));
+        json_object_object_add(pr, "active", json_object_new_boolean(p->active));
+    } else {
+        json_object_object_add(pr, "error", json_object_new_string(ul_err_name(rc)));
+        json_object_object_add(pr, "message", json_object_new_string(message));
+    }
+    return pr;
+}
+
+static ul_err sensors_run(ul_job_ctx *ctx, json_object *params, json_object **result,
+                          ul_errmsg *em)
+{
+    struct ul_sensor_list list;
+    struct ul_power_reading p;
+    ul_err prc = UL_ERR_UNSUPPORTED;
+    ul_errmsg pem = {{0}};
+    ul_err rc = bmc_read_sensors(ctx, &list, &p, &prc, &pem, NULL, em);
+    if (rc == UL_OK) {
+        json_object *r = json_object_new_object();
+        json_object_object_add(r, "sensors", bmc_sensors_json(&list));
+        json_object_object_add(r, "power_reading", bmc_power_reading_json(&p, prc, pem.text));
+        *result = r;
+    }
+    bmc_sensor_list_free(&list);
     return rc;
 }
 
@@ -412,13 +441,8 @@ static ul_err sel_validate(json_object *params, ul_errmsg *em)
     return UL_OK;
 }
 
-/* Collect new log entries into the store and advance the cursor; then, if
- * asked, clear the BMC's log.  Collecting first means a clear never loses an
- * entry we had not stored. */
-static ul_err sel_run(ul_job_ctx *ctx, json_object *params, json_object **result, ul_errmsg *em)
+ul_err bmc_collect_events(ul_job_ctx *ctx, bool clear, int *read, int *inserted, ul_errmsg *em)
 {
-    json_object *v;
-    bool clear = json_object_object_get_ex(params, "clear", &v) && json_object_get_boolean(v);
     const char *node = job_ctx_node(ctx);
     ul_store *st = job_ctx_store(ctx);
     struct op_session os;
@@ -426,7 +450,7 @@ static ul_err sel_run(ul_job_ctx *ctx, json_object *params, json_object **result
     struct ul_event_rec *recs = NULL;
     char *cursor = NULL;
     char next[UL_CURSOR_LEN] = "";
-    int inserted = 0;
+    *read = *inserted = 0;
     ul_err rc = op_open(ctx, &os, em);
     if (rc != UL_OK)
         return rc;
@@ -451,8 +475,9 @@ static ul_err sel_run(ul_job_ctx *ctx, json_object *params, json_object **result
         recs[i].message = list.items[i].message;
     }
     job_ctx_progress(ctx, 60, "storing %zu entries", list.count);
-    if ((rc = store_events_add(st, recs, list.count, &inserted, em)) != UL_OK)
+    if ((rc = store_events_add(st, recs, list.count, inserted, em)) != UL_OK)
         goto out;
+    *read = (int)list.count;
     /* The cursor moves only after the entries are safely stored. */
     if ((rc = store_cursor_set(st, node, "sel", next, em)) != UL_OK)
         goto out;
@@ -460,14 +485,8 @@ static ul_err sel_run(ul_job_ctx *ctx, json_object *params, json_object **result
         if ((rc = job_ctx_check(ctx, em)) != UL_OK)
             goto out;
         job_ctx_progress(ctx, 80, "clearing the event log");
-        if ((rc = os.driver->events_clear(os.s, em)) != UL_OK)
-            goto out;
+        rc = os.driver->events_clear(os.s, em);
     }
-    json_object *r = json_object_new_object();
-    json_object_object_add(r, "read", json_object_new_int((int)list.count));
-    json_object_object_add(r, "new", json_object_new_int(inserted));
-    json_object_object_add(r, "cleared", json_object_new_boolean(clear));
-    *result = r;
 out:
     free(recs);
     free(cursor);
@@ -476,13 +495,32 @@ out:
     return rc;
 }
 
+/* Collect new log entries into the store and advance the cursor; then, if
+ * asked, clear the BMC's log.  Collecting first means a clear never loses an
+ * entry we had not stored. */
+static ul_err sel_run(ul_job_ctx *ctx, json_object *params, json_object **result, ul_errmsg *em)
+{
+    json_object *v;
+    bool clear = json_object_object_get_ex(params, "clear", &v) && json_object_get_boolean(v);
+    int read, inserted;
+    ul_err rc = bmc_collect_events(ctx, clear, &read, &inserted, em);
+    if (rc != UL_OK)
+        return rc;
+    json_object *r = json_object_new_object();
+    json_object_object_add(r, "read", json_object_new_int(read));
+    json_object_object_add(r, "new", json_object_new_int(inserted));
+    json_object_object_add(r, "cleared", json_object_new_boolean(clear));
+    *result = r;
+    return UL_OK;
+}
+
 /* ---- inventory ---- */
 
-static ul_err inventory_run(ul_job_ctx *ctx, json_object *params, json_object **result,
-                            ul_errmsg *em)
+ul_err bmc_read_inventory(ul_job_ctx *ctx, json_object **out, ul_errmsg *em)
 {
     struct op_session os;
     json_object *inv = NULL;
+    *out = NULL;
     ul_err rc = op_open(ctx, &os, em);
     if (rc != UL_OK)
         return rc;
@@ -499,12 +537,18 @@ static ul_err inventory_run(ul_job_ctx *ctx, json_object *params, json_object **
     free(text);
     if (rc != UL_OK)
         goto out;
-    *result = inv;
+    *out = inv;
     inv = NULL;
 out:
     json_object_put(inv);
     op_close(ctx, &os, rc);
     return rc;
+}
+
+static ul_err inventory_run(ul_job_ctx *ctx, json_object *params, json_object **result,
+                            ul_errmsg *em)
+{
+    return bmc_read_inventory(ctx, result, em);
 }
 
 static ul_err empty_params(json_object *params, ul_errmsg *em)

@@ -27,4 +27,29 @@ void bmc_ops_register(ul_jobs *jobs, const struct bmc_ops_config *cfg);
 ul_err bmc_node_check(const char *driver_name, const char *endpoint, json_object *options,
                       const struct ul_driver **driver, ul_errmsg *em);
 
+/* ---- the cores of the read jobs, shared with the poll scheduler ----
+ * Each runs on a worker holding ctx's node lock (a job or a background task),
+ * uses the node's cached session and blocks on the BMC. */
+
+/* Sensors, plus the power reading where the driver has one (*pr_rc says
+ * whether *pr is valid; its failure never fails the call), plus the power
+ * state when power is not NULL (UL_POWER_UNKNOWN if it cannot be read).  *out is filled
+ * (caller frees with bmc_sensor_list_free) even on error. */
+ul_err bmc_read_sensors(ul_job_ctx *ctx, struct ul_sensor_list *out,
+                        struct ul_power_reading *pr, ul_err *pr_rc, ul_errmsg *pr_em,
+                        enum ul_power_state *power, ul_errmsg *em);
+
+/* New log entries into the store (cursor advanced after they are stored);
+ * with clear, the BMC's log is then cleared. */
+ul_err bmc_collect_events(ul_job_ctx *ctx, bool clear, int *read, int *inserted, ul_errmsg *em);
+
+/* Inventory, stored as the node's latest; *out a new reference. */
+ul_err bmc_read_inventory(ul_job_ctx *ctx, json_object **out, ul_errmsg *em);
+
+/* JSON views of readings (new references). */
+json_object *bmc_sensor_json(const struct ul_sensor *s);
+json_object *bmc_sensors_json(const struct ul_sensor_list *l);
+json_object *bmc_power_reading_json(const struct ul_power_reading *p, ul_err rc,
+                                    const char *message);
+
 #endif

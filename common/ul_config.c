@@ -41,6 +41,13 @@ static const struct opt options[] = {
     {"api", "page_max", OPT_INT, OFF(page_max), 1, 100000, "largest page size"},
     {"bmc", "timeout", OPT_INT, OFF(bmc_timeout), 1, 3600, "BMC call timeout (s)"},
     {"bmc", "session_idle", OPT_INT, OFF(bmc_session_idle), 1, 3600, "idle session close (s)"},
+    {"poll", "enabled", OPT_INT, OFF(poll_enabled), 0, 1, "background polling on (1) or off"},
+    {"poll", "sensor_interval", OPT_INT, OFF(poll_sensor_interval), 5, 86400, "sensor sweep (s)"},
+    {"poll", "sel_interval", OPT_INT, OFF(poll_sel_interval), 5, 86400 * 7, "SEL collection (s)"},
+    {"poll", "inventory_interval", OPT_INT, OFF(poll_inventory_interval), 60, 86400 * 30,
+     "inventory refresh (s)"},
+    {"poll", "max_backoff", OPT_INT, OFF(poll_max_backoff), 10, 86400, "failure back-off cap (s)"},
+    {"metrics", "auth", OPT_INT, OFF(metrics_auth), 0, 1, "require a token for /metrics"},
 };
 
 void ul_config_defaults(struct ul_config *cfg)
@@ -64,6 +71,13 @@ void ul_config_defaults(struct ul_config *cfg)
     /* Most BMCs drop a session after about 60 s without traffic; closing ours
      * first avoids waiting out a timeout on a session the BMC forgot. */
     cfg->bmc_session_idle = 45;
+    cfg->poll_enabled = 1;
+    cfg->poll_sensor_interval = 60;
+    cfg->poll_sel_interval = 300;
+    cfg->poll_inventory_interval = 86400;
+    cfg->poll_max_backoff = 900;
+    /* Like the Prometheus exporters it replaces, and on loopback by default. */
+    cfg->metrics_auth = 0;
 }
 
 void ul_config_free(struct ul_config *cfg)

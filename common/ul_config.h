@@ -38,6 +38,14 @@ struct ul_config {
     /* [bmc] */
     int bmc_timeout;     /* seconds a single BMC call may take */
     int bmc_session_idle; /* seconds a cached BMC session may sit unused */
+    /* [poll] */
+    int poll_enabled;         /* 0: no background polling */
+    int poll_sensor_interval; /* seconds */
+    int poll_sel_interval;
+    int poll_inventory_interval;
+    int poll_max_backoff;
+    /* [metrics] */
+    int metrics_auth;         /* 1: /metrics needs a token */
 };
 
 /* Fill cfg with the embedded defaults. Owned strings are allocated. */

@@ -17,9 +17,13 @@
 #define JOBS_MAX_TYPES 64
 
 struct qitem {
-    int64_t id;
-    char *node; /* NULL: no node lock needed */
+    int64_t id;            /* 0 for a background task */
+    char *node;            /* NULL: no node lock needed */
     bool resumed;
+    jobs_task_fn task;     /* background task, or NULL for a job */
+    void (*drop)(void *);
+    void *arg;
+    int timeout_s;
     struct qitem *next;
 };
 
@@ -45,6 +49,8 @@ struct ul_jobs {
     pthread_cond_t cond;  /* queue changed, a node lock was released, or stopping */
     struct qitem *head, *tail;
     int queued;
+    struct qitem *task_head, *task_tail; /* background tasks, after jobs */
+    int tasks;
     ul_job_ctx **active;  /* nworkers slots; NULL when idle */
     bool stopping;
     pthread_t *threads;
@@ -107,14 +113,20 @@ static void qitem_free(struct qitem *q)
 }
 
 /* Caller holds jobs->lock.  Unlinks q (prev is its predecessor or NULL). */
-static void queue_unlink(ul_jobs *jobs, struct qitem *prev, struct qitem *q)
+static void list_unlink(struct qitem **head, struct qitem **tail, struct qitem *prev,
+                        struct qitem *q)
 {
     if (prev)
         prev->next = q->next;
     else
-        jobs->head = q->next;
-    if (jobs->tail == q)
-        jobs->tail = prev;
+        *head = q->next;
+    if (*tail == q)
+        *tail = prev;
+}
+
+static void queue_unlink(ul_jobs *jobs, struct qitem *prev, struct qitem *q)
+{
+    list_unlink(&jobs->head, &jobs->tail, prev, q);
     jobs->queued--;
 }
 
@@ -139,6 +151,15 @@ static struct qitem *queue_take_runnable(ul_jobs *jobs)
         if (node_busy(jobs, q->node))
             continue;
         queue_unlink(jobs, prev, q);
+        return q;
+    }
+    /* Operator jobs first; background polls only when no job can run. */
+    prev = NULL;
+    for (struct qitem *q = jobs->task_head; q; prev = q, q = q->next) {
+        if (node_busy(jobs, q->node))
+            continue;
+        list_unlink(&jobs->task_head, &jobs->task_tail, prev, q);
+        jobs->tasks--;
         return q;
     }
     return NULL;
@@ -253,10 +274,19 @@ static void *worker_main(void *arg)
         q->node = NULL;
         ctx->resumed = q->resumed;
         jobs->active[slot] = ctx;
+        jobs_task_fn task = q->task;
+        void *task_arg = q->arg;
+        int task_timeout = q->timeout_s;
         qitem_free(q);
         pthread_mutex_unlock(&jobs->lock);
 
-        run_job(jobs, ctx);
+        if (task) {
+            ctx->timeout_s = task_timeout;
+            ctx->deadline = ul_mono_ms() + (int64_t)task_timeout * 1000;
+            task(ctx, task_arg);
+        } else {
+            run_job(jobs, ctx);
+        }
 
         pthread_mutex_lock(&jobs->lock);
         jobs->active[slot] = NULL;
@@ -414,6 +444,41 @@ out:
     return rc;
 }
 
+ul_err jobs_enqueue_task(ul_jobs *jobs, const char *node, int timeout_s, jobs_task_fn fn,
+                         void (*drop)(void *arg), void *arg, ul_errmsg *em)
+{
+    pthread_mutex_lock(&jobs->lock);
+    if (jobs->stopping || jobs->tasks >= JOBS_MAX_TASKS) {
+        bool stopping = jobs->stopping;
+        pthread_mutex_unlock(&jobs->lock);
+        return ul_errmsg_set(em, UL_ERR_BUSY, stopping ? "job engine is stopping"
+                                                      : "background task queue is full");
+    }
+    struct qitem *q = xcalloc(1, sizeof(*q));
+    q->node = xstrdup(node);
+    q->task = fn;
+    q->drop = drop;
+    q->arg = arg;
+    q->timeout_s = timeout_s > 0 ? timeout_s : jobs->default_timeout;
+    if (jobs->task_tail)
+        jobs->task_tail->next = q;
+    else
+        jobs->task_head = q;
+    jobs->task_tail = q;
+    jobs->tasks++;
+    pthread_cond_signal(&jobs->cond);
+    pthread_mutex_unlock(&jobs->lock);
+    return UL_OK;
+}
+
+int jobs_tasks_queued(ul_jobs *jobs)
+{
+    pthread_mutex_lock(&jobs->lock);
+    int n = jobs->tasks;
+    pthread_mutex_unlock(&jobs->lock);
+    return n;
+}
+
 void jobs_counts(ul_jobs *jobs, int *queued, int *running)
 {
     pthread_mutex_lock(&jobs->lock);
@@ -447,6 +512,15 @@ void jobs_free(ul_jobs *jobs)
     struct qitem *q = jobs->head;
     while (q) {
         struct qitem *next = q->next;
+        qitem_free(q);
+        q = next;
+    }
+    /* Background tasks are not persisted: hand their arguments back. */
+    q = jobs->task_head;
+    while (q) {
+        struct qitem *next = q->next;
+        if (q->drop)
+            q->drop(q->arg);
         qitem_free(q);
         q = next;
     }
@@ -497,6 +571,8 @@ bool job_ctx_resumed(ul_job_ctx *ctx)
 
 void job_ctx_progress(ul_job_ctx *ctx, int pct, const char *fmt, ...)
 {
+    if (ctx->id == 0)
+        return; /* a background task: nothing to record */
     char msg[512];
     va_list ap;
     va_start(ap, fmt);

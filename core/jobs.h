@@ -65,8 +65,20 @@ ul_err jobs_submit(ul_jobs *jobs, const char *type, const char *node, json_objec
  * job has already finished. */
 ul_err jobs_cancel(ul_jobs *jobs, int64_t id, ul_errmsg *em);
 
+/* Background tasks: unpersisted work (sensor polls) that shares the worker
+ * budget and the per-node lock with jobs.  A worker takes a task only when
+ * no queued job can run, so operator actions go first.  The task queue is
+ * bounded: UL_ERR_BUSY when full.  fn runs on a worker with a context whose
+ * job id is 0 (progress is not recorded); drop(arg) is called instead of fn
+ * for tasks still queued at shutdown.  Thread-safe. */
+typedef void (*jobs_task_fn)(ul_job_ctx *ctx, void *arg);
+ul_err jobs_enqueue_task(ul_jobs *jobs, const char *node, int timeout_s, jobs_task_fn fn,
+                         void (*drop)(void *arg), void *arg, ul_errmsg *em);
+#define JOBS_MAX_TASKS 100000
+
 /* Counts for health and metrics. */
 void jobs_counts(ul_jobs *jobs, int *queued, int *running);
+int jobs_tasks_queued(ul_jobs *jobs);
 
 /* Stop workers (see restart semantics above) and wait for them. */
 void jobs_stop(ul_jobs *jobs);

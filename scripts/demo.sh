@@ -64,7 +64,7 @@ fi
 pwfile="$data/../bmc.pw"
 printf 'password\n' >"$pwfile"
 for i in 0 1 2 3; do
-  simport=$("$simctl" info "$sims" $i | sed -n 's/^PORT=//p')
+  simport=$("$simctl" info "$sims" $i | sed -n 's/^SIM_PORT=//p')
   name="ipmi-n0$((i + 1))"
   if "$cli" node show "$name" >/dev/null 2>&1; then
     "$cli" node set "$name" --endpoint "ipmi://127.0.0.1:$simport" >/dev/null

@@ -10,7 +10,8 @@ PACKAGES=(
   libfreeipmi-dev libipmimonitoring-dev libcurl4-openssl-dev libjson-c-dev
   librrd-dev libmicrohttpd-dev libsqlite3-dev libsodium-dev libcmocka-dev
   # tests and demo: real peers and tools
-  curl jq python3 sqlite3 openipmi freeipmi-tools ipmitool rrdtool
+  curl jq python3 sqlite3 openssl openipmi freeipmi-tools ipmitool rrdtool rrdcached
+  prometheus     # promtool checks the /metrics exposition in the tests
 )
 
 missing=()

@@ -145,7 +145,9 @@ s.close()'
 ul__launch() {
     local timeout=${UL_START_TIMEOUT:-15} mark lines
     lines=$({ wc -l <"$UL_DIR/daemon.log"; } 2>/dev/null || echo 0)
-    "$UNDERLAYD" -d "$UL_DIR" -l "127.0.0.1:$UL_PORT" "${UL_ARGS[@]}" \
+    # Background polling off unless a test asks for it (-s poll.enabled=1, later
+    # arguments win): a poll racing a test's own job would make counts vary.
+    "$UNDERLAYD" -d "$UL_DIR" -l "127.0.0.1:$UL_PORT" -s poll.enabled=0 "${UL_ARGS[@]}" \
         >>"$UL_DIR/daemon.log" 2>&1 </dev/null &
     UL_PID=$!
     mark="API on http://127.0.0.1:$UL_PORT/api/v1"

@@ -1,0 +1,693 @@
+#include "config.h"
+
+#include "latest.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ultime.h"
+#include "xalloc.h"
+
+#define KIND_MAX 3 /* sensors, sel, inventory */
+static const char *const kinds[KIND_MAX] = {"sensors", "sel", "inventory"};
+
+struct kind_stats {
+    uint64_t polls, errors;
+    double last_duration_s;
+};
+
+struct lnode {
+    char *name;
+    struct ul_sensor_list sensors;
+    int64_t sensors_time;
+    bool has_pr;
+    struct ul_power_reading pr;
+    enum ul_power_state power;
+    enum node_health health;
+    char last_error[UL_ERRMSG_LEN];
+    char last_error_kind[16];
+    int64_t last_error_time, last_success;
+    struct kind_stats k[KIND_MAX];
+    struct lnode *hnext; /* hash chain */
+};
+
+struct latest {
+    pthread_mutex_t lock;
+    struct lnode **nodes; /* insertion order, for rendering */
+    size_t count, cap;
+    struct lnode **buckets;
+    size_t nbuckets;
+    char *text;           /* cached /metrics rendering, NULL when stale */
+    size_t text_len;
+};
+
+static const char *const health_names[] = {"unknown", "ok", "degraded", "unreachable",
+                                           "auth_failed"};
+
+const char *latest_health_name(enum node_health h)
+{
+    return (unsigned)h <= HEALTH_AUTH_FAILED ? health_names[h] : "unknown";
+}
+
+latest *latest_new(void)
+{
+    latest *l = xcalloc(1, sizeof(*l));
+    pthread_mutex_init(&l->lock, NULL);
+    l->nbuckets = 1024;
+    l->buckets = xcalloc(l->nbuckets, sizeof(*l->buckets));
+    return l;
+}
+
+static void lnode_free(struct lnode *n)
+{
+    bmc_sensor_list_free(&n->sensors);
+    free(n->name);
+    free(n);
+}
+
+void latest_free(latest *l)
+{
+    if (!l)
+        return;
+    for (size_t i = 0; i < l->count; i++)
+        lnode_free(l->nodes[i]);
+    free(l->nodes);
+    free(l->buckets);
+    free(l->text);
+    pthread_mutex_destroy(&l->lock);
+    free(l);
+}
+
+static size_t hash(const char *s)
+{
+    size_t h = 1469598103934665603ULL; /* FNV-1a */
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+    return h;
+}
+
+/* Caller holds l->lock. */
+static struct lnode *find(latest *l, const char *name)
+{
+    for (struct lnode *n = l->buckets[hash(name) % l->nbuckets]; n; n = n->hnext)
+        if (strcmp(n->name, name) == 0)
+            return n;
+    return NULL;
+}
+
+/* Caller holds l->lock.  Keeps chains short as the fleet grows. */
+static void rehash(latest *l)
+{
+    size_t nb = l->nbuckets * 4;
+    struct lnode **b = xcalloc(nb, sizeof(*b));
+    for (size_t i = 0; i < l->count; i++) {
+        struct lnode *n = l->nodes[i];
+        size_t h = hash(n->name) % nb;
+        n->hnext = b[h];
+        b[h] = n;
+    }
+    free(l->buckets);
+    l->buckets = b;
+    l->nbuckets = nb;
+}
+
+/* Caller holds l->lock. */
+static struct lnode *get(latest *l, const char *name)
+{
+    struct lnode *n = find(l, name);
+    if (n)
+        return n;
+    n = xcalloc(1, sizeof(*n));
+    n->name = xstrdup(name);
+    if (l->count == l->cap) {
+        l->cap = l->cap ? l->cap * 2 : 256;
+        l->nodes = xrealloc(l->nodes, l->cap * sizeof(*l->nodes));
+    }
+    l->nodes[l->count++] = n;
+    if (l->count > l->nbuckets)
+        rehash(l);
+    size_t h = hash(name) % l->nbuckets;
+    n->hnext = l->buckets[h];
+    l->buckets[h] = n;
+    return n;
+}
+
+static int kind_index(const char *kind)
+{
+    for (int i = 0; i < KIND_MAX; i++)
+        if (strcmp(kinds[i], kind) == 0)
+            return i;
+    return 0;
+}
+
+/* Caller holds l->lock. */
+static void invalidate(latest *l)
+{
+    free(l->text);
+    l->text = NULL;
+    l->text_len = 0;
+}
+
+static enum node_health health_from_sensors(const struct ul_sensor_list *s)
+{
+    for (size_t i = 0; i < s->count; i++)
+        if (s->items[i].status == UL_SENSOR_WARNING || s->items[i].status == UL_SENSOR_CRITICAL)
+            return HEALTH_DEGRADED;
+    return HEALTH_OK;
+}
+
+void latest_sensors_ok(latest *l, const char *node, struct ul_sensor_list *sensors,
+                       const struct ul_power_reading *pr, int64_t t, double duration_s)
+{
+    pthread_mutex_lock(&l->lock);
+    struct lnode *n = get(l, node);
+    bmc_sensor_list_free(&n->sensors);
+    n->sensors = *sensors;
+    sensors->items = NULL;
+    sensors->count = 0;
+    n->sensors_time = t;
+    n->has_pr = pr != NULL;
+    if (pr)
+        n->pr = *pr;
+    n->health = health_from_sensors(&n->sensors);
+    n->last_success = t;
+    n->k[0].polls++;
+    n->k[0].last_duration_s = duration_s;
+    invalidate(l);
+    pthread_mutex_unlock(&l->lock);
+}
+
+void latest_power_state(latest *l, const char *node, enum ul_power_state p)
+{
+    pthread_mutex_lock(&l->lock);
+    struct lnode *n = get(l, node);
+    if (p != UL_POWER_UNKNOWN && n->power != p) {
+        n->power = p;
+        invalidate(l);
+    }
+    pthread_mutex_unlock(&l->lock);
+}
+
+void latest_poll_ok(latest *l, const char *node, const char *kind, int64_t t, double duration_s)
+{
+    pthread_mutex_lock(&l->lock);
+    struct lnode *n = get(l, node);
+    struct kind_stats *k = &n->k[kind_index(kind)];
+    k->polls++;
+    k->last_duration_s = duration_s;
+    n->last_success = t;
+    if (n->health == HEALTH_UNREACHABLE || n->health == HEALTH_AUTH_FAILED ||
+        n->health == HEALTH_UNKNOWN)
+        n->health = health_from_sensors(&n->sensors);
+    invalidate(l);
+    pthread_mutex_unlock(&l->lock);
+}
+
+void latest_poll_failed(latest *l, const char *node, const char *kind, ul_err rc,
+                        const char *message, int64_t t, double duration_s)
+{
+    pthread_mutex_lock(&l->lock);
+    struct lnode *n = get(l, node);
+    struct kind_stats *k = &n->k[kind_index(kind)];
+    k->polls++;
+    k->errors++;
+    k->last_duration_s = duration_s;
+    snprintf(n->last_error, sizeof(n->last_error), "%s", message);
+    snprintf(n->last_error_kind, sizeof(n->last_error_kind), "%s", kind);
+    n->last_error_time = t;
+    if (rc == UL_ERR_AUTH)
+        n->health = HEALTH_AUTH_FAILED;
+    else if (rc == UL_ERR_UNREACHABLE || rc == UL_ERR_TIMEOUT)
+        n->health = HEALTH_UNREACHABLE;
+    else if (rc != UL_ERR_UNSUPPORTED)
+        n->health = HEALTH_DEGRADED;
+    invalidate(l);
+    pthread_mutex_unlock(&l->lock);
+}
+
+void latest_forget(latest *l, const char *node)
+{
+    pthread_mutex_lock(&l->lock);
+    struct lnode *n = find(l, node);
+    if (n) {
+        struct lnode **pp = &l->buckets[hash(node) % l->nbuckets];
+        while (*pp != n)
+            pp = &(*pp)->hnext;
+        *pp = n->hnext;
+        for (size_t i = 0; i < l->count; i++)
+            if (l->nodes[i] == n) {
+                l->nodes[i] = l->nodes[--l->count];
+                break;
+            }
+        lnode_free(n);
+        invalidate(l);
+    }
+    pthread_mutex_unlock(&l->lock);
+}
+
+/* ---- JSON views ---- */
+
+static json_object *time_json(int64_t t)
+{
+    if (t <= 0)
+        return NULL;
+    char buf[32];
+    ul_time_rfc3339(t, buf, sizeof(buf));
+    return json_object_new_string(buf);
+}
+
+static json_object *sensor_json(const struct ul_sensor *x)
+{
+    json_object *o = json_object_new_object();
+    json_object_object_add(o, "name", json_object_new_string(x->name));
+    json_object_object_add(o, "number", json_object_new_int(x->number));
+    json_object_object_add(o, "kind", json_object_new_string(bmc_sensor_kind_name(x->kind)));
+    json_object_object_add(o, "type", json_object_new_string(x->type));
+    json_object_object_add(o, "unit", json_object_new_string(x->unit));
+    json_object_object_add(o, "value", x->has_value ? json_object_new_double(x->value) : NULL);
+    json_object_object_add(o, "status", json_object_new_string(bmc_sensor_status_name(x->status)));
+    json_object_object_add(o, "state", json_object_new_string(x->state));
+    json_object *t = json_object_new_object();
+    for (int i = 0; i < UL_THR__COUNT; i++)
+        if (x->thresholds_present & (1u << i))
+            json_object_object_add(t, bmc_threshold_name((enum ul_threshold)i),
+                                   json_object_new_double(x->thresholds[i]));
+    json_object_object_add(o, "thresholds", t);
+    return o;
+}
+
+json_object *latest_sensors_json(latest *l, const char *node)
+{
+    json_object *o = NULL;
+    pthread_mutex_lock(&l->lock);
+    struct lnode *n = find(l, node);
+    if (n && n->sensors_time) {
+        o = json_object_new_object();
+        json_object_object_add(o, "node", json_object_new_string(n->name));
+        json_object_object_add(o, "time", time_json(n->sensors_time));
+        json_object *arr = json_object_new_array_ext((int)n->sensors.count);
+        for (size_t i = 0; i < n->sensors.count; i++)
+            json_object_array_add(arr, sensor_json(&n->sensors.items[i]));
+        json_object_object_add(o, "sensors", arr);
+        json_object *pr = NULL;
+        if (n->has_pr) {
+            pr = json_object_new_object();
+            json_object_object_add(pr, "watts", json_object_new_double(n->pr.watts));
+            json_object_object_add(pr, "avg_watts", json_object_new_double(n->pr.avg_watts));
+        }
+        json_object_object_add(o, "power_reading", pr);
+    }
+    pthread_mutex_unlock(&l->lock);
+    return o;
+}
+
+/* Caller holds l->lock. */
+static json_object *health_json(const struct lnode *n)
+{
+    json_object *o = json_object_new_object();
+    json_object_object_add(o, "node", json_object_new_string(n->name));
+    json_object_object_add(o, "health", json_object_new_string(latest_health_name(n->health)));
+    json_object_object_add(o, "power", json_object_new_string(bmc_power_state_name(n->power)));
+    json_object_object_add(o, "last_success", time_json(n->last_success));
+    json_object *err = NULL;
+    if (n->last_error[0]) {
+        err = json_object_new_object();
+        json_object_object_add(err, "kind", json_object_new_string(n->last_error_kind));
+        json_object_object_add(err, "message", json_object_new_string(n->last_error));
+        json_object_object_add(err, "time", time_json(n->last_error_time));
+    }
+    json_object_object_add(o, "last_error", err);
+    json_object *polls = json_object_new_object();
+    for (int i = 0; i < KIND_MAX; i++) {
+        json_object *k = json_object_new_object();
+        json_object_object_add(k, "polls", json_object_new_int64((int64_t)n->k[i].polls));
+        json_object_object_add(k, "errors", json_object_new_int64((int64_t)n->k[i].errors));
+        json_object_object_add(k, "last_duration_s", json_object_new_double(n->k[i].last_duration_s));
+        json_object_object_add(polls, kinds[i], k);
+    }
+    json_object_object_add(o, "polls", polls);
+    return o;
+}
+
+json_object *latest_health_json(latest *l, const char *node)
+{
+    pthread_mutex_lock(&l->lock);
+    struct lnode *n = find(l, node);
+    json_object *o = n ? health_json(n) : NULL;
+    pthread_mutex_unlock(&l->lock);
+    return o;
+}
+
+/* Inlet temperature: the sensor operators watch first on a fleet view. */
+static bool inlet_temp(const struct lnode *n, double *v)
+{
+    for (size_t i = 0; i < n->sensors.count; i++) {
+        const struct ul_sensor *s = &n->sensors.items[i];
+        if (s->kind == UL_SENSOR_TEMPERATURE && s->has_value &&
+            (strcasestr(s->name, "inlet") || strcasestr(s->name, "ambient"))) {
+            *v = s->value;
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Power draw: DCMI when present, else the largest system-level power sensor. */
+static bool power_draw(const struct lnode *n, double *w)
+{
+    if (n->has_pr) {
+        *w = n->pr.watts;
+        return true;
+    }
+    bool found = false;
+    for (size_t i = 0; i < n->sensors.count; i++) {
+        const struct ul_sensor *s = &n->sensors.items[i];
+        if (s->kind == UL_SENSOR_POWER && s->has_value && (!found || s->value > *w)) {
+            *w = s->value;
+            found = true;
+        }
+    }
+    return found;
+}
+
+json_object *latest_fleet_json(latest *l)
+{
+    int by_health[HEALTH_AUTH_FAILED + 1] = {0};
+    int by_power[3] = {0};
+    double total_w = 0;
+    int with_w = 0;
+    json_object *nodes = json_object_new_array();
+    pthread_mutex_lock(&l->lock);
+    for (size_t i = 0; i < l->count; i++) {
+        const struct lnode *n = l->nodes[i];
+        by_health[n->health]++;
+        by_power[n->power]++;
+        json_object *o = json_object_new_object();
+        json_object_object_add(o, "node", json_object_new_string(n->name));
+        json_object_object_add(o, "health", json_object_new_string(latest_health_name(n->health)));
+        json_object_object_add(o, "power", json_object_new_string(bmc_power_state_name(n->power)));
+        double v;
+        json_object_object_add(o, "inlet_celsius",
+                               inlet_temp(n, &v) ? json_object_new_double(v) : NULL);
+        json_object_object_add(o, "power_watts",
+                               power_draw(n, &v) ? json_object_new_double(v) : NULL);
+        if (power_draw(n, &v)) {
+            total_w += v;
+            with_w++;
+        }
+        json_object_array_add(nodes, o);
+    }
+    pthread_mutex_unlock(&l->lock);
+    json_object *o = json_object_new_object();
+    json_object *h = json_object_new_object();
+    for (int i = 0; i <= HEALTH_AUTH_FAILED; i++)
+        json_object_object_add(h, health_names[i], json_object_new_int(by_health[i]));
+    json_object *p = json_object_new_object();
+    for (int i = 0; i < 3; i++)
+        json_object_object_add(p, bmc_power_state_name((enum ul_power_state)i),
+                               json_object_new_int(by_power[i]));
+    json_object_object_add(o, "by_health", h);
+    json_object_object_add(o, "by_power", p);
+    json_object_object_add(o, "total_power_watts", json_object_new_double(total_w));
+    json_object_object_add(o, "nodes_reporting_power", json_object_new_int(with_w));
+    json_object_object_add(o, "nodes", nodes);
+    return o;
+}
+
+/* ---- Prometheus text ---- */
+
+struct buf {
+    char *p;
+    size_t len, cap;
+};
+
+static void buf_grow(struct buf *b, size_t need)
+{
+    if (b->len + need + 1 <= b->cap)
+        return;
+    while (b->len + need + 1 > b->cap)
+        b->cap = b->cap ? b->cap * 2 : 65536;
+    b->p = xrealloc(b->p, b->cap);
+}
+
+static void buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void buf_printf(struct buf *b, const char *fmt, ...)
+{
+    va_list ap;
+    buf_grow(b, 256);
+    va_start(ap, fmt);
+    int n = vsnprintf(b->p + b->len, b->cap - b->len, fmt, ap);
+    va_end(ap);
+    if (n >= 0 && (size_t)n >= b->cap - b->len) {
+        buf_grow(b, (size_t)n);
+        va_start(ap, fmt);
+        n = vsnprintf(b->p + b->len, b->cap - b->len, fmt, ap);
+        va_end(ap);
+    }
+    if (n > 0)
+        b->len += (size_t)n;
+}
+
+/* Label value escaping per the text format: backslash, quote, newline. */
+static void buf_label(struct buf *b, const char *v)
+{
+    buf_grow(b, strlen(v) * 2);
+    for (; *v; v++) {
+        if (*v == '\\' || *v == '"') {
+            b->p[b->len++] = '\\';
+            b->p[b->len++] = *v;
+        } else if (*v == '\n') {
+            b->p[b->len++] = '\\';
+            b->p[b->len++] = 'n';
+        } else {
+            b->p[b->len++] = *v;
+        }
+    }
+    b->p[b->len] = '\0';
+}
+
+static void buf_value(struct buf *b, double v)
+{
+    if (isnan(v))
+        buf_printf(b, " NaN\n");
+    else
+        buf_printf(b, " %.17g\n", v);
+}
+
+/* The IPMI exporter's families, so existing dashboards and alert rules keep
+ * working; readings carry our node label. */
+static const struct family {
+    enum ul_sensor_kind kind;
+    const char *value_name, *value_help;
+    const char *state_name;
+} families[] = {
+    {UL_SENSOR_TEMPERATURE, "ipmi_temperature_celsius", "Temperature reading in degree Celsius.",
+     "ipmi_temperature_state"},
+    {UL_SENSOR_FAN, "ipmi_fan_speed_rpm", "Fan speed in rotations per minute.",
+     "ipmi_fan_speed_state"},
+    {UL_SENSOR_VOLTAGE, "ipmi_voltage_volts", "Voltage reading in Volts.", "ipmi_voltage_state"},
+    {UL_SENSOR_CURRENT, "ipmi_current_amperes", "Current reading in Amperes.",
+     "ipmi_current_state"},
+    {UL_SENSOR_POWER, "ipmi_power_watts", "Power reading in Watts.", "ipmi_power_state"},
+};
+
+/* The exporter's state encoding: 0 nominal, 1 warning, 2 critical. */
+static bool state_value(enum ul_sensor_status s, double *v)
+{
+    switch (s) {
+    case UL_SENSOR_OK:
+        *v = 0;
+        return true;
+    case UL_SENSOR_WARNING:
+        *v = 1;
+        return true;
+    case UL_SENSOR_CRITICAL:
+        *v = 2;
+        return true;
+    default:
+        return false;
+    }
+}
+
+static void sensor_labels(struct buf *b, const char *node, const struct ul_sensor *s, bool type)
+{
+    buf_printf(b, "{node=\"");
+    buf_label(b, node);
+    buf_printf(b, "\",id=\"%d\",name=\"", s->number);
+    buf_label(b, s->name);
+    if (type) {
+        buf_printf(b, "\",type=\"");
+        buf_label(b, s->type);
+    }
+    buf_printf(b, "\"}");
+}
+
+/* Caller holds l->lock. */
+static void render(latest *l, struct buf *b)
+{
+    for (size_t f = 0; f < sizeof(families) / sizeof(families[0]); f++) {
+        for (int pass = 0; pass < 2; pass++) {
+            const char *name = pass ? families[f].state_name : families[f].value_name;
+            buf_printf(b, "# HELP %s %s\n# TYPE %s gauge\n", name,
+                       pass ? "Reported state of a sensor (0=nominal, 1=warning, 2=critical)."
+                            : families[f].value_help,
+                       name);
+            for (size_t i = 0; i < l->count; i++) {
+                const struct lnode *n = l->nodes[i];
+                for (size_t k = 0; k < n->sensors.count; k++) {
+                    const struct ul_sensor *s = &n->sensors.items[k];
+                    double v;
+                    if (s->kind != families[f].kind)
+                        continue;
+                    if (pass ? !state_value(s->status, &v) : !s->has_value)
+                        continue;
+                    buf_printf(b, "%s", name);
+                    sensor_labels(b, n->name, s, false);
+                    buf_value(b, pass ? v : s->value);
+                }
+            }
+        }
+    }
+    /* Everything else: the exporter's generic families. */
+    buf_printf(b, "# HELP ipmi_sensor_value Generic data read from an IPMI sensor of unknown "
+                  "type, relying on correct units in the BMC.\n# TYPE ipmi_sensor_value gauge\n");
+    for (size_t i = 0; i < l->count; i++)
+        for (size_t k = 0; k < l->nodes[i]->sensors.count; k++) {
+            const struct ul_sensor *s = &l->nodes[i]->sensors.items[k];
+            if (s->kind != UL_SENSOR_OTHER || !s->has_value)
+                continue;
+            buf_printf(b, "ipmi_sensor_value");
+            sensor_labels(b, l->nodes[i]->name, s, true);
+            buf_value(b, s->value);
+        }
+    buf_printf(b, "# HELP ipmi_sensor_state Indicated state of an IPMI sensor with unknown type "
+                  "(0=nominal, 1=warning, 2=critical).\n# TYPE ipmi_sensor_state gauge\n");
+    for (size_t i = 0; i < l->count; i++)
+        for (size_t k = 0; k < l->nodes[i]->sensors.count; k++) {
+            const struct ul_sensor *s = &l->nodes[i]->sensors.items[k];
+            double v;
+            if ((s->kind != UL_SENSOR_OTHER && s->kind != UL_SENSOR_DISCRETE) ||
+                !state_value(s->status, &v))
+                continue;
+            buf_printf(b, "ipmi_sensor_state");
+            sensor_labels(b, l->nodes[i]->name, s, true);
+            buf_value(b, v);
+        }
+    buf_printf(b, "# HELP ipmi_dcmi_power_consumption_watts Current power consumption in "
+                  "Watts.\n# TYPE ipmi_dcmi_power_consumption_watts gauge\n");
+    for (size_t i = 0; i < l->count; i++)
+        if (l->nodes[i]->has_pr) {
+            buf_printf(b, "ipmi_dcmi_power_consumption_watts{node=\"");
+            buf_label(b, l->nodes[i]->name);
+            buf_printf(b, "\"}");
+            buf_value(b, l->nodes[i]->pr.watts);
+        }
+    buf_printf(b, "# HELP ipmi_chassis_power_state Current power state (1=on, 0=off).\n"
+                  "# TYPE ipmi_chassis_power_state gauge\n");
+    for (size_t i = 0; i < l->count; i++)
+        if (l->nodes[i]->power != UL_POWER_UNKNOWN) {
+            buf_printf(b, "ipmi_chassis_power_state{node=\"");
+            buf_label(b, l->nodes[i]->name);
+            buf_printf(b, "\"}");
+            buf_value(b, l->nodes[i]->power == UL_POWER_ON ? 1 : 0);
+        }
+    buf_printf(b, "# HELP ipmi_up '1' if the last sensor poll of the BMC succeeded, '0' "
+                  "otherwise.\n# TYPE ipmi_up gauge\n");
+    for (size_t i = 0; i < l->count; i++) {
+        const struct lnode *n = l->nodes[i];
+        buf_printf(b, "ipmi_up{node=\"");
+        buf_label(b, n->name);
+        buf_printf(b, "\",collector=\"ipmi\"}");
+        buf_value(b, n->health == HEALTH_OK || n->health == HEALTH_DEGRADED ? 1 : 0);
+    }
+    buf_printf(b, "# HELP underlay_node_health Health of a node's BMC (1 for its current "
+                  "state).\n# TYPE underlay_node_health gauge\n");
+    for (size_t i = 0; i < l->count; i++)
+        for (int h = 0; h <= HEALTH_AUTH_FAILED; h++) {
+            buf_printf(b, "underlay_node_health{node=\"");
+            buf_label(b, l->nodes[i]->name);
+            buf_printf(b, "\",state=\"%s\"}", health_names[h]);
+            buf_value(b, l->nodes[i]->health == (enum node_health)h ? 1 : 0);
+        }
+    buf_printf(b, "# HELP underlay_power_on Whether the host is powered on (1), off (0).\n"
+                  "# TYPE underlay_power_on gauge\n");
+    for (size_t i = 0; i < l->count; i++)
+        if (l->nodes[i]->power != UL_POWER_UNKNOWN) {
+            buf_printf(b, "underlay_power_on{node=\"");
+            buf_label(b, l->nodes[i]->name);
+            buf_printf(b, "\"}");
+            buf_value(b, l->nodes[i]->power == UL_POWER_ON ? 1 : 0);
+        }
+    static const char *const per_kind[3][3] = {
+        {"underlay_poll_duration_seconds", "gauge", "Duration of the last poll."},
+        {"underlay_polls_total", "counter", "Polls of a node's BMC."},
+        {"underlay_poll_errors_total", "counter", "Failed polls of a node's BMC."},
+    };
+    for (int m = 0; m < 3; m++) {
+        buf_printf(b, "# HELP %s %s\n# TYPE %s %s\n", per_kind[m][0], per_kind[m][2],
+                   per_kind[m][0], per_kind[m][1]);
+        for (size_t i = 0; i < l->count; i++)
+            for (int k = 0; k < KIND_MAX; k++) {
+                const struct kind_stats *ks = &l->nodes[i]->k[k];
+                if (!ks->polls)
+                    continue;
+                buf_printf(b, "%s{node=\"", per_kind[m][0]);
+                buf_label(b, l->nodes[i]->name);
+                buf_printf(b, "\",kind=\"%s\"}", kinds[k]);
+                buf_value(b, m == 0 ? ks->last_duration_s
+                                    : (double)(m == 1 ? ks->polls : ks->errors));
+            }
+    }
+    buf_printf(b, "# HELP underlay_last_success_timestamp_seconds Time of the last successful "
+                  "poll of a node.\n# TYPE underlay_last_success_timestamp_seconds gauge\n");
+    for (size_t i = 0; i < l->count; i++)
+        if (l->nodes[i]->last_success) {
+            buf_printf(b, "underlay_last_success_timestamp_seconds{node=\"");
+            buf_label(b, l->nodes[i]->name);
+            buf_printf(b, "\"}");
+            buf_value(b, (double)l->nodes[i]->last_success);
+        }
+}
+
+char *latest_metrics_text(latest *l, size_t *len)
+{
+    pthread_mutex_lock(&l->lock);
+    if (!l->text) {
+        struct buf b = {0};
+        render(l, &b);
+        l->text = b.p ? b.p : xstrdup("");
+        l->text_len = b.len;
+    }
+    char *copy = xmalloc(l->text_len + 1);
+    memcpy(copy, l->text, l->text_len + 1);
+    *len = l->text_len;
+    pthread_mutex_unlock(&l->lock);
+    return copy;
+}
+
+void latest_fill_synthetic(latest *l, int nodes, int sensors)
+{
+    static const enum ul_sensor_kind k[] = {UL_SENSOR_TEMPERATURE, UL_SENSOR_FAN,
+                                            UL_SENSOR_VOLTAGE, UL_SENSOR_POWER,
+                                            UL_SENSOR_DISCRETE};
+    for (int n = 0; n < nodes; n++) {
+        char name[32];
+        snprintf(name, sizeof(name), "node%05d", n);
+        struct ul_sensor_list list = {0};
+        for (int s = 0; s < sensors; s++) {
+            struct ul_sensor *x = bmc_sensor_list_add(&list);
+            snprintf(x->name, sizeof(x->name), "Sensor %d", s);
+            x->number = s;
+            x->kind = k[s % 5];
+            x->has_value = x->kind != UL_SENSOR_DISCRETE;
+            x->value = 20.0 + s;
+            x->status = UL_SENSOR_OK;
+        }
+        latest_sensors_ok(l, name, &list, NULL, ul_wall_s(), 0.003);
+        latest_power_state(l, name, UL_POWER_ON);
+    }
+}

@@ -1,0 +1,62 @@
+/* latest.h - the latest readings and health of every node, in memory.
+ *
+ * Fed by the poll scheduler after each sweep; read by the API (latest
+ * readings, node health, fleet summary) and rendered into the Prometheus
+ * text served at /metrics.  The text is rendered at most once per change
+ * and cached, so a scrape never polls a BMC and rarely formats anything
+ * (DESIGN: ~4.6k req/s cached vs ~360 req/s rendered for 1 MB).
+ *
+ * Thread-safe: one mutex (a leaf lock) guards everything; readers get
+ * copies.
+ */
+#ifndef UL_LATEST_H
+#define UL_LATEST_H
+
+#include <json-c/json.h>
+#include <stdint.h>
+
+#include "bmc/driver.h"
+
+typedef struct latest latest;
+
+enum node_health {
+    HEALTH_UNKNOWN = 0, /* not polled yet */
+    HEALTH_OK,
+    HEALTH_DEGRADED,    /* polls succeed but a sensor is warning/critical, or a
+                           poll kind fails transiently */
+    HEALTH_UNREACHABLE, /* the BMC does not answer */
+    HEALTH_AUTH_FAILED, /* the BMC refuses our credentials */
+};
+const char *latest_health_name(enum node_health h);
+
+latest *latest_new(void);
+void latest_free(latest *l);
+
+/* A sweep succeeded: take over *sensors (emptied), record the power reading
+ * (pr NULL when none) and the poll's duration. */
+void latest_sensors_ok(latest *l, const char *node, struct ul_sensor_list *sensors,
+                       const struct ul_power_reading *pr, int64_t t, double duration_s);
+/* Power state from a status poll (UL_POWER_UNKNOWN to leave it). */
+void latest_power_state(latest *l, const char *node, enum ul_power_state p);
+/* A poll of kind ("sensors", "sel", "inventory") failed. */
+void latest_poll_failed(latest *l, const char *node, const char *kind, ul_err rc,
+                        const char *message, int64_t t, double duration_s);
+/* A non-sensor poll succeeded. */
+void latest_poll_ok(latest *l, const char *node, const char *kind, int64_t t, double duration_s);
+/* Forget a node that left the inventory. */
+void latest_forget(latest *l, const char *node);
+
+/* JSON views (new references); NULL when the node has no record. */
+json_object *latest_sensors_json(latest *l, const char *node);
+json_object *latest_health_json(latest *l, const char *node);
+/* Fleet summary: nodes by health and power state, total power draw. */
+json_object *latest_fleet_json(latest *l);
+
+/* The Prometheus text exposition (allocated copy; *len its length).  Uses
+ * the cached rendering when nothing changed since. */
+char *latest_metrics_text(latest *l, size_t *len);
+
+/* Render metrics for n synthetic nodes of m sensors (benchmarks). */
+void latest_fill_synthetic(latest *l, int nodes, int sensors);
+
+#endif

@@ -1,0 +1,98 @@
+#!/usr/bin/env bash
+# Background polling against ipmi_sim: the scheduler sweeps sensors on its
+# own, the latest readings and node health show in the API, /metrics carries
+# them in the Prometheus IPMI exporter's names (checked with promtool), a
+# changed simulated value shows up, and a dead BMC turns unreachable and
+# recovers when it comes back.
+. "$TOP_SRCDIR/tests/lib.sh"
+
+SIMCTL="$TOP_SRCDIR/tests/ipmisim/simctl.sh"
+"$SIMCTL" deps >/dev/null 2>&1 || ul_skip "ipmi_sim or FreeIPMI tools not installed"
+
+SIMDIR="$UL_TMP/sims"
+trap 'rc=$?; "$SIMCTL" stop "$SIMDIR" >/dev/null 2>&1; (exit $rc); ul__cleanup' EXIT
+"$SIMCTL" start 2 auto "$SIMDIR" >/dev/null || ul_fail "simulators did not start"
+port_of() { "$SIMCTL" info "$SIMDIR" "$1" | sed -n 's/^SIM_PORT=//p'; }
+
+# Short intervals so the test sees several sweeps; short timeouts and
+# back-off so the dead BMC is noticed and retried quickly.
+ul_start -s poll.enabled=1 -s poll.sensor_interval=5 -s poll.sel_interval=5 \
+    -s poll.max_backoff=10 -s bmc.timeout=2
+
+OPTS='{"workarounds":"opensesspriv","quirks":"boot-flags-no-valid-bit"}'
+for i in 0 1; do
+    ul_node_add "bmc$i" "$(jq -cn --arg e "ipmi://127.0.0.1:$(port_of $i)" --argjson o "$OPTS" \
+        '{endpoint: $e, username: "admin", password: "password", options: $o}')"
+done
+
+# The scheduler picks new nodes up within its sync interval (30 s) plus
+# jitter (one sensor interval).
+wait_json /api/v1/nodes/bmc0/sensors '.sensors | length > 40' true 45
+wait_json /api/v1/nodes/bmc1/sensors '.sensors | length > 40' true 20
+
+check_latest() {
+    ul_api GET /api/v1/nodes/bmc0/sensors
+    assert_status 200
+    assert_json '[.sensors[] | select(.name == "Inlet Temp")][0].value' 24 "inlet reading"
+    ul_api GET /api/v1/nodes/bmc0/health
+    assert_json .health ok "health"
+    assert_json .power on "power state from the poll"
+    assert_json '.last_success != null' true "last success recorded"
+    ul_api GET /api/v1/fleet
+    assert_json .by_health.ok 2 "fleet: both ok"
+    assert_json '.total_power_watts > 0' true "fleet: total power draw"
+    ul_api GET /api/v1/nodes/nosuch/sensors
+    assert_status 404 "unknown node"
+}
+ul_check check_latest
+
+check_metrics() {
+    local m="$UL_TMP/metrics.txt"
+    curl -sS --max-time 10 -o "$m" -w '%{http_code}' "$UL_URL/metrics" >"$UL_TMP/code"
+    assert_eq "$(<"$UL_TMP/code")" 200 "/metrics without a token"
+    grep -q '^ipmi_temperature_celsius{node="bmc0",id="1",name="Inlet Temp"} 24$' "$m" ||
+        ul_fail "no Inlet Temp gauge for bmc0 in /metrics"
+    grep -q '^ipmi_fan_speed_rpm{node="bmc1",' "$m" || ul_fail "no fan gauges"
+    grep -q '^ipmi_up{node="bmc0",collector="ipmi"} 1$' "$m" || ul_fail "ipmi_up"
+    grep -q '^underlay_node_health{node="bmc0",state="ok"} 1$' "$m" || ul_fail "node health"
+    grep -q '^underlay_polls_total{node="bmc0",kind="sensors"}' "$m" || ul_fail "poll counters"
+    if command -v promtool >/dev/null; then
+        promtool check metrics <"$m" >"$UL_TMP/promtool.out" 2>&1 ||
+            ul_fail "promtool check metrics: $(head -5 "$UL_TMP/promtool.out")"
+    else
+        ul_fail "promtool not installed (scripts/deps.sh installs prometheus)"
+    fi
+}
+ul_check check_metrics
+
+check_changed_value() {
+    "$SIMCTL" set-reading "$SIMDIR" 1 "CPU1 Temp" 91 >/dev/null || ul_fail "set-reading"
+    wait_json /api/v1/nodes/bmc1/sensors \
+        '[.sensors[] | select(.name == "CPU1 Temp")][0].value' 91 20
+    wait_json /api/v1/nodes/bmc1/health .health degraded 10
+    curl -sS --max-time 10 -o "$UL_TMP/metrics2.txt" "$UL_URL/metrics"
+    grep -q '^ipmi_temperature_state{node="bmc1",id="2",name="CPU1 Temp"} 2$' \
+        "$UL_TMP/metrics2.txt" || ul_fail "critical state not in /metrics"
+}
+ul_check check_changed_value
+
+check_dead_and_back() {
+    "$SIMCTL" kill "$SIMDIR" 0 >/dev/null
+    wait_json /api/v1/nodes/bmc0/health .health unreachable 30
+    ul_api GET /api/v1/nodes/bmc0/health
+    assert_json '.last_error.message | length > 0' true "the last error is visible"
+    # The other BMC is not held up by the dead one.
+    ul_api GET /api/v1/nodes/bmc1/health
+    assert_ne "$(ul_jq .health)" unreachable "live BMC beside a dead one"
+    "$SIMCTL" restart "$SIMDIR" 0 >/dev/null || ul_fail "simulator did not restart"
+    wait_json /api/v1/nodes/bmc0/health .health ok 40
+}
+ul_check check_dead_and_back
+
+check_events_collected() {
+    # SEL collection runs on its own too.
+    wait_json "/api/v1/events?node=bmc1&source=sel" '.total > 0' true 30
+}
+ul_check check_events_collected
+
+ul_stop
