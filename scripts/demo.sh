@@ -83,6 +83,7 @@ underlayd is running with a simulated fleet (pid $pid): 4 IPMI BMCs
 
   API        $UNDERLAY_URL/api/v1   (reference: docs/openapi.yaml)
   health     $UNDERLAY_URL/healthz
+  metrics    $UNDERLAY_URL/metrics  (Prometheus; sensors appear within a minute)
   token      $data/admin.token
 
 Try, in another shell:
@@ -94,6 +95,7 @@ Try, in another shell:
   $cli power cycle 'ipmi-n[01-04]' --wait
   $cli power on 'rack2-n[01-04]' --wait
   $cli job list
+  curl -s $UNDERLAY_URL/metrics | grep ipmi_temperature_celsius
   curl -H "Authorization: Bearer \$(cat $data/admin.token)" $UNDERLAY_URL/api/v1/nodes
 
 Ctrl-C stops underlayd.
