@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bmc/ops.h"
 #include "ultime.h"
 #include "xalloc.h"
 
@@ -260,26 +261,6 @@ static json_object *time_json(int64_t t)
     return json_object_new_string(buf);
 }
 
-static json_object *sensor_json(const struct ul_sensor *x)
-{
-    json_object *o = json_object_new_object();
-    json_object_object_add(o, "name", json_object_new_string(x->name));
-    json_object_object_add(o, "number", json_object_new_int(x->number));
-    json_object_object_add(o, "kind", json_object_new_string(bmc_sensor_kind_name(x->kind)));
-    json_object_object_add(o, "type", json_object_new_string(x->type));
-    json_object_object_add(o, "unit", json_object_new_string(x->unit));
-    json_object_object_add(o, "value", x->has_value ? json_object_new_double(x->value) : NULL);
-    json_object_object_add(o, "status", json_object_new_string(bmc_sensor_status_name(x->status)));
-    json_object_object_add(o, "state", json_object_new_string(x->state));
-    json_object *t = json_object_new_object();
-    for (int i = 0; i < UL_THR__COUNT; i++)
-        if (x->thresholds_present & (1u << i))
-            json_object_object_add(t, bmc_threshold_name((enum ul_threshold)i),
-                                   json_object_new_double(x->thresholds[i]));
-    json_object_object_add(o, "thresholds", t);
-    return o;
-}
-
 json_object *latest_sensors_json(latest *l, const char *node)
 {
     json_object *o = NULL;
@@ -289,10 +270,7 @@ json_object *latest_sensors_json(latest *l, const char *node)
         o = json_object_new_object();
         json_object_object_add(o, "node", json_object_new_string(n->name));
         json_object_object_add(o, "time", time_json(n->sensors_time));
-        json_object *arr = json_object_new_array_ext((int)n->sensors.count);
-        for (size_t i = 0; i < n->sensors.count; i++)
-            json_object_array_add(arr, sensor_json(&n->sensors.items[i]));
-        json_object_object_add(o, "sensors", arr);
+        json_object_object_add(o, "sensors", bmc_sensors_json(&n->sensors));
         json_object *pr = NULL;
         if (n->has_pr) {
             pr = json_object_new_object();
