@@ -59,6 +59,11 @@ const char *ipmi_session_node(struct ul_bmc_session *s);
 /* Sensors (ipmi_sensors.c). */
 ul_err ipmi_sensors_read(struct ul_bmc_session *s, struct ul_sensor_list *out, ul_errmsg *em);
 void ipmi_sdr_state_free(struct ul_bmc_session *s);
+/* FreeIPMI interpretation (ipmi_interpret.c): one context per process.
+ * Return IPMI_INTERPRET_STATE_*. */
+unsigned ipmi_interpret_sensor_state(uint8_t reading_type, uint8_t sensor_type, uint16_t bitmask);
+unsigned ipmi_interpret_sel_state(const void *rec, unsigned len);
+
 /* The node's SDR, loaded (and cached on disk) on first use; borrowed, valid
  * until the session closes. */
 ul_err ipmi_session_sdr(struct ul_bmc_session *s, ipmi_sdr_ctx_t *sdr, ul_errmsg *em);

@@ -139,42 +139,9 @@ static enum ul_severity severity_from(unsigned state)
     }
 }
 
-/* One interpretation table for the whole process.  FreeIPMI reads its
- * config file (58 KB) one byte per read() call: about 16 ms of system time,
- * measured, too much to repeat on every poll of every node.  interp_lock
- * serialises ipmi_interpret_sel(), which writes the context's error state;
- * it is held for microseconds and nothing else is locked inside it.  The
- * context lives until exit. */
-static pthread_once_t interp_once = PTHREAD_ONCE_INIT;
-static pthread_mutex_t interp_lock = PTHREAD_MUTEX_INITIALIZER;
-static ipmi_interpret_ctx_t interp_ctx;
-
-static void interp_init(void)
-{
-    interp_ctx = ipmi_interpret_ctx_create();
-    if (!interp_ctx) {
-        ul_warn("SEL: cannot create FreeIPMI's interpret context; event severities will be info");
-        return;
-    }
-    /* Without the file FreeIPMI falls back to its built-in table, which is
-     * the same as the file's documented defaults. */
-    if (ipmi_interpret_load_sel_config(interp_ctx, NULL) < 0)
-        ul_info("SEL: default interpretation config not loaded (%s); using FreeIPMI's built-in "
-                "severities",
-                ipmi_interpret_ctx_errormsg(interp_ctx));
-}
-
 static enum ul_severity record_severity(const uint8_t *rec, unsigned len)
 {
-    unsigned state = IPMI_INTERPRET_STATE_UNKNOWN;
-    pthread_once(&interp_once, interp_init);
-    if (!interp_ctx)
-        return UL_SEV_INFO;
-    pthread_mutex_lock(&interp_lock);
-    if (ipmi_interpret_sel(interp_ctx, rec, len, &state) < 0)
-        state = IPMI_INTERPRET_STATE_UNKNOWN;
-    pthread_mutex_unlock(&interp_lock);
-    return severity_from(state);
+    return severity_from(ipmi_interpret_sel_state(rec, len));
 }
 
 /* ---- SDR for sensor names ---- */

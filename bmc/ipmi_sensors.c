@@ -45,7 +45,6 @@ struct sensor_desc {
 struct ipmi_sdr_state {
     ipmi_sdr_ctx_t sdr;
     ipmi_sensor_read_ctx_t reader;
-    ipmi_interpret_ctx_t interp;
     struct sensor_desc *descs;
     size_t ndescs;
     uint32_t addition_ts, erase_ts;
@@ -59,8 +58,6 @@ void ipmi_sdr_state_free(struct ul_bmc_session *s)
         return;
     if (st->reader)
         ipmi_sensor_read_ctx_destroy(st->reader);
-    if (st->interp)
-        ipmi_interpret_ctx_destroy(st->interp);
     if (st->sdr)
         ipmi_sdr_ctx_destroy(st->sdr);
     free(st->descs);
@@ -282,9 +279,7 @@ static ul_err sdr_ensure(struct ul_bmc_session *s, ul_errmsg *em)
         s->sdr = st;
         st->sdr = ipmi_sdr_ctx_create();
         st->reader = ipmi_sensor_read_ctx_create(s->ctx);
-        st->interp = ipmi_interpret_ctx_create();
-        if (!st->sdr || !st->reader || !st->interp ||
-            ipmi_interpret_load_sensor_config(st->interp, NULL) < 0) {
+        if (!st->sdr || !st->reader) {
             ipmi_sdr_state_free(s);
             return ul_errmsg_set(em, UL_ERR_INTERNAL,
                                  "node %s: cannot set up FreeIPMI sensor contexts", s->node);
@@ -447,11 +442,8 @@ static int sweep(ipmi_ctx_t ctx, void *arg)
             threshold_state(bitmask, &u->status, u->state, sizeof(u->state));
             continue;
         }
-        unsigned state = IPMI_INTERPRET_STATE_UNKNOWN;
-        if (ipmi_interpret_sensor(st->interp, d->reading_type, d->sensor_type, bitmask, &state) <
-            0)
-            state = IPMI_INTERPRET_STATE_UNKNOWN;
-        u->status = status_from(state);
+        u->status = status_from(
+            ipmi_interpret_sensor_state(d->reading_type, d->sensor_type, bitmask));
         state_text(d, bitmask, u->state, sizeof(u->state));
         u->has_value = false;
     }

@@ -292,9 +292,10 @@ static void *worker_main(void *arg)
         jobs->active[slot] = NULL;
         free(ctx->node);
         free(ctx);
-        /* The node lock is free again: a waiting worker may now take a job
-         * that was skipped for it. */
-        pthread_cond_broadcast(&jobs->cond);
+        /* The node lock is free again: one waiting worker may now take a job
+         * that was skipped for it (at most one can, per node released).  A
+         * broadcast woke all 16 workers per finished job (bench/ipmi). */
+        pthread_cond_signal(&jobs->cond);
     }
     pthread_mutex_unlock(&jobs->lock);
     return NULL;
