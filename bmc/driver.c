@@ -2,6 +2,7 @@
 
 #include "driver.h"
 #include "ipmi.h"
+#include "redfish/rf_driver.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +11,7 @@
 
 static const struct ul_driver *const drivers[] = {
     &ipmi_driver,
+    &redfish_driver,
     &bmc_fake_driver,
     NULL,
 };

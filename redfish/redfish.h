@@ -1,0 +1,302 @@
+/* redfish.h - the Redfish driver's pieces shared between its files
+ * (the .c files in redfish/) and its unit tests.  Nothing outside redfish/ includes this:
+ * the daemon sees only rf_driver.h.
+ *
+ * Threading: a session is used by one thread at a time (the job engine's
+ * per-node lock); nothing here is shared between sessions except libcurl's
+ * process-wide initialisation, done once under pthread_once.
+ */
+#ifndef UL_REDFISH_H
+#define UL_REDFISH_H
+
+#include <curl/curl.h>
+#include <json-c/json.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "bmc/driver.h"
+#include "ul_error.h"
+
+/* Bounds against hostile or broken services. */
+#define RF_MAX_BODY (8u * 1024 * 1024) /* bytes in one reply */
+#define RF_MAX_DEPTH 32                /* JSON nesting in one reply */
+#define RF_MAX_MEMBERS 512             /* members followed in one collection */
+#define RF_MAX_PAGES 256               /* Members@odata.nextLink pages in one walk */
+#define RF_MAX_VISITED 16384           /* resources seen in one operation */
+#define RF_MAX_CHASSIS 8               /* chassis read for one system */
+#define RF_MAX_SENSORS 2048            /* sensors in one sweep */
+#define RF_MAX_LOGS 8                  /* log services read for one node */
+#define RF_MAX_EVENTS 8192             /* log entries read in one poll */
+#define RF_PATH_MAX 512                /* a resource path we will request */
+#define RF_DEFAULT_TIMEOUT_MS 20000
+#define RF_DEFAULT_RETRIES 2
+
+enum rf_auth { RF_AUTH_SESSION = 0, RF_AUTH_BASIC };
+
+/* A node's driver options (check_options validates them, open parses them). */
+struct rf_options {
+    char *ca_file; /* PEM bundle to verify the BMC's certificate, or NULL */
+    bool insecure; /* skip TLS verification: an explicit per-node choice */
+    enum rf_auth auth;
+    int retries;    /* 0-5: retries of one request on 5xx, timeouts, drops */
+    int timeout_ms; /* 0: the daemon's bmc.timeout */
+};
+
+ul_err rf_options_parse(json_object *options, struct rf_options *o, ul_errmsg *em);
+void rf_options_free(struct rf_options *o);
+
+/* Where one chassis keeps its readings ("" when it has no such link). */
+struct rf_source {
+    char sensors[RF_PATH_MAX]; /* the Sensors collection */
+    char thermal[RF_PATH_MAX]; /* legacy Thermal */
+    char power[RF_PATH_MAX];   /* legacy Power */
+    char env[RF_PATH_MAX];     /* EnvironmentMetrics */
+};
+
+/* One log service the node's events are read from. */
+struct rf_logsel {
+    char name[24]; /* its Id, for entry keys */
+    char entries[RF_PATH_MAX];
+    char clear[RF_PATH_MAX]; /* ClearLog target, or "" */
+};
+
+/* The Redfish driver's session; private to redfish/. */
+struct ul_bmc_session {
+    char *node;
+    char *base_url; /* "https://host:port", no path */
+    char *username;
+    char *password; /* kept to log in again after a 401; wiped on close */
+    struct rf_options opt;
+    int timeout_ms;
+    CURL *curl;          /* one easy handle: keeps the connection alive */
+    char *token;         /* X-Auth-Token; never logged; wiped on close */
+    char *session_path;  /* our Session resource, deleted at close */
+    char *sessions_path; /* the Sessions collection, to log in again */
+    bool basic;          /* HTTP basic authentication instead of a session */
+    bool expand;         /* the service takes $expand=. (ExpandQuery.NoLinks) */
+    bool expand_levels;  /* ... with ($levels=n) */
+    json_object *root;   /* the service root, read at open */
+    char *system_path;   /* the ComputerSystem this node is */
+    /* Found by following links once per session (links do not move while
+     * a BMC runs); NULL until then, and again after a cached path answered
+     * 404 (a firmware update moved it). */
+    struct rf_source *sources;
+    size_t nsources;
+    struct rf_logsel *logs;
+    size_t nlogs;
+};
+
+/* ---- HTTP (http.c) ---- */
+
+struct rf_reply {
+    long status; /* HTTP status, 0 when no reply arrived */
+    char *body;  /* NUL-terminated, owned; NULL when empty */
+    size_t len;
+    char etag[160];
+    char location[RF_PATH_MAX];
+    char *token; /* X-Auth-Token header, owned, or NULL */
+    int retry_after_s;
+};
+void rf_reply_free(struct rf_reply *r);
+
+/* curl's global set-up, once per process. */
+void rf_http_global_init(void);
+
+/* Create s->curl with the node's TLS and timeout settings. */
+ul_err rf_http_init(struct ul_bmc_session *s, ul_errmsg *em);
+
+/* One request with the session's credentials: retries (bounded, exponential
+ * backoff) on 5xx, timeouts and dropped connections for idempotent methods,
+ * and logs in again once on 401.  Returns UL_OK when any HTTP reply arrived
+ * (check r->status); an error when none did.  body may be NULL; if_match
+ * may be NULL.  Blocks for at most about (retries + 1) x timeout. */
+ul_err rf_request(struct ul_bmc_session *s, const char *method, const char *path, const char *body,
+                  const char *if_match, struct rf_reply *r, ul_errmsg *em);
+
+/* Map a non-2xx reply to a project error with a message naming the node,
+ * the method and the path, and the service's own message when it gave one. */
+ul_err rf_status_error(struct ul_bmc_session *s, const char *method, const char *path,
+                       const struct rf_reply *r, ul_errmsg *em);
+/* The pure part of it: which code a status means. */
+ul_err rf_status_code(long status, const char *body);
+
+/* GET path and parse the reply as a JSON object (bounded).  *out is a new
+ * reference; etag (optional, 160 bytes) receives the ETag header or
+ * @odata.etag. */
+ul_err rf_get(struct ul_bmc_session *s, const char *path, json_object **out, char *etag,
+              ul_errmsg *em);
+
+/* POST/PATCH a JSON body; 2xx is success, anything else is mapped. */
+ul_err rf_send(struct ul_bmc_session *s, const char *method, const char *path, const char *body,
+               const char *if_match, struct rf_reply *r, ul_errmsg *em);
+
+/* Log in (POST Sessions) or fall back to basic authentication. */
+ul_err rf_login(struct ul_bmc_session *s, ul_errmsg *em);
+/* DELETE our session, best effort. */
+void rf_logout(struct ul_bmc_session *s);
+
+/* Parse a reply body as a JSON object; errors name node, method, path. */
+ul_err rf_parse(struct ul_bmc_session *s, const char *method, const char *path, const char *body,
+                size_t len, json_object **out, ul_errmsg *em);
+
+/* Append s JSON-escaped (with quotes) to buf; false when it does not fit. */
+bool rf_json_quote(char *buf, size_t size, size_t *used, const char *str);
+
+/* Zero memory the compiler may not optimise away; NULL-safe. */
+void rf_wipe(void *p, size_t n);
+
+/* ---- links and bounded walks (walk.c) ---- */
+
+/* Resolve a link as a service writes it (absolute URL, absolute path or a
+ * path relative to the resource that holds it) into the path we request:
+ * scheme and host dropped (we only ever talk to the node's own BMC), the
+ * fragment dropped, repeated slashes collapsed.  Refuses "..", control
+ * characters and paths outside /redfish/.  base may be NULL. */
+bool rf_link_resolve(const char *base, const char *ref, char *out, size_t outlen);
+
+/* The key two links are compared by: lower-case, without a trailing slash,
+ * so "/redfish/v1/systems/1/" and "/redfish/v1/Systems/1" are the same. */
+void rf_path_key(const char *path, char *out, size_t outlen);
+bool rf_path_same(const char *a, const char *b);
+
+/* Loop detection: the resources seen in one operation (a hash set of path
+ * keys). */
+struct rf_visited {
+    char **slots; /* open addressing; NULL is empty */
+    size_t count, cap;
+};
+/* 1 when path is new (and records it), 0 when already seen, -1 when the set
+ * is full (RF_MAX_VISITED resources in one operation). */
+int rf_visited_add(struct rf_visited *v, const char *path);
+void rf_visited_free(struct rf_visited *v);
+
+/* Property lookups tolerant of vendors' letter case: the exact name first,
+ * then a case-insensitive match.  Borrowed results. */
+json_object *rf_prop(json_object *obj, const char *name);
+const char *rf_prop_str(json_object *obj, const char *name); /* NULL unless a string */
+bool rf_prop_num(json_object *obj, const char *name, double *out);
+bool rf_json_num(json_object *v, double *out);
+/* obj[name]["@odata.id"] (a link object), or NULL. */
+const char *rf_prop_link(json_object *obj, const char *name);
+/* "@odata.id" of a link object, or NULL. */
+const char *rf_link_of(json_object *link);
+
+/* Copy text from a BMC into dst as printable ASCII, runs of whitespace as one
+ * space, trimmed. */
+void rf_copy_text(char *dst, size_t dstlen, const char *src);
+
+/* Called for each member of a collection: obj is the member resource
+ * (expanded inline or fetched), path its link.  Return non-OK to stop. */
+typedef ul_err (*rf_member_fn)(struct ul_bmc_session *s, json_object *obj, const char *path,
+                               void *arg, ul_errmsg *em);
+
+/* Walk a collection: page through Members@odata.nextLink, fetch members not
+ * expanded inline, stop at max members (RF_MAX_MEMBERS when 0), skip
+ * members seen before, stop paging at a nextLink loop.  expand asks for $expand=. when the service
+ * supports it.  visited may be NULL (a fresh set is used). */
+ul_err rf_collection_walk(struct ul_bmc_session *s, const char *path, bool expand, size_t max,
+                          struct rf_visited *visited, rf_member_fn fn, void *arg, ul_errmsg *em);
+
+/* The links of a collection's members, without fetching them (paging
+ * through nextLink, bounded by max and RF_MAX_PAGES, loops refused).  Fills
+ * up to max paths; *n the count. */
+ul_err rf_collection_links(struct ul_bmc_session *s, const char *path, char (*paths)[RF_PATH_MAX],
+                           size_t max, size_t *n, ul_errmsg *em);
+
+/* The node's ComputerSystem resource (a GET each call: state changes). */
+ul_err rf_system_get(struct ul_bmc_session *s, json_object **out, char *etag, ul_errmsg *em);
+
+/* Find the node's ComputerSystem: the endpoint path if given, else the
+ * service's only system.  Sets s->system_path. */
+ul_err rf_system_resolve(struct ul_bmc_session *s, const char *ep_path, ul_errmsg *em);
+
+/* Chassis paths of the node's system: Links.Chassis, else the Chassis
+ * collection's members that link back to the system (or its only member).
+ * Fills up to max paths of RF_PATH_MAX bytes; *n the count. */
+ul_err rf_system_chassis(struct ul_bmc_session *s, json_object *system, char (*paths)[RF_PATH_MAX],
+                         size_t max, size_t *n, ul_errmsg *em);
+
+/* The system's managers: Links.ManagedBy, else the Managers collection when
+ * it holds one manager. */
+ul_err rf_system_managers(struct ul_bmc_session *s, json_object *system, char (*paths)[RF_PATH_MAX],
+                          size_t max, size_t *n, ul_errmsg *em);
+
+/* RFC 3339 with offset and optional fraction to epoch seconds; -1 when
+ * malformed. */
+int64_t rf_time_parse(const char *s);
+
+/* ---- power and boot (power.c) ---- */
+
+enum ul_power_state rf_power_state_map(const char *state);
+
+/* Choose the ResetType for an action from what the service allows.
+ * allowed: NULL-ended list, or NULL when the service does not say (then the
+ * standard value is used).  host: the current power state (a cycle of a host
+ * that is off is a plain power on).  NULL when nothing suitable is allowed. */
+const char *rf_reset_choose(enum ul_power_action a, const char *const *allowed,
+                            enum ul_power_state host);
+
+const char *rf_boot_target_name(enum ul_boot_device d);
+/* -1 for targets we have no device for (Usb, UefiTarget, ...). */
+int rf_boot_target_parse(const char *target);
+
+ul_err rf_power_get(struct ul_bmc_session *s, enum ul_power_state *out, ul_errmsg *em);
+ul_err rf_power_set(struct ul_bmc_session *s, enum ul_power_action a, ul_errmsg *em);
+ul_err rf_boot_get(struct ul_bmc_session *s, struct ul_boot *out, ul_errmsg *em);
+ul_err rf_boot_set(struct ul_bmc_session *s, const struct ul_boot *b, ul_errmsg *em);
+
+/* ---- sensors and power draw (sensors.c) ---- */
+
+/* Map one Sensor resource (the Sensors collection's shape) into u. */
+void rf_sensor_from_resource(json_object *obj, int index, struct ul_sensor *u);
+/* Map one legacy Thermal/Power array entry; kind says which array. */
+void rf_sensor_from_legacy(json_object *obj, enum ul_sensor_kind kind, int index,
+                           struct ul_sensor *u);
+enum ul_sensor_status rf_health_map(json_object *status);
+/* Fill u->kind and u->unit from ReadingType, ReadingUnits and context. */
+void rf_sensor_kind_unit(const char *reading_type, const char *units, const char *context,
+                         const char *name, struct ul_sensor *u);
+/* PowerControl[0] (legacy Power) into a reading; false when it has none. */
+bool rf_power_control_reading(json_object *power, struct ul_power_reading *out);
+
+ul_err rf_sensors_read(struct ul_bmc_session *s, struct ul_sensor_list *out, ul_errmsg *em);
+ul_err rf_power_reading(struct ul_bmc_session *s, struct ul_power_reading *out, ul_errmsg *em);
+
+/* ---- event logs (logs.c) ---- */
+
+/* One log entry, as read and ordered before the cursor is applied. */
+struct rf_entry {
+    int64_t created; /* epoch seconds, 0 when absent */
+    char key[64];    /* "<log>/<entry id>": unique across the node's logs */
+    struct ul_event ev;
+};
+
+/* Entries oldest first: by Created, then log and Id (numeric ids as
+ * numbers), whatever order the service lists them in. */
+void rf_entries_sort(struct rf_entry *e, size_t n);
+
+/* Apply the cursor to sorted entries: *first is the index of the first new
+ * entry; cursor_out the cursor after all n.  See logs.c for the format. */
+void rf_cursor_apply(const char *cursor, const struct rf_entry *e, size_t n, size_t *first,
+                     char cursor_out[UL_CURSOR_LEN]);
+
+enum ul_severity rf_severity_map(const char *severity);
+
+ul_err rf_events_read(struct ul_bmc_session *s, const char *cursor, struct ul_event_list *out,
+                      char cursor_out[UL_CURSOR_LEN], ul_errmsg *em);
+ul_err rf_events_clear(struct ul_bmc_session *s, ul_errmsg *em);
+
+/* ---- inventory (inventory.c) ---- */
+
+/* Each maps one resource to the inventory's normalized object (new). */
+json_object *rf_inv_system(json_object *sys);
+json_object *rf_inv_processor(json_object *p);
+json_object *rf_inv_memory(json_object *m);
+json_object *rf_inv_drive(json_object *d);
+json_object *rf_inv_nic(json_object *n);
+json_object *rf_inv_firmware(json_object *f);
+
+ul_err rf_inventory_read(struct ul_bmc_session *s, json_object **out, ul_errmsg *em);
+
+#endif
