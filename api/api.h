@@ -8,6 +8,7 @@
 
 #include "bmc/sessions.h"
 #include "collectors/latest.h"
+#include "collectors/rrd.h"
 #include "collectors/scheduler.h"
 #include "core/jobs.h"
 #include "core/store.h"
@@ -25,6 +26,7 @@ struct api_deps {
     latest *latest;
     sched *sched;
     bmc_sessions *sessions;
+    rrdw *history; /* NULL when [rrd] enabled = 0 */
 };
 
 /* Start listening on cfg's address.  Fails with a message naming the

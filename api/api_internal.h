@@ -25,6 +25,7 @@ struct api_server {
     latest *latest;
     sched *sched;
     bmc_sessions *sessions;
+    rrdw *history;
     struct MHD_Daemon *mhd;
 };
 
@@ -49,6 +50,7 @@ struct api_reply {
     json_object *body;
     char *text;
     size_t text_len;
+    const char *content_type; /* for text; NULL: Prometheus text */
     char *location; /* owned; sets a Location header */
 };
 
@@ -106,6 +108,9 @@ void route_events_list(api_server *, struct api_req *, struct api_reply *);
 void route_node_sensors_latest(api_server *, struct api_req *, struct api_reply *);
 void route_node_health(api_server *, struct api_req *, struct api_reply *);
 void route_fleet(api_server *, struct api_req *, struct api_reply *);
+void route_node_history(api_server *, struct api_req *, struct api_reply *);
+void route_node_series(api_server *, struct api_req *, struct api_reply *);
+void route_node_graph(api_server *, struct api_req *, struct api_reply *);
 void route_jobs_list(api_server *, struct api_req *, struct api_reply *);
 void route_job_get(api_server *, struct api_req *, struct api_reply *);
 void route_job_cancel(api_server *, struct api_req *, struct api_reply *);

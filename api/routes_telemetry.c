@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "api/api_internal.h"
+#include "ultime.h"
 #include "xalloc.h"
 
 /* 404 for unknown nodes, so a typo is not mistaken for "not polled yet". */
@@ -111,4 +112,146 @@ char *api_metrics_text(api_server *srv, size_t *len)
     free(body);
     *len = body_len + (size_t)n;
     return out;
+}
+
+/* ---- history (RRD) ---- */
+
+static bool history_on(api_server *srv, struct api_reply *rp)
+{
+    if (srv->history)
+        return true;
+    api_error(rp, MHD_HTTP_NOT_FOUND, "not_found",
+              "sensor history is disabled ([rrd] enabled = 0)");
+    return false;
+}
+
+/* ?start=&end= (RFC 3339 or epoch s) or ?range=1h|1d|1w|1m|1y: the last
+ * span ending now.  Default: the last day. */
+static bool time_range(struct api_req *rq, struct api_reply *rp, time_t *start, time_t *end)
+{
+    time_t now = (time_t)ul_wall_s();
+    const char *range = api_query(rq, "range");
+    const char *s = api_query(rq, "start"), *e = api_query(rq, "end");
+    *end = now;
+    *start = now - 86400;
+    if (range) {
+        static const struct {
+            const char *name;
+            time_t seconds;
+        } spans[] = {{"1h", 3600},         {"6h", 6 * 3600},       {"1d", 86400},
+                     {"1w", 7 * 86400},    {"1m", 31 * 86400},     {"1y", 366 * 86400}};
+        size_t i;
+        for (i = 0; i < sizeof(spans) / sizeof(spans[0]); i++)
+            if (strcmp(range, spans[i].name) == 0)
+                break;
+        if (i == sizeof(spans) / sizeof(spans[0])) {
+            api_error(rp, MHD_HTTP_BAD_REQUEST, "invalid_argument",
+                      "query parameter 'range': must be one of 1h, 6h, 1d, 1w, 1m, 1y");
+            return false;
+        }
+        *start = now - spans[i].seconds;
+    }
+    int64_t v;
+    if (s) {
+        if ((v = ul_time_parse(s)) < 0) {
+            api_error(rp, MHD_HTTP_BAD_REQUEST, "invalid_argument",
+                      "query parameter 'start': must be RFC 3339 UTC or epoch seconds");
+            return false;
+        }
+        *start = (time_t)v;
+    }
+    if (e) {
+        if ((v = ul_time_parse(e)) < 0) {
+            api_error(rp, MHD_HTTP_BAD_REQUEST, "invalid_argument",
+                      "query parameter 'end': must be RFC 3339 UTC or epoch seconds");
+            return false;
+        }
+        *end = (time_t)v;
+    }
+    if (*start >= *end) {
+        api_error(rp, MHD_HTTP_BAD_REQUEST, "invalid_argument", "'start' must be before 'end'");
+        return false;
+    }
+    return true;
+}
+
+void route_node_history(api_server *srv, struct api_req *rq, struct api_reply *rp)
+{
+    if (!history_on(srv, rp) || !known_node(srv, rq, rp))
+        return;
+    json_object *o = NULL;
+    ul_errmsg em;
+    ul_err rc = rrdw_list(srv->history, rq->segs[3], &o, &em);
+    if (rc != UL_OK) {
+        api_error_from(rp, rc, em.text);
+        return;
+    }
+    api_reply_json(rp, MHD_HTTP_OK, o);
+}
+
+void route_node_series(api_server *srv, struct api_req *rq, struct api_reply *rp)
+{
+    if (!history_on(srv, rp) || !known_node(srv, rq, rp))
+        return;
+    const char *sensor = api_query(rq, "sensor"), *kind = api_query(rq, "kind");
+    if (!sensor || !kind) {
+        api_error(rp, MHD_HTTP_BAD_REQUEST, "invalid_argument",
+                  "query parameters 'sensor' and 'kind' are required (see .../history)");
+        return;
+    }
+    time_t start, end;
+    long resolution;
+    if (!time_range(rq, rp, &start, &end) ||
+        !api_query_int(rq, rp, "resolution", 0, 0, 366L * 86400, &resolution))
+        return;
+    json_object *o = NULL;
+    ul_errmsg em;
+    ul_err rc = rrdw_fetch(srv->history, rq->segs[3], sensor, kind, start, end,
+                           (unsigned long)resolution, api_query(rq, "cf"), &o, &em);
+    if (rc != UL_OK) {
+        api_error_from(rp, rc, em.text);
+        return;
+    }
+    api_reply_json(rp, MHD_HTTP_OK, o);
+}
+
+void route_node_graph(api_server *srv, struct api_req *rq, struct api_reply *rp)
+{
+    if (!history_on(srv, rp) || !known_node(srv, rq, rp))
+        return;
+    const char *sensor = api_query(rq, "sensor"), *kind = api_query(rq, "kind");
+    if (!kind) {
+        api_error(rp, MHD_HTTP_BAD_REQUEST, "invalid_argument",
+                  "query parameter 'kind' is required (temperature, fan, voltage, current, "
+                  "power), with 'sensor' for one sensor or without for all of that kind");
+        return;
+    }
+    time_t start, end;
+    long width, height;
+    if (!time_range(rq, rp, &start, &end) ||
+        !api_query_int(rq, rp, "width", 800, 100, 4000, &width) ||
+        !api_query_int(rq, rp, "height", 250, 50, 2000, &height))
+        return;
+    unsigned char *png = NULL;
+    size_t len = 0;
+    ul_errmsg em;
+    char title[160];
+    snprintf(title, sizeof(title), "%s: %s", rq->segs[3], sensor ? sensor : kind);
+    ul_err rc;
+    if (sensor) {
+        struct rrdw_series s = {.sensor = sensor, .kind = kind, .cf = api_query(rq, "cf")};
+        rc = rrdw_graph_png(srv->history, rq->segs[3], &s, 1, start, end, title, NULL,
+                            (unsigned)width, (unsigned)height, &png, &len, &em);
+    } else {
+        rc = rrdw_graph_kind_png(srv->history, rq->segs[3], kind, start, end, title, NULL,
+                                 (unsigned)width, (unsigned)height, &png, &len, &em);
+    }
+    if (rc != UL_OK) {
+        api_error_from(rp, rc, em.text);
+        return;
+    }
+    rp->status = MHD_HTTP_OK;
+    rp->text = (char *)png;
+    rp->text_len = len;
+    rp->content_type = "image/png";
 }

@@ -42,6 +42,9 @@ static const struct route routes[] = {
     {"GET", "nodes/*/sensors", API_ROLE_VIEWER, route_node_sensors_latest},
     {"GET", "nodes/*/health", API_ROLE_VIEWER, route_node_health},
     {"GET", "fleet", API_ROLE_VIEWER, route_fleet},
+    {"GET", "nodes/*/history", API_ROLE_VIEWER, route_node_history},
+    {"GET", "nodes/*/series", API_ROLE_VIEWER, route_node_series},
+    {"GET", "nodes/*/graph", API_ROLE_VIEWER, route_node_graph},
     {"GET", "jobs", API_ROLE_VIEWER, route_jobs_list},
     {"GET", "jobs/*", API_ROLE_VIEWER, route_job_get},
     {"POST", "jobs/*/cancel", API_ROLE_OPERATOR, route_job_cancel},
@@ -226,6 +229,8 @@ static enum MHD_Result send_reply(struct api_req *rq, struct api_reply *rp)
         return MHD_NO;
     if (rp->body) {
         MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+    } else if (rp->content_type) {
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, rp->content_type);
     } else if (rq->nsegs == 1 && strcmp(rq->segs[0], "metrics") == 0) {
         MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
                                 "text/plain; version=0.0.4; charset=utf-8");
@@ -444,6 +449,7 @@ ul_err api_start(const struct api_deps *deps, api_server **out, ul_errmsg *em)
     srv->latest = deps->latest;
     srv->sched = deps->sched;
     srv->sessions = deps->sessions;
+    srv->history = deps->history;
 
     struct sockaddr_storage ss;
     memset(&ss, 0, sizeof(ss));

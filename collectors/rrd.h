@@ -19,13 +19,18 @@
  *      updates; held across that node's file I/O, so two batches for one node
  *      never interleave while other nodes proceed.
  *   2. rrdw.lock: the table of nodes.  Held only to find or add a node.
- *   3. rrdw.conn_lock: this handle's own rrdcached connection (BATCH updates).
- *   4. the process-wide librrd lock (static in rrd.c): librrd 1.7's rrdc_*
- *      client is one global connection, and rrd_graph is not reentrant, so
- *      every rrdc_* call, every rrd_create and every rrd_graph_v runs under it.
- *      Direct-mode rrd_update_r, rrd_fetch_r and rrd_lastupdate_r are librrd's
+ *   3. rrdw.conn_lock: this handle's own rrdcached connection, used for
+ *      every update (BATCH), create (CREATE) and fetch (FETCH) in rrdcached
+ *      mode.  librrd's rrdc_* client is not used for these: it has no
+ *      timeouts, cannot send BATCH, and is one connection per process.
+ *   4. the process-wide librrd lock (static in rrd.c): rrd_graph_v is not
+ *      reentrant in librrd 1.7 (and with --daemon it uses librrd's global
+ *      rrdcached client), so every graph, and every direct-mode create, runs
+ *      under it.  Direct-mode rrd_update_r and rrd_fetch_r are librrd's
  *      thread-safe entry points and run without it.
- * Every call blocks on file or socket I/O; none waits on a BMC.
+ * Every call blocks on file or socket I/O, never on a BMC.  Exchanges with
+ * rrdcached time out after 10 s; after a failure to reach it, calls fail at
+ * once (UL_ERR_UNREACHABLE) for 5 s instead of each waiting again.
  */
 #ifndef UL_COLLECTORS_RRD_H
 #define UL_COLLECTORS_RRD_H
@@ -120,20 +125,22 @@ struct rrdw_sample {
  * many readings were stored.  Returns UL_OK when every sample was stored or
  * dropped as not newer; otherwise the first failure's code, with em naming
  * how many failed and the first one's reason. */
-ul_err rrdw_update_batch(rrdw *w, const char *node, time_t t, const struct rrdw_sample *s,
-                         size_t n, size_t *written, ul_errmsg *em);
+ul_err rrdw_update_batch(rrdw *w, const char *node, time_t t, const struct rrdw_sample *s, size_t n,
+                         size_t *written, ul_errmsg *em);
 
 /* A time series of one sensor over [start, end] (epoch seconds).  resolution:
  * seconds per point wanted (0: the finest archive that covers the range);
  * coarser archives are chosen, and points are consolidated further when no
  * archive is coarse enough, so the step may be larger than asked; at most
- * RRDW_FETCH_MAX_POINTS points are returned.  cf: "AVERAGE" (NULL), "MIN",
- * "MAX" or "LAST".  *out (new object, caller puts):
+ * RRDW_FETCH_MAX_POINTS points are returned; the range may span at most 20
+ * years.  cf: "AVERAGE" (NULL), "MIN", "MAX" or "LAST" (any case).  *out
+ * (a new object, the caller puts it):
  *   {"node","sensor","kind","cf","step","start","end",
  *    "points":[[t, value|null], ...]}
  * where each t is the end of its step.  With rrdcached, the daemon flushes
  * the file and serves the data (FETCH).  Errors: UL_ERR_NOT_FOUND (no history
- * for that sensor), UL_ERR_INVALID, UL_ERR_IO, UL_ERR_UNREACHABLE. */
+ * for that sensor), UL_ERR_INVALID, UL_ERR_IO, UL_ERR_UNREACHABLE,
+ * UL_ERR_TIMEOUT.  Blocks on file or socket I/O; safe from any thread. */
 #define RRDW_FETCH_MAX_POINTS 20000
 ul_err rrdw_fetch(rrdw *w, const char *node, const char *sensor, const char *kind, time_t start,
                   time_t end, unsigned long resolution, const char *cf, json_object **out,
@@ -162,9 +169,9 @@ ul_err rrdw_graph_png(rrdw *w, const char *node, const struct rrdw_series *serie
 /* Every sensor of one kind of node ("temperature", "fan", "power"), in the
  * order they first appeared (at most RRDW_GRAPH_MAX_SERIES).  NOT_FOUND when
  * the node has no history of that kind. */
-ul_err rrdw_graph_kind_png(rrdw *w, const char *node, const char *kind, time_t start,
-                           time_t end, const char *title, const char *vlabel, unsigned width,
-                           unsigned height, unsigned char **png, size_t *len, ul_errmsg *em);
+ul_err rrdw_graph_kind_png(rrdw *w, const char *node, const char *kind, time_t start, time_t end,
+                           const char *title, const char *vlabel, unsigned width, unsigned height,
+                           unsigned char **png, size_t *len, ul_errmsg *em);
 
 /* The sensors of node that have history, including vanished ones, in the
  * order they first appeared:
@@ -179,8 +186,8 @@ ul_err rrdw_list(rrdw *w, const char *node, json_object **out, ul_errmsg *em);
  * ".rrd" when another name of the node already sanitizes the same.  Into buf
  * (at least RRDW_FILE_MAX bytes).  Mostly for tests and tools. */
 #define RRDW_FILE_MAX 128
-ul_err rrdw_file_name(rrdw *w, const char *node, const char *sensor, const char *kind,
-                      char *buf, size_t len, ul_errmsg *em);
+ul_err rrdw_file_name(rrdw *w, const char *node, const char *sensor, const char *kind, char *buf,
+                      size_t len, ul_errmsg *em);
 
 /* Sanitize a sensor name into a file-name fragment: lower case, [a-z0-9_-]
  * only (others become '_'), runs of '_' collapsed, leading and trailing '_'

@@ -14,7 +14,7 @@
 #include "log.h"
 #include "xalloc.h"
 
-enum opt_type { OPT_STR, OPT_INT, OPT_LONG, OPT_LEVEL, OPT_TARGET, OPT_LISTEN };
+enum opt_type { OPT_STR, OPT_STR_EMPTY, OPT_INT, OPT_LONG, OPT_LEVEL, OPT_TARGET, OPT_LISTEN };
 
 struct opt {
     const char *section;
@@ -48,6 +48,9 @@ static const struct opt options[] = {
      "inventory refresh (s)"},
     {"poll", "max_backoff", OPT_INT, OFF(poll_max_backoff), 10, 86400, "failure back-off cap (s)"},
     {"metrics", "auth", OPT_INT, OFF(metrics_auth), 0, 1, "require a token for /metrics"},
+    {"rrd", "enabled", OPT_INT, OFF(rrd_enabled), 0, 1, "keep sensor history in RRD files"},
+    {"rrd", "rrdcached", OPT_STR_EMPTY, OFF(rrd_rrdcached), 0, 0, "rrdcached address"},
+    {"rrd", "archives", OPT_STR_EMPTY, OFF(rrd_archives), 0, 0, "archive layout"},
 };
 
 void ul_config_defaults(struct ul_config *cfg)
@@ -78,6 +81,9 @@ void ul_config_defaults(struct ul_config *cfg)
     cfg->poll_max_backoff = 900;
     /* Like the Prometheus exporters it replaces, and on loopback by default. */
     cfg->metrics_auth = 0;
+    cfg->rrd_enabled = 1;
+    cfg->rrd_rrdcached = xstrdup("");
+    cfg->rrd_archives = xstrdup("");
 }
 
 void ul_config_free(struct ul_config *cfg)
@@ -86,7 +92,9 @@ void ul_config_free(struct ul_config *cfg)
         return;
     free(cfg->data_dir);
     free(cfg->listen_host);
-    cfg->data_dir = cfg->listen_host = NULL;
+    free(cfg->rrd_rrdcached);
+    free(cfg->rrd_archives);
+    cfg->data_dir = cfg->listen_host = cfg->rrd_rrdcached = cfg->rrd_archives = NULL;
 }
 
 ul_err ul_parse_listen(const char *s, char **host_out, int *port_out, ul_errmsg *em)
@@ -132,6 +140,12 @@ static ul_err apply(struct ul_config *cfg, const struct opt *o, const char *valu
         char **dst = (char **)(base + o->offset);
         if (!*value)
             return ul_errmsg_set(em, UL_ERR_INVALID, "empty value");
+        free(*dst);
+        *dst = xstrdup(value);
+        return UL_OK;
+    }
+    case OPT_STR_EMPTY: {
+        char **dst = (char **)(base + o->offset);
         free(*dst);
         *dst = xstrdup(value);
         return UL_OK;

@@ -44,6 +44,10 @@ struct ul_config {
     int poll_sel_interval;
     int poll_inventory_interval;
     int poll_max_backoff;
+    /* [rrd] */
+    int rrd_enabled;          /* 0: no history */
+    char *rrd_rrdcached;      /* owned; "" for direct librrd writes */
+    char *rrd_archives;       /* owned; "" for the default layout */
     /* [metrics] */
     int metrics_auth;         /* 1: /metrics needs a token */
 };
