@@ -89,10 +89,48 @@ check_dead_and_back() {
 }
 ul_check check_dead_and_back
 
+check_history() {
+    # Each sweep lands in RRD files: check with rrdtool itself.
+    wait_json /api/v1/nodes/bmc0/history \
+        '[.sensors[] | select(.sensor == "Inlet Temp")] | length' 1 20
+    local file
+    file="$UL_DIR/rrd/bmc0/$(ul_jq '[.sensors[] | select(.sensor == "Inlet Temp")][0].file')"
+    [ -f "$file" ] || ul_fail "no RRD file $file"
+    local last
+    last=$(rrdtool lastupdate "$file" | awk -F': ' 'NR == 3 {print $2}')
+    [ "${last%%.*}" = 24 ] || ul_fail "rrdtool lastupdate: expected 24, got '$last'"
+    ul_api GET "/api/v1/nodes/bmc0/series?sensor=Inlet%20Temp&kind=temperature&range=1h"
+    assert_status 200 "series"
+    assert_json '.points | length > 0' true "series has points"
+    assert_json .kind temperature
+    ul_api GET "/api/v1/nodes/bmc0/series?sensor=Inlet%20Temp&kind=temperature&range=2h"
+    assert_error 400 invalid_argument range
+    curl -sS --max-time 20 -H "Authorization: Bearer $UL_TOKEN" -o "$UL_TMP/g.png" \
+        "$UL_URL/api/v1/nodes/bmc0/graph?kind=temperature&range=1h" || ul_fail "graph request"
+    [ "$(head -c 8 "$UL_TMP/g.png" | od -An -tx1 | tr -d ' \n')" = 89504e470d0a1a0a ] ||
+        ul_fail "graph is not a PNG: $(head -c 200 "$UL_TMP/g.png")"
+}
+ul_check check_history
+
 check_events_collected() {
     # SEL collection runs on its own too.
     wait_json "/api/v1/events?node=bmc1&source=sel" '.total > 0' true 30
 }
 ul_check check_events_collected
+
+# A restart keeps history: same files, same sensors, new values appended.
+check_restart_keeps_history() {
+    local before
+    before=$(find "$UL_DIR/rrd" -name '*.rrd' | sort)
+    [ -n "$before" ] || ul_fail "no history before the restart"
+    ul_restart
+    ul_api GET /api/v1/nodes/bmc0/history
+    assert_json '[.sensors[] | select(.sensor == "Inlet Temp")] | length' 1 "history after restart"
+    local after
+    after=$(find "$UL_DIR/rrd" -name '*.rrd' | sort)
+    [ "$before" = "$(comm -12 <(echo "$before") <(echo "$after"))" ] ||
+        ul_fail "RRD files lost across the restart"
+}
+check_restart_keeps_history  # not in a subshell: it replaces the daemon
 
 ul_stop
