@@ -229,14 +229,18 @@ static void api_error(struct cl_client *c, struct cl_reply *reply)
                   reply->http_status, c->base_url, hint);
 }
 
-enum cl_status cl_request(struct cl_client *c, const char *method, const char *path,
-                          json_object *body, struct cl_reply *reply)
+/* Send the request and collect the reply's body into *buf (caller frees
+ * buf->data whatever the outcome).  Returns CL_TRANSPORT_ERROR with reply's
+ * code and message set when no reply arrived, else CL_OK with
+ * reply->http_status set, whatever the status. */
+static enum cl_status perform(struct cl_client *c, const char *method, const char *path,
+                              json_object *body, const char *accept, struct body_buf *buf,
+                              struct cl_reply *reply)
 {
-    struct body_buf buf = {0};
     struct curl_slist *headers = NULL;
     char *url = xasprintf("%s%s", c->base_url, path);
+    char *accept_header = xasprintf("Accept: %s", accept);
     enum cl_status st = CL_TRANSPORT_ERROR;
-    ul_errmsg em;
 
     memset(reply, 0, sizeof(*reply));
     /* Reset drops the previous request's options but keeps the connection
@@ -244,7 +248,7 @@ enum cl_status cl_request(struct cl_client *c, const char *method, const char *p
     curl_easy_reset(c->curl);
     c->errbuf[0] = '\0';
     bool headers_ok =
-        add_header(&headers, "Accept: application/json") &&
+        add_header(&headers, accept_header) &&
         add_header(&headers, "Expect:") && /* no 100-continue round trip */
         (!body || add_header(&headers, "Content-Type: application/json")) &&
         (!c->auth_header || strncmp(path, "/api/", 5) != 0 || add_header(&headers, c->auth_header));
@@ -260,7 +264,7 @@ enum cl_status cl_request(struct cl_client *c, const char *method, const char *p
     curl_easy_setopt(c->curl, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(c->curl, CURLOPT_ERRORBUFFER, c->errbuf);
     curl_easy_setopt(c->curl, CURLOPT_WRITEFUNCTION, on_data);
-    curl_easy_setopt(c->curl, CURLOPT_WRITEDATA, &buf);
+    curl_easy_setopt(c->curl, CURLOPT_WRITEDATA, buf);
     if (body) {
         const char *json = json_object_to_json_string_ext(body, JSON_C_TO_STRING_PLAIN |
                                                                     JSON_C_TO_STRING_NOSLASHESCAPE);
@@ -275,11 +279,36 @@ enum cl_status cl_request(struct cl_client *c, const char *method, const char *p
 
     CURLcode cc = curl_easy_perform(c->curl);
     if (cc != CURLE_OK) {
-        transport_error(c, cc, &buf, method, path, reply);
+        transport_error(c, cc, buf, method, path, reply);
         goto out;
     }
     curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, &reply->http_status);
-    st = reply->http_status >= 200 && reply->http_status < 300 ? CL_OK : CL_API_ERROR;
+    st = CL_OK;
+out:
+    /* The header list holds a copy of the token. */
+    for (struct curl_slist *h = headers; h; h = h->next)
+        explicit_bzero(h->data, strlen(h->data));
+    curl_slist_free_all(headers);
+    free(accept_header);
+    free(url);
+    return st;
+}
+
+static bool is_2xx(const struct cl_reply *reply)
+{
+    return reply->http_status >= 200 && reply->http_status < 300;
+}
+
+enum cl_status cl_request(struct cl_client *c, const char *method, const char *path,
+                          json_object *body, struct cl_reply *reply)
+{
+    struct body_buf buf = {0};
+    ul_errmsg em;
+
+    enum cl_status st = perform(c, method, path, body, "application/json", &buf, reply);
+    if (st != CL_OK)
+        goto out;
+    st = is_2xx(reply) ? CL_OK : CL_API_ERROR;
     if (buf.len > 0 && jv_parse(buf.data, buf.len, 0, &reply->body, &em) != UL_OK && st == CL_OK) {
         st = CL_API_ERROR;
         reply_set(reply, "bad_reply", "unreadable reply from %s: %s", c->base_url, em.text);
@@ -288,12 +317,35 @@ enum cl_status cl_request(struct cl_client *c, const char *method, const char *p
     if (st == CL_API_ERROR)
         api_error(c, reply);
 out:
-    /* The header list holds a copy of the token. */
-    for (struct curl_slist *h = headers; h; h = h->next)
-        explicit_bzero(h->data, strlen(h->data));
-    curl_slist_free_all(headers);
     free(buf.data);
-    free(url);
+    return st;
+}
+
+enum cl_status cl_get_bytes(struct cl_client *c, const char *path, const char *accept,
+                            unsigned char **data, size_t *len, struct cl_reply *reply)
+{
+    struct body_buf buf = {0};
+
+    *data = NULL;
+    *len = 0;
+    enum cl_status st = perform(c, "GET", path, NULL, accept, &buf, reply);
+    if (st != CL_OK)
+        goto out;
+    if (is_2xx(reply)) {
+        *data = (unsigned char *)(buf.data ? buf.data : xstrdup(""));
+        *len = buf.len;
+        buf.data = NULL;
+        goto out;
+    }
+    /* Errors come as the API's JSON; anything else is described by api_error
+     * from the status alone. */
+    ul_errmsg em;
+    if (buf.len > 0 && jv_parse(buf.data, buf.len, 0, &reply->body, &em) != UL_OK)
+        reply->body = NULL;
+    api_error(c, reply);
+    st = CL_API_ERROR;
+out:
+    free(buf.data);
     return st;
 }
 

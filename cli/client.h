@@ -48,6 +48,15 @@ enum cl_status cl_request(struct cl_client *c, const char *method, const char *p
                           json_object *body, struct cl_reply *reply);
 void cl_reply_clear(struct cl_reply *reply);
 
+/* GET path for a body that is not JSON (a graph's PNG), sending accept as
+ * the Accept header.  On a 2xx reply *data (caller frees; never NULL then,
+ * possibly empty) and *len receive the body as it came, unchecked, and
+ * reply->http_status is set.  On an error reply, the API's JSON error is
+ * read into *reply as cl_request does, and *data stays NULL.  Release
+ * *reply with cl_reply_clear() whatever the status. */
+enum cl_status cl_get_bytes(struct cl_client *c, const char *path, const char *accept,
+                            unsigned char **data, size_t *len, struct cl_reply *reply);
+
 /* s percent-encoded for one path segment or query value; caller frees.
  * s must be shorter than 8 MB (libcurl's limit); callers pass argv strings,
  * which the kernel caps at 128 KiB. */

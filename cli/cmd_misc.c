@@ -1,4 +1,4 @@
-/* cmd_misc.c - audit, token list/create/rm, health. */
+/* cmd_misc.c - audit, token list/create/rm.  (health is in cmd_telemetry.c.) */
 #include "config.h"
 
 #include <getopt.h>
@@ -36,9 +36,6 @@ static const char token_create_usage[] =
 
 static const char token_rm_usage[] =
     "Usage: underlay token rm NAME\n\nDelete an API token (admin only).\n";
-
-static const char health_usage[] =
-    "Usage: underlay health\n\nCheck that underlayd answers (no token needed).\n";
 
 /* Print the API's error for op and return the exit code for it. */
 static int api_failed(const char *op, const struct cl_reply *r)
@@ -260,38 +257,5 @@ int cmd_token_rm(struct cli *cli, int argc, char **argv)
     cl_reply_clear(&r);
     free(path);
     free(esc);
-    return rc;
-}
-
-int cmd_health(struct cli *cli, int argc, char **argv)
-{
-    struct cl_reply r;
-    int rc = CLI_EXIT_USAGE;
-    int first = args_help_only(argc, argv, health_usage, &rc);
-
-    if (first < 0)
-        return rc;
-    if (first < argc)
-        return args_usage(argv[0], "unexpected argument '%s'", argv[first]);
-    struct cl_client *c = cli_connect(cli);
-    if (!c)
-        return CLI_EXIT_USAGE;
-    if (cl_request(c, "GET", "/healthz", NULL, &r) != CL_OK) {
-        rc = api_failed("health", &r);
-        goto out;
-    }
-    const char *status = jv_str(r.body, "status");
-    if (cli->format == OUT_JSON) {
-        out_json(r.body);
-    } else {
-        char *v[] = {out_field(r.body, "status"), out_field(r.body, "version")};
-        static const char *const keys[] = {"status", "version"};
-        out_kv(keys, (const char *const *)v, 2);
-        free(v[0]);
-        free(v[1]);
-    }
-    rc = status && strcmp(status, "ok") == 0 ? CLI_EXIT_OK : CLI_EXIT_ERROR;
-out:
-    cl_reply_clear(&r);
     return rc;
 }

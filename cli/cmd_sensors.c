@@ -1,5 +1,6 @@
 /* cmd_sensors.c - sensors NODE: read every sensor of a node's BMC now, with
- * its thresholds, and the power reading where the BMC has one. */
+ * its thresholds, and the power reading where the BMC has one; or, with
+ * --cached, show what underlayd's background poller read last. */
 #include "config.h"
 
 #include <getopt.h>
@@ -11,10 +12,11 @@
 #include "cli.h"
 #include "jsonv.h"
 #include "nodejob.h"
+#include "ultime.h"
 #include "xalloc.h"
 
 static const char sensors_usage[] =
-    "Usage: underlay sensors NODE [--kind K] [--status S] [--timeout SECONDS]\n"
+    "Usage: underlay sensors NODE [--cached] [--kind K] [--status S] [--timeout SECONDS]\n"
     "\n"
     "Read every sensor of NODE's BMC now (a sensors job) and print\n"
     "NAME KIND VALUE UNIT STATUS LC LNC UNC UC STATE, a count by status and the\n"
@@ -27,10 +29,14 @@ static const char sensors_usage[] =
     "                power, discrete or other (a comma-separated list for several)\n"
     "  --status S    only sensors whose status is S: ok, warning, critical or\n"
     "                unknown (a comma-separated list for several)\n"
+    "  --cached      show the readings of underlayd's latest background poll\n"
+    "                instead of asking the BMC (no job; fails when the poller\n"
+    "                has no readings for NODE yet), and when they were taken\n"
     "  --timeout S   the job's deadline in whole seconds (default: the server's)\n"
     "\n"
     "The filters apply to the table and to -o json, which prints the job's\n"
-    "result; the count by status is over all sensors.\n";
+    "result (with --cached: {\"node\", \"time\", \"sensors\", \"power_reading\"});\n"
+    "the count by status is over all sensors.\n";
 
 static const char *const kinds[] = {"temperature", "fan",      "voltage", "current",
                                     "power",       "discrete", "other"};
@@ -171,7 +177,21 @@ static void print_counts(json_object *sensors, size_t shown)
 static void print_power_reading(json_object *pr)
 {
     json_object *sup = NULL;
-    if (!json_object_object_get_ex(pr, "supported", &sup)) {
+    if (json_object_is_type(pr, json_type_object) &&
+        !json_object_object_get_ex(pr, "supported", &sup) &&
+        json_object_object_get_ex(pr, "watts", NULL)) {
+        /* The background poller keeps only the draw and its average. */
+        char *w = number_field(pr, "watts"), *avg = number_field(pr, "avg_watts");
+        printf("power reading: %s W (average %s W)\n", w, avg);
+        free(w);
+        free(avg);
+        return;
+    }
+    if (!pr) { /* --cached: the latest poll got none */
+        puts("power reading: none in the latest poll");
+        return;
+    }
+    if (!sup) {
         puts("power reading: -");
         return;
     }
@@ -198,10 +218,59 @@ static void print_power_reading(json_object *pr)
         free(v[i]);
 }
 
+/* "readings of the background poll at T (N s ago)": how fresh --cached is. */
+static void print_poll_time(json_object *res)
+{
+    const char *when = jv_str(res, "time");
+    int64_t t = when ? ul_time_parse(when) : -1;
+    char *clean = out_clean(when);
+    if (t >= 0) {
+        long long age = (long long)(ul_wall_s() - t);
+        printf("readings of the background poll at %s (%lld s ago)\n", clean, age < 0 ? 0 : age);
+    } else {
+        printf("readings of the background poll at %s\n", clean);
+    }
+    free(clean);
+}
+
+/* Run a sensors job: its result (new reference), or NULL after printing why. */
+static json_object *read_now(struct cl_client *c, const char *node, long long timeout)
+{
+    json_object *body = nj_body(timeout);
+    json_object *job = nj_run(c, node, "sensors", body, "sensors");
+    json_object_put(body);
+    if (!job)
+        return NULL;
+    json_object *res = NULL;
+    json_object_object_get_ex(job, "result", &res);
+    res = json_object_get(res);
+    json_object_put(job);
+    return res;
+}
+
+/* The background poller's latest readings (new reference), or NULL after
+ * printing why: the 404 says whether the node is unknown or not polled yet. */
+static json_object *read_cached(struct cl_client *c, const char *node)
+{
+    struct cl_reply r;
+    char *esc = cl_escape(c, node);
+    char *path = xasprintf("/api/v1/nodes/%s/sensors", esc);
+    json_object *res = NULL;
+    if (cl_request(c, "GET", path, NULL, &r) == CL_OK)
+        res = json_object_get(r.body);
+    else
+        out_err("%s: sensors --cached: %s", node, r.message);
+    cl_reply_clear(&r);
+    free(path);
+    free(esc);
+    return res;
+}
+
 int cmd_sensors(struct cli *cli, int argc, char **argv)
 {
-    enum { O_KIND = 256, O_STATUS, O_TIMEOUT };
+    enum { O_KIND = 256, O_STATUS, O_TIMEOUT, O_CACHED };
     static const struct option opts[] = {
+        {"cached", no_argument, NULL, O_CACHED},
         {"kind", required_argument, NULL, O_KIND},
         {"status", required_argument, NULL, O_STATUS},
         {"timeout", required_argument, NULL, O_TIMEOUT},
@@ -211,6 +280,7 @@ int cmd_sensors(struct cli *cli, int argc, char **argv)
     const char *cmd = argv[0];
     const char *kind = NULL, *status = NULL;
     long long timeout = 0;
+    bool cached = false;
     int ch;
 
     while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -230,6 +300,9 @@ int cmd_sensors(struct cli *cli, int argc, char **argv)
             if (args_job_timeout(cmd, optarg, &timeout) != 0)
                 return CLI_EXIT_USAGE;
             break;
+        case O_CACHED:
+            cached = true;
+            break;
         case 'h':
             fputs(sensors_usage, stdout);
             return CLI_EXIT_OK;
@@ -239,6 +312,8 @@ int cmd_sensors(struct cli *cli, int argc, char **argv)
     }
     if (argc - optind != 1)
         return args_usage(cmd, "expected one node NAME");
+    if (cached && timeout > 0)
+        return args_usage(cmd, "--timeout applies to a job; --cached runs none");
     const char *node = argv[optind];
     if (args_node(cmd, node) != 0)
         return CLI_EXIT_USAGE;
@@ -246,17 +321,15 @@ int cmd_sensors(struct cli *cli, int argc, char **argv)
     if (!c)
         return CLI_EXIT_USAGE;
 
-    json_object *body = nj_body(timeout);
-    json_object *job = nj_run(c, node, "sensors", body, "sensors");
-    json_object_put(body);
-    if (!job)
+    json_object *res = cached ? read_cached(c, node) : read_now(c, node, timeout);
+    if (!res)
         return CLI_EXIT_ERROR;
-    json_object *res = NULL, *sensors = NULL, *pr = NULL;
-    json_object_object_get_ex(job, "result", &res);
+    json_object *sensors = NULL, *pr = NULL;
     if (!json_object_object_get_ex(res, "sensors", &sensors) ||
         !json_object_is_type(sensors, json_type_array)) {
-        out_err("%s: sensors: the job's result has no sensor list", node);
-        json_object_put(job);
+        out_err("%s: sensors: the %s has no sensor list", node,
+                cached ? "server's reply" : "job's result");
+        json_object_put(res);
         return CLI_EXIT_ERROR;
     }
     json_object_object_get_ex(res, "power_reading", &pr);
@@ -269,7 +342,8 @@ int cmd_sensors(struct cli *cli, int argc, char **argv)
             json_object_array_add(shown, json_object_get(s));
     }
     if (cli->format == OUT_JSON) {
-        /* The result as the server gave it, but for the filtered list. */
+        /* The result (or the cached reply) as the server gave it, but for
+         * the filtered list. */
         json_object *out = json_object_new_object();
         json_object_object_foreach(res, key, val)
         {
@@ -288,8 +362,10 @@ int cmd_sensors(struct cli *cli, int argc, char **argv)
         out_table_free(t);
         print_counts(sensors, nshown);
         print_power_reading(pr);
+        if (cached)
+            print_poll_time(res);
     }
     json_object_put(shown);
-    json_object_put(job);
+    json_object_put(res);
     return CLI_EXIT_OK;
 }

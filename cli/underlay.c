@@ -37,15 +37,20 @@ static const char usage_text[] =
     "  power ACTION HOSTLIST [--wait]            on, off, soft, cycle, reset, status\n"
     "  boot HOSTLIST [DEVICE] [--persistent]     read, or set and read back, the boot\n"
     "                                            override (pxe, disk, cdrom, bios, none)\n"
-    "  sensors NODE [--kind K] [--status S]      read a node's sensors and power draw now\n"
+    "  sensors NODE [--cached] [--kind K] [...]  read a node's sensors and power draw now,\n"
+    "                                            or as last polled (--cached)\n"
     "  sel NODE [--clear]                        collect a node's BMC event log, list it\n"
     "  inventory NODE [--cached]                 show a node's hardware inventory (FRU)\n"
     "  events [--node N] [--severity S] [...]    list stored events, newest first\n"
+    "  fleet [--label K=V]...                    health, power state and draw of every node\n"
+    "  health [HOSTLIST]                         check that underlayd answers; with\n"
+    "                                            HOSTLIST, the nodes' health as last polled\n"
+    "  history NODE [SENSOR] [--range R]         list sensors with history, or show one's\n"
+    "  graph NODE SENSOR -o FILE [--range R]     draw a sensor's (or kind's) history as PNG\n"
     "  audit [--limit N]                         show the audit log, newest first\n"
     "  token list                                list API tokens (admin)\n"
     "  token create NAME --role ROLE             create an API token (admin)\n"
     "  token rm NAME                             delete an API token (admin)\n"
-    "  health                                    check that underlayd answers\n"
     "\n"
     "HOSTLIST is pdsh-style: rack1-n[01-40,45],db1.  Commands over a HOSTLIST go\n"
     "on past nodes that fail.  'underlay COMMAND --help' shows a command's options.\n"
@@ -91,6 +96,9 @@ static const struct command commands[] = {
     {"token", "create", cmd_token_create},
     {"token", "rm", cmd_token_rm},
     {NULL, "health", cmd_health},
+    {NULL, "fleet", cmd_fleet},
+    {NULL, "history", cmd_history},
+    {NULL, "graph", cmd_graph},
 };
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
 
