@@ -5,8 +5,9 @@
 #   ./scripts/demo.sh [--port PORT] [--data-dir DIR]
 #
 # The fleet: 4 simulated IPMI BMCs (OpenIPMI ipmi_sim, on 127.0.0.1) driven
-# through the real IPMI driver, and 16 nodes on the in-process simulated BMC
-# driver (fake://) in two racks.
+# through the real IPMI driver, 2 Redfish BMCs (the project's emulator,
+# tests/redfish) through the Redfish driver, and 16 nodes on the in-process
+# simulated BMC driver (fake://) in two racks.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 port=8624
@@ -40,10 +41,14 @@ sims="$data/../sims"
 simctl="$top/tests/ipmisim/simctl.sh"
 "$simctl" stop "$sims" >/dev/null 2>&1 || true
 "$simctl" start 4 auto "$sims" >/dev/null
+emus="$data/../emus"
+emuctl="$top/tests/redfish/emuctl.sh"
+"$emuctl" stop "$emus" >/dev/null 2>&1 || true
+"$emuctl" start 2 auto "$emus" >/dev/null
 "$build/underlayd" -d "$data" -l "127.0.0.1:$port" &
 pid=$!
-trap 'kill -TERM $pid 2>/dev/null; wait $pid 2>/dev/null; "$simctl" stop "$sims" >/dev/null 2>&1' \
-  INT TERM EXIT
+trap 'kill -TERM $pid 2>/dev/null; wait $pid 2>/dev/null; "$simctl" stop "$sims" >/dev/null 2>&1;
+      "$emuctl" stop "$emus" >/dev/null 2>&1' INT TERM EXIT
 
 export UNDERLAY_URL="http://127.0.0.1:$port"
 export UNDERLAY_TOKEN_FILE="$data/admin.token"
@@ -75,11 +80,23 @@ for i in 0 1 2 3; do
       >/dev/null
   fi
 done
+# Two Redfish BMCs (the project's emulator, plain HTTP on 127.0.0.1).
+for i in 0 1; do
+  url=$("$emuctl" url "$emus" $i)
+  name="redfish-n0$((i + 1))"
+  if "$cli" node show "$name" >/dev/null 2>&1; then
+    "$cli" node set "$name" --endpoint "$url" >/dev/null
+  else
+    "$cli" node add "$name" --endpoint "$url" --user admin --password-file "$pwfile" \
+      --label demo=true --label rack=redfish >/dev/null
+  fi
+done
 
 cat <<TXT
 
 underlayd is running with a simulated fleet (pid $pid): 4 IPMI BMCs
-(ipmi_sim) as ipmi-n01..04 and 16 fake-driver nodes in rack1 and rack2.
+(ipmi_sim) as ipmi-n01..04, 2 Redfish BMCs (the project's emulator) as
+redfish-n01..02, and 16 fake-driver nodes in rack1 and rack2.
 
   API        $UNDERLAY_URL/api/v1   (reference: docs/openapi.yaml)
   health     $UNDERLAY_URL/healthz
@@ -92,6 +109,9 @@ Try, in another shell:
   $cli node list
   $cli power status 'rack1-n[01-08]'
   $cli sensors ipmi-n01
+  $cli sensors redfish-n01 --cached
+  $cli fleet
+  $cli graph ipmi-n01 temperature -o temps.png
   $cli power cycle 'ipmi-n[01-04]' --wait
   $cli power on 'rack2-n[01-04]' --wait
   $cli job list
