@@ -496,7 +496,9 @@ ul_err rf_collection_links(struct ul_bmc_session *s, const char *path, char (*pa
                                    s->node, page_path, i);
                 goto out;
             }
-            bool dup = false;
+            /* A member that is the collection itself (a hostile or broken
+             * service) is a loop, not a member. */
+            bool dup = rf_path_same(mpath, path) || rf_path_same(mpath, page_path);
             for (size_t k = 0; k < *n && !dup; k++)
                 dup = rf_path_same(paths[k], mpath);
             if (dup)
