@@ -33,6 +33,12 @@ struct lnode {
     char last_error_kind[16];
     int64_t last_error_time, last_success;
     struct kind_stats k[KIND_MAX];
+    /* The node's sensor lines of each sensor metric family, rendered when
+     * its sweep arrives (outside the lock): a scrape then only concatenates,
+     * instead of formatting 400,000 numbers under the lock (bench/telemetry:
+     * 400-520 ms at 10,000 x 40, stalling every poll worker). */
+    char *frag[12];
+    size_t fraglen[12];
     struct lnode *hnext; /* hash chain */
 };
 
@@ -65,6 +71,8 @@ latest *latest_new(void)
 
 static void lnode_free(struct lnode *n)
 {
+    for (int i = 0; i < 12; i++)
+        free(n->frag[i]);
     bmc_sensor_list_free(&n->sensors);
     free(n->name);
     free(n);
@@ -161,11 +169,23 @@ static enum node_health health_from_sensors(const struct ul_sensor_list *s)
     return HEALTH_OK;
 }
 
+#define NFRAG 12
+static void render_frags(const char *node, const struct ul_sensor_list *s, char *frag[NFRAG],
+                         size_t len[NFRAG]);
+
 void latest_sensors_ok(latest *l, const char *node, struct ul_sensor_list *sensors,
                        const struct ul_power_reading *pr, int64_t t, double duration_s)
 {
+    char *frag[NFRAG];
+    size_t fraglen[NFRAG];
+    render_frags(node, sensors, frag, fraglen);
     pthread_mutex_lock(&l->lock);
     struct lnode *n = get(l, node);
+    for (int i = 0; i < NFRAG; i++) {
+        free(n->frag[i]);
+        n->frag[i] = frag[i];
+        n->fraglen[i] = fraglen[i];
+    }
     bmc_sensor_list_free(&n->sensors);
     n->sensors = *sensors;
     sensors->items = NULL;
@@ -453,7 +473,7 @@ static void buf_value(struct buf *b, double v)
     if (isnan(v))
         buf_printf(b, " NaN\n");
     else
-        buf_printf(b, " %.17g\n", v);
+        buf_printf(b, " %.10g\n", v); /* 10 digits: readings and epoch seconds */
 }
 
 /* The IPMI exporter's families, so existing dashboards and alert rules keep
@@ -504,57 +524,92 @@ static void sensor_labels(struct buf *b, const char *node, const struct ul_senso
     buf_printf(b, "\"}");
 }
 
+/* One node's lines of the 12 sensor families, in render()'s order: value
+ * then state for each of the 5 kinds, then the generic value and state. */
+static void render_frags(const char *node, const struct ul_sensor_list *s, char *frag[NFRAG],
+                         size_t len[NFRAG])
+{
+    int f = 0;
+    for (size_t fam = 0; fam < sizeof(families) / sizeof(families[0]); fam++) {
+        for (int pass = 0; pass < 2; pass++, f++) {
+            const char *name = pass ? families[fam].state_name : families[fam].value_name;
+            struct buf b = {0};
+            for (size_t k = 0; k < s->count; k++) {
+                const struct ul_sensor *x = &s->items[k];
+                double v;
+                if (x->kind != families[fam].kind)
+                    continue;
+                if (pass ? !state_value(x->status, &v) : !x->has_value)
+                    continue;
+                buf_printf(&b, "%s", name);
+                sensor_labels(&b, node, x, false);
+                buf_value(&b, pass ? v : x->value);
+            }
+            frag[f] = b.p;
+            len[f] = b.len;
+        }
+    }
+    struct buf b = {0};
+    for (size_t k = 0; k < s->count; k++) {
+        const struct ul_sensor *x = &s->items[k];
+        if (x->kind != UL_SENSOR_OTHER || !x->has_value)
+            continue;
+        buf_printf(&b, "ipmi_sensor_value");
+        sensor_labels(&b, node, x, true);
+        buf_value(&b, x->value);
+    }
+    frag[f] = b.p;
+    len[f++] = b.len;
+    struct buf c = {0};
+    for (size_t k = 0; k < s->count; k++) {
+        const struct ul_sensor *x = &s->items[k];
+        double v;
+        if ((x->kind != UL_SENSOR_OTHER && x->kind != UL_SENSOR_DISCRETE) ||
+            !state_value(x->status, &v))
+            continue;
+        buf_printf(&c, "ipmi_sensor_state");
+        sensor_labels(&c, node, x, true);
+        buf_value(&c, v);
+    }
+    frag[f] = c.p;
+    len[f] = c.len;
+}
+
+static void buf_append(struct buf *b, const char *p, size_t n)
+{
+    if (!n)
+        return;
+    buf_grow(b, n);
+    memcpy(b->p + b->len, p, n);
+    b->len += n;
+    b->p[b->len] = '\0';
+}
+
 /* Caller holds l->lock. */
 static void render(latest *l, struct buf *b)
 {
-    for (size_t f = 0; f < sizeof(families) / sizeof(families[0]); f++) {
-        for (int pass = 0; pass < 2; pass++) {
-            const char *name = pass ? families[f].state_name : families[f].value_name;
+    int f = 0;
+    for (size_t fam = 0; fam < sizeof(families) / sizeof(families[0]); fam++) {
+        for (int pass = 0; pass < 2; pass++, f++) {
+            const char *name = pass ? families[fam].state_name : families[fam].value_name;
             buf_printf(b, "# HELP %s %s\n# TYPE %s gauge\n", name,
                        pass ? "Reported state of a sensor (0=nominal, 1=warning, 2=critical)."
-                            : families[f].value_help,
+                            : families[fam].value_help,
                        name);
-            for (size_t i = 0; i < l->count; i++) {
-                const struct lnode *n = l->nodes[i];
-                for (size_t k = 0; k < n->sensors.count; k++) {
-                    const struct ul_sensor *s = &n->sensors.items[k];
-                    double v;
-                    if (s->kind != families[f].kind)
-                        continue;
-                    if (pass ? !state_value(s->status, &v) : !s->has_value)
-                        continue;
-                    buf_printf(b, "%s", name);
-                    sensor_labels(b, n->name, s, false);
-                    buf_value(b, pass ? v : s->value);
-                }
-            }
+            for (size_t i = 0; i < l->count; i++)
+                buf_append(b, l->nodes[i]->frag[f], l->nodes[i]->fraglen[f]);
         }
     }
     /* Everything else: the exporter's generic families. */
     buf_printf(b, "# HELP ipmi_sensor_value Generic data read from an IPMI sensor of unknown "
                   "type, relying on correct units in the BMC.\n# TYPE ipmi_sensor_value gauge\n");
     for (size_t i = 0; i < l->count; i++)
-        for (size_t k = 0; k < l->nodes[i]->sensors.count; k++) {
-            const struct ul_sensor *s = &l->nodes[i]->sensors.items[k];
-            if (s->kind != UL_SENSOR_OTHER || !s->has_value)
-                continue;
-            buf_printf(b, "ipmi_sensor_value");
-            sensor_labels(b, l->nodes[i]->name, s, true);
-            buf_value(b, s->value);
-        }
+        buf_append(b, l->nodes[i]->frag[f], l->nodes[i]->fraglen[f]);
+    f++;
     buf_printf(b, "# HELP ipmi_sensor_state Indicated state of an IPMI sensor with unknown type "
                   "(0=nominal, 1=warning, 2=critical).\n# TYPE ipmi_sensor_state gauge\n");
     for (size_t i = 0; i < l->count; i++)
-        for (size_t k = 0; k < l->nodes[i]->sensors.count; k++) {
-            const struct ul_sensor *s = &l->nodes[i]->sensors.items[k];
-            double v;
-            if ((s->kind != UL_SENSOR_OTHER && s->kind != UL_SENSOR_DISCRETE) ||
-                !state_value(s->status, &v))
-                continue;
-            buf_printf(b, "ipmi_sensor_state");
-            sensor_labels(b, l->nodes[i]->name, s, true);
-            buf_value(b, v);
-        }
+        buf_append(b, l->nodes[i]->frag[f], l->nodes[i]->fraglen[f]);
     buf_printf(b, "# HELP ipmi_dcmi_power_consumption_watts Current power consumption in "
                   "Watts.\n# TYPE ipmi_dcmi_power_consumption_watts gauge\n");
     for (size_t i = 0; i < l->count; i++)
