@@ -39,7 +39,9 @@ struct ul_bmc_session {
     char *cache_dir; /* where the SDR cache lives, or NULL */
     struct ipmi_session_config cfg;
     int timeout_ms;
-    struct ipmi_sdr_state *sdr; /* lazily loaded SDR and sensor contexts */
+    struct ipmi_sdr_state *sdr; /* the node's SDR state (kept per node across
+                                   sessions), looked up on first use */
+    ipmi_sensor_read_ctx_t reader; /* bound to ctx: one per session */
 };
 
 ul_err ipmi_session_config_parse(json_object *options, struct ipmi_session_config *cfg,
@@ -58,6 +60,8 @@ const char *ipmi_session_node(struct ul_bmc_session *s);
 
 /* Sensors (ipmi_sensors.c). */
 ul_err ipmi_sensors_read(struct ul_bmc_session *s, struct ul_sensor_list *out, ul_errmsg *em);
+/* Let go of the session's sensor reader; the node's SDR state stays cached
+ * for its next session. */
 void ipmi_sdr_state_free(struct ul_bmc_session *s);
 /* FreeIPMI interpretation (ipmi_interpret.c): one context per process.
  * Return IPMI_INTERPRET_STATE_*. */

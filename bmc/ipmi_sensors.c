@@ -10,6 +10,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,26 +43,52 @@ struct sensor_desc {
     double thresholds[UL_THR__COUNT];
 };
 
+/* Per node, kept across sessions: re-opening a session after the BMC's idle
+ * timeout (the default schedule: a 60 s poll, sessions closed after 45 s)
+ * must not re-read the cache file and re-parse every record (bench/ipmi:
+ * 3.8-4.2 ms per sweep with, against ~2.5 without).  Keyed by the node's
+ * cache directory; entries live until exit. */
 struct ipmi_sdr_state {
+    char *key;
+    struct ipmi_sdr_state *next;
     ipmi_sdr_ctx_t sdr;
-    ipmi_sensor_read_ctx_t reader;
     struct sensor_desc *descs;
     size_t ndescs;
     uint32_t addition_ts, erase_ts;
     int64_t checked_ms; /* last time the SDR timestamps were compared */
 };
 
+#define SDR_BUCKETS 4096
+static pthread_mutex_t sdr_lock = PTHREAD_MUTEX_INITIALIZER; /* leaf: the table only */
+static struct ipmi_sdr_state *sdr_table[SDR_BUCKETS];
+
+/* The node's state, created empty on first use.  One session at a time uses
+ * a node's state (the per-node lock), so only the table needs the mutex. */
+static struct ipmi_sdr_state *sdr_state_get(const char *key)
+{
+    size_t h = 1469598103934665603ULL;
+    for (const char *p = key; *p; p++)
+        h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+    h %= SDR_BUCKETS;
+    pthread_mutex_lock(&sdr_lock);
+    struct ipmi_sdr_state *st = sdr_table[h];
+    while (st && strcmp(st->key, key) != 0)
+        st = st->next;
+    if (!st) {
+        st = xcalloc(1, sizeof(*st));
+        st->key = xstrdup(key);
+        st->next = sdr_table[h];
+        sdr_table[h] = st;
+    }
+    pthread_mutex_unlock(&sdr_lock);
+    return st;
+}
+
 void ipmi_sdr_state_free(struct ul_bmc_session *s)
 {
-    struct ipmi_sdr_state *st = s->sdr;
-    if (!st)
-        return;
-    if (st->reader)
-        ipmi_sensor_read_ctx_destroy(st->reader);
-    if (st->sdr)
-        ipmi_sdr_ctx_destroy(st->sdr);
-    free(st->descs);
-    free(st);
+    if (s->reader)
+        ipmi_sensor_read_ctx_destroy(s->reader);
+    s->reader = NULL;
     s->sdr = NULL;
 }
 
@@ -272,22 +299,19 @@ static int cache_load(ipmi_ctx_t ctx, void *arg)
 static ul_err sdr_ensure(struct ul_bmc_session *s, ul_errmsg *em)
 {
     int64_t now = ul_mono_ms();
-    if (s->sdr && s->sdr->descs && now - s->sdr->checked_ms < SDR_RECHECK_MS)
-        return UL_OK;
-    if (!s->sdr) {
-        struct ipmi_sdr_state *st = xcalloc(1, sizeof(*st));
-        s->sdr = st;
-        st->sdr = ipmi_sdr_ctx_create();
-        st->reader = ipmi_sensor_read_ctx_create(s->ctx);
-        if (!st->sdr || !st->reader) {
-            ipmi_sdr_state_free(s);
-            return ul_errmsg_set(em, UL_ERR_INTERNAL,
-                                 "node %s: cannot set up FreeIPMI sensor contexts", s->node);
-        }
-    }
     if (!s->cache_dir)
         return ul_errmsg_set(em, UL_ERR_INTERNAL, "node %s: no cache directory for the SDR",
                              s->node);
+    if (!s->reader && !(s->reader = ipmi_sensor_read_ctx_create(s->ctx)))
+        return ul_errmsg_set(em, UL_ERR_INTERNAL, "node %s: cannot set up FreeIPMI's sensor "
+                             "reader", s->node);
+    if (!s->sdr)
+        s->sdr = sdr_state_get(s->cache_dir);
+    if (!s->sdr->sdr && !(s->sdr->sdr = ipmi_sdr_ctx_create()))
+        return ul_errmsg_set(em, UL_ERR_INTERNAL, "node %s: cannot set up FreeIPMI's SDR "
+                             "context", s->node);
+    if (s->sdr->descs && now - s->sdr->checked_ms < SDR_RECHECK_MS)
+        return UL_OK;
     char *dir = xstrdup(s->cache_dir);
     if (mkdir_p(dir) != 0) {
         ul_err rc = ul_errmsg_set(em, UL_ERR_IO, "node %s: cache directory '%s': %s", s->node,
@@ -417,10 +441,10 @@ static int sweep(ipmi_ctx_t ctx, void *arg)
         uint8_t raw = 0;
         double *reading = NULL;
         uint16_t bitmask = 0;
-        int r = ipmi_sensor_read(st->reader, d->record, d->record_len, d->shared_offset, &raw,
+        int r = ipmi_sensor_read(a->s->reader, d->record, d->record_len, d->shared_offset, &raw,
                                  &reading, &bitmask);
         if (r < 0) {
-            int e = ipmi_sensor_read_ctx_errnum(st->reader);
+            int e = ipmi_sensor_read_ctx_errnum(a->s->reader);
             if (e == IPMI_SENSOR_READ_ERR_IPMI_ERROR) {
                 int ie = ipmi_ctx_errnum(ctx);
                 if (ipmi_map_error(ie, false) == UL_ERR_TIMEOUT ||
