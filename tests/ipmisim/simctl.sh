@@ -7,7 +7,7 @@
 #   simctl.sh start N BASEPORT DIR          start bmc0..bmc<N-1> on 127.0.0.1,
 #                                           LAN (UDP) ports BASEPORT..+N-1
 #                                           (BASEPORT "auto": a free block in
-#                                           20000-39999, see "info")
+#                                           20000-32767, see "info")
 #   simctl.sh stop DIR                      stop every instance recorded in DIR
 #   simctl.sh kill DIR INDEX                SIGKILL one instance (dead BMC)
 #   simctl.sh restart DIR INDEX             start a killed/stopped instance
@@ -266,7 +266,8 @@ wait_ready() {
     fi
 }
 
-# free_base N: print a base port B in 20000..39999 such that UDP and TCP
+# free_base N: print a base port B in 20000..32767 (below the kernel's ephemeral
+# range, 32768-60999, so a killed instance can restart on its ports) such that UDP and TCP
 # ports B..B+N-1 (and the console ports) can be bound on 127.0.0.1 now.
 # Another process may still take one before ipmi_sim binds: start retries.
 free_base() {
@@ -283,7 +284,7 @@ def free(port, kind):
     finally:
         s.close()
 for _ in range(200):
-    base = random.randint(20000, 40000 - n - off)
+    base = random.randint(20000, 32768 - n - off)
     if all(free(base + i, socket.SOCK_DGRAM) and
            free(base + i + off, socket.SOCK_STREAM) for i in range(n)):
         print(base)

@@ -5,7 +5,7 @@
 #   emuctl.sh start N BASEPORT DIR [--https] [EMULATOR OPTIONS...]
 #                         start emu0..emu<N-1> on 127.0.0.1 ports
 #                         BASEPORT..BASEPORT+N-1 (BASEPORT "auto": a free
-#                         block in 40000-49999), HTTP unless --https (then a
+#                         block in 10000-19999), HTTP unless --https (then a
 #                         self-signed certificate DIR/cert.pem, key
 #                         DIR/key.pem, is made with openssl unless --cert is
 #                         among the options); waits until each answers
@@ -53,7 +53,8 @@ abs_dir() {
     (cd "$1" && pwd) || die "no directory $1"
 }
 
-# free_base N: a base port with N free consecutive ports in 40000-49999.
+# free_base N: a base port with N free consecutive ports in 10000-19999 (below
+# the kernel's ephemeral range, so a restarted instance gets its port back).
 free_base() {
     "$PYTHON" - "$1" <<'EOF'
 import random, socket, sys
@@ -68,7 +69,7 @@ def free(p):
     finally:
         s.close()
 for _ in range(200):
-    base = random.randint(40000, 50000 - n - 1)
+    base = random.randint(10000, 20000 - n - 1)
     if all(free(base + i) for i in range(n)):
         print(base)
         sys.exit(0)
@@ -217,7 +218,7 @@ cmd_start() {
         fi
     fi
     if [ "$baseport" = auto ]; then
-        baseport=$(free_base "$n") || die "no free block of $n ports in 40000-49999"
+        baseport=$(free_base "$n") || die "no free block of $n ports in 10000-19999"
     fi
     for ((i = 0; i < n; i++)); do
         port=$((baseport + i))

@@ -11,7 +11,7 @@
 #
 # Environment: REDFISH_MOCKUPS (mockup folder, default the shared one beside
 # the repository), RFTEST_KEEP=1 keeps the temporary directory.
-# Uses 127.0.0.1 ports in 40000-49999 only; stops everything it starts by
+# Uses 127.0.0.1 ports in 10000-19999 only; stops everything it starts by
 # PID.  Takes about 30 s.
 
 # The checks read "[ test ] && pass ... || fail ...": pass never fails.
@@ -80,7 +80,7 @@ free_port() {
 import random, socket, sys
 used = set(int(x) for x in sys.argv[1].split())
 for _ in range(500):
-    p = random.randint(40000, 49999)
+    p = random.randint(10000, 19999)
     if p in used:
         continue
     s = socket.socket()
