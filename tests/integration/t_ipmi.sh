@@ -234,7 +234,7 @@ check_dead_bmc() {
     local t0=$SECONDS
     run_job bmc1 power '{"action":"status"}' 10
     assert_json .state succeeded "live BMC beside a dead one"
-    [ $((SECONDS - t0)) -le 2 ] || ul_fail "live BMC took $((SECONDS - t0)) s beside a dead one"
+    [ $((SECONDS - t0)) -le 3 ] || ul_fail "live BMC took $((SECONDS - t0)) s beside a dead one"
     wait_job "$dead_job" 15
     assert_json .state failed "dead BMC fails"
     assert_json .error.code unreachable "dead BMC is unreachable"
