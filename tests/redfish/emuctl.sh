@@ -217,30 +217,40 @@ cmd_start() {
             opts+=(--cert "$dir/cert.pem" --key "$dir/key.pem")
         fi
     fi
-    if [ "$baseport" = auto ]; then
-        baseport=$(free_base "$n") || die "no free block of $n ports in 10000-19999"
-    fi
-    for ((i = 0; i < n; i++)); do
-        port=$((baseport + i))
-        printf '%s://127.0.0.1:%d\n' "$scheme" "$port" >"$dir/emu$i.url"
-        if [ "$https" = 1 ]; then
-            if [ "$has_cert" = 0 ]; then
-                printf '%s\n' "$dir/cert.pem" >"$dir/emu$i.cacert"
-            else
-                printf 'insecure\n' >"$dir/emu$i.cacert"
-            fi
+    # With "auto", another test may bind a port between our check and the
+    # emulator's bind: start again on a new block when that happens.
+    local auto=0 attempt rc
+    [ "$baseport" = auto ] && auto=1
+    for attempt in 1 2 3; do
+        if [ "$auto" = 1 ]; then
+            baseport=$(free_base "$n") || die "no free block of $n ports in 10000-19999"
         fi
-        printf '%s\n' --port "$port" "--emuctl-tag=$dir/emu$i" "${opts[@]}" >"$dir/emu$i.args"
-        launch "$dir" "$i"
-    done
-    local rc=0
-    for ((i = 0; i < n; i++)); do
-        wait_ready "$dir" "$i" || rc=1
-    done
-    if [ "$rc" != 0 ]; then
+        for ((i = 0; i < n; i++)); do
+            port=$((baseport + i))
+            printf '%s://127.0.0.1:%d\n' "$scheme" "$port" >"$dir/emu$i.url"
+            if [ "$https" = 1 ]; then
+                if [ "$has_cert" = 0 ]; then
+                    printf '%s\n' "$dir/cert.pem" >"$dir/emu$i.cacert"
+                else
+                    printf 'insecure\n' >"$dir/emu$i.cacert"
+                fi
+            fi
+            printf '%s\n' --port "$port" "--emuctl-tag=$dir/emu$i" "${opts[@]}" >"$dir/emu$i.args"
+            launch "$dir" "$i"
+        done
+        rc=0
+        for ((i = 0; i < n; i++)); do
+            wait_ready "$dir" "$i" || rc=1
+        done
+        [ "$rc" = 0 ] && break
         cmd_stop "$dir"
+        if [ "$auto" = 1 ] && [ "$attempt" -lt 3 ] &&
+            grep -qi "address already in use" "$dir"/emu*.log 2>/dev/null; then
+            echo "emuctl.sh: a port was taken meanwhile; retrying on another block" >&2
+            continue
+        fi
         die "start failed (logs in $dir/emu*.log)"
-    fi
+    done
     for ((i = 0; i < n; i++)); do
         printf 'emu%d %s %s\n' "$i" "$(cat "$dir/emu$i.url")" "$(cat "$dir/emu$i.pid")"
     done
