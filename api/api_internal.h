@@ -52,11 +52,16 @@ struct api_reply {
     size_t text_len;
     const char *content_type; /* for text; NULL: Prometheus text */
     char *location; /* owned; sets a Location header */
+    const char *cache_control; /* static string; NULL: "no-store" */
 };
 
 /* The /metrics exposition: the latest readings' cached text plus the
  * daemon's own gauges.  Allocated. */
 char *api_metrics_text(api_server *srv, size_t *len);
+
+/* The dashboard (static.c): serve the file under cfg->web_dir that the path
+ * names, for GET and HEAD; 404 when web_dir is "" or has no such file. */
+void api_static(api_server *srv, struct api_req *rq, struct api_reply *rp);
 
 typedef void (*api_handler)(api_server *srv, struct api_req *rq, struct api_reply *rp);
 

@@ -235,7 +235,8 @@ static enum MHD_Result send_reply(struct api_req *rq, struct api_reply *rp)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
                                 "text/plain; version=0.0.4; charset=utf-8");
     }
-    MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL,
+                            rp->cache_control ? rp->cache_control : "no-store");
     if (rp->status == MHD_HTTP_UNAUTHORIZED)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
                                 "Bearer realm=\"underlay\"");
@@ -341,7 +342,12 @@ static void dispatch(api_server *srv, struct api_req *rq, struct api_reply *rp)
         rp->text = api_metrics_text(srv, &rp->text_len);
         return;
     }
-    if (rq->nsegs < 2 || strcmp(rq->segs[0], "api") != 0 || strcmp(rq->segs[1], "v1") != 0) {
+    if (rq->nsegs == 0 || strcmp(rq->segs[0], "api") != 0) {
+        /* Everything outside /api, /metrics and /healthz is the dashboard. */
+        api_static(srv, rq, rp);
+        return;
+    }
+    if (rq->nsegs < 2 || strcmp(rq->segs[1], "v1") != 0) {
         api_error(rp, MHD_HTTP_NOT_FOUND, "not_found", "no such endpoint");
         return;
     }

@@ -39,6 +39,9 @@ static const struct opt options[] = {
     {"api", "max_body", OPT_LONG, OFF(max_body), 1024, 64L * 1024 * 1024, "max request body"},
     {"api", "page_default", OPT_INT, OFF(page_default), 1, 100000, "default page size"},
     {"api", "page_max", OPT_INT, OFF(page_max), 1, 100000, "largest page size"},
+    {"api", "max_upload", OPT_LONG, OFF(max_upload), 1024, 8L * 1024 * 1024 * 1024,
+     "largest firmware image upload"},
+    {"api", "web_dir", OPT_STR_EMPTY, OFF(web_dir), 0, 0, "dashboard files"},
     {"bmc", "timeout", OPT_INT, OFF(bmc_timeout), 1, 3600, "BMC call timeout (s)"},
     {"bmc", "session_idle", OPT_INT, OFF(bmc_session_idle), 1, 3600, "idle session close (s)"},
     {"poll", "enabled", OPT_INT, OFF(poll_enabled), 0, 1, "background polling on (1) or off"},
@@ -70,6 +73,10 @@ void ul_config_defaults(struct ul_config *cfg)
     cfg->max_body = 1024 * 1024;
     cfg->page_default = 100;
     cfg->page_max = 1000;
+    /* BMC firmware bundles run to a few hundred MB (HPE SPP components,
+     * Dell DUPs); the file is spooled to disk, never held in memory. */
+    cfg->max_upload = 1024L * 1024 * 1024;
+    cfg->web_dir = xstrdup(UL_DEFAULT_WEB_DIR);
     cfg->bmc_timeout = 20;
     /* Most BMCs drop a session after about 60 s without traffic; closing ours
      * first avoids waiting out a timeout on a session the BMC forgot. */
@@ -94,6 +101,8 @@ void ul_config_free(struct ul_config *cfg)
     free(cfg->listen_host);
     free(cfg->rrd_rrdcached);
     free(cfg->rrd_archives);
+    free(cfg->web_dir);
+    cfg->web_dir = NULL;
     cfg->data_dir = cfg->listen_host = cfg->rrd_rrdcached = cfg->rrd_archives = NULL;
 }
 

@@ -17,6 +17,11 @@
 
 #define UL_DEFAULT_PORT 8624
 #define UL_DEFAULT_DATA_DIR "/var/lib/underlay"
+/* Where `make install` puts web/ (configure sets it); a source or build tree
+ * passes -s api.web_dir=... instead. */
+#ifndef UL_DEFAULT_WEB_DIR
+#define UL_DEFAULT_WEB_DIR ""
+#endif
 
 struct ul_config {
     /* [server] */
@@ -35,6 +40,8 @@ struct ul_config {
     long max_body;       /* bytes accepted in one request body */
     int page_default;    /* list page size when the client gives none */
     int page_max;        /* largest page size a client may ask for */
+    long max_upload;     /* bytes accepted in one firmware image upload */
+    char *web_dir;       /* owned; the dashboard's files, "" for none */
     /* [bmc] */
     int bmc_timeout;     /* seconds a single BMC call may take */
     int bmc_session_idle; /* seconds a cached BMC session may sit unused */
