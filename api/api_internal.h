@@ -41,6 +41,14 @@ struct api_req {
     bool too_large;
     char *actor;       /* token name, owned */
     enum api_role role;
+    /* A firmware image upload streams to a file in the spool instead of
+     * body.  The handler that submits the job takes the file (sets
+     * upload_path NULL); otherwise it is removed when the request ends. */
+    bool upload;
+    int upload_fd;     /* -1 once closed */
+    char *upload_path; /* owned */
+    long long upload_len;
+    bool upload_failed; /* a write failed or the caller was refused */
 };
 
 /* What a handler answers: a status and a JSON body (owned; NULL for none),
@@ -53,6 +61,7 @@ struct api_reply {
     const char *content_type; /* for text; NULL: Prometheus text */
     char *location; /* owned; sets a Location header */
     const char *cache_control; /* static string; NULL: "no-store" */
+    const char *const *headers; /* static NULL-ended name, value pairs; extra headers */
 };
 
 /* The /metrics exposition: the latest readings' cached text plus the
@@ -109,6 +118,14 @@ void route_node_sel(api_server *, struct api_req *, struct api_reply *);
 void route_node_sel_clear(api_server *, struct api_req *, struct api_reply *);
 void route_node_inventory_refresh(api_server *, struct api_req *, struct api_reply *);
 void route_node_inventory_get(api_server *, struct api_req *, struct api_reply *);
+void route_node_bios_read(api_server *, struct api_req *, struct api_reply *);
+void route_node_bios_set(api_server *, struct api_req *, struct api_reply *);
+void route_node_raid_read(api_server *, struct api_req *, struct api_reply *);
+void route_node_volume_create(api_server *, struct api_req *, struct api_reply *);
+void route_node_volume_delete(api_server *, struct api_req *, struct api_reply *);
+void route_node_firmware_list(api_server *, struct api_req *, struct api_reply *);
+void route_node_firmware_update(api_server *, struct api_req *, struct api_reply *);
+void route_node_firmware_upload(api_server *, struct api_req *, struct api_reply *);
 void route_events_list(api_server *, struct api_req *, struct api_reply *);
 void route_node_sensors_latest(api_server *, struct api_req *, struct api_reply *);
 void route_node_health(api_server *, struct api_req *, struct api_reply *);

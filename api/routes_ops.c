@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "api/api_internal.h"
 #include "core/jobs.h"
@@ -262,4 +263,146 @@ void route_events_list(api_server *srv, struct api_req *rq, struct api_reply *rp
     }
     api_reply_json(rp, MHD_HTTP_OK, view_page(items, list.total, f.limit, f.offset));
     store_events_list_free(&list);
+}
+
+/* ---- configuration: BIOS, RAID, firmware ----
+ * Changes that take a reboot or a long BMC task get a longer default job
+ * timeout than the daemon's: a BIOS apply goes through POST, a firmware
+ * task can take most of an hour on real BMCs. */
+
+#define CONFIG_TIMEOUT_S 1800
+#define FIRMWARE_TIMEOUT_S 3600
+
+static void config_job(api_server *srv, struct api_req *rq, struct api_reply *rp,
+                       const struct jv_field *fields, size_t nfields, const char *type,
+                       int default_timeout_s, const char *audit_action)
+{
+    json_object *params;
+    int timeout_s;
+    if (body_params(rq, rp, fields, nfields, &params, &timeout_s))
+        submit_node_job(srv, rq, rp, type, params, timeout_s ? timeout_s : default_timeout_s,
+                        audit_action);
+    json_object_put(params);
+}
+
+void route_node_bios_read(api_server *srv, struct api_req *rq, struct api_reply *rp)
+{
+    body_job(srv, rq, rp, timeout_only, NFIELDS(timeout_only), "bios.read", NULL);
+}
+
+static const struct jv_field bios_set_fields[] = {
+    {"attributes", JV_OBJECT, true, 0},
+    {"apply", JV_STRING, false, 16},
+    {"timeout", JV_INT, false, 0},
+};
+
+void route_node_bios_set(api_server *srv, struct api_req *rq, struct api_reply *rp)
+{
+    config_job(srv, rq, rp, bios_set_fields, NFIELDS(bios_set_fields), "bios.set",
+               CONFIG_TIMEOUT_S, "bios.set");
+}
+
+void route_node_raid_read(api_server *srv, struct api_req *rq, struct api_reply *rp)
+{
+    body_job(srv, rq, rp, timeout_only, NFIELDS(timeout_only), "raid.read", NULL);
+}
+
+static const struct jv_field volume_fields[] = {
+    {"controller", JV_STRING, false, 64}, {"name", JV_STRING, true, 64},
+    {"raid_type", JV_STRING, true, 16},   {"drives", JV_ARRAY, false, 0},
+    {"capacity_bytes", JV_INT, false, 0}, {"timeout", JV_INT, false, 0},
+};
+
+void route_node_volume_create(api_server *srv, struct api_req *rq, struct api_reply *rp)
+{
+    config_job(srv, rq, rp, volume_fields, NFIELDS(volume_fields), "raid.create",
+               CONFIG_TIMEOUT_S, "raid.create");
+}
+
+/* DELETE /nodes/NAME/raid/volumes/ID[?controller=C] */
+void route_node_volume_delete(api_server *srv, struct api_req *rq, struct api_reply *rp)
+{
+    const char *controller = api_query(rq, "controller");
+    if (controller && (!*controller || strlen(controller) > 64)) {
+        api_error(rp, MHD_HTTP_BAD_REQUEST, "invalid_argument",
+                  "query parameter 'controller': 1 to 64 characters");
+        return;
+    }
+    json_object *params = json_object_new_object();
+    json_object_object_add(params, "volume", json_object_new_string(rq->segs[6]));
+    if (controller)
+        json_object_object_add(params, "controller", json_object_new_string(controller));
+    submit_node_job(srv, rq, rp, "raid.delete", params, CONFIG_TIMEOUT_S, "raid.delete");
+    json_object_put(params);
+}
+
+void route_node_firmware_list(api_server *srv, struct api_req *rq, struct api_reply *rp)
+{
+    body_job(srv, rq, rp, timeout_only, NFIELDS(timeout_only), "firmware.list", NULL);
+}
+
+static const struct jv_field fw_update_fields[] = {
+    {"image_uri", JV_STRING, true, 2048}, {"targets", JV_ARRAY, false, 0},
+    {"apply", JV_STRING, false, 16},      {"stall_timeout", JV_INT, false, 0},
+    {"timeout", JV_INT, false, 0},
+};
+
+void route_node_firmware_update(api_server *srv, struct api_req *rq, struct api_reply *rp)
+{
+    config_job(srv, rq, rp, fw_update_fields, NFIELDS(fw_update_fields), "firmware.update",
+               FIRMWARE_TIMEOUT_S, "firmware.update");
+}
+
+/* POST /nodes/NAME/firmware/upload?targets=A,B&apply=now|on-reset&timeout=S
+ * &stall_timeout=S with the image as the body (server.c spooled it to
+ * disk).  The job takes the file over and removes it once the BMC has it. */
+void route_node_firmware_upload(api_server *srv, struct api_req *rq, struct api_reply *rp)
+{
+    if (rq->upload_failed || !rq->upload_path) {
+        api_error(rp, MHD_HTTP_INTERNAL_SERVER_ERROR, "io_error",
+                  "the uploaded image could not be stored (see the daemon's log)");
+        return;
+    }
+    if (rq->upload_len == 0) {
+        api_error(rp, MHD_HTTP_BAD_REQUEST, "invalid_argument",
+                  "empty body: send the firmware image as the request body");
+        return;
+    }
+    long timeout_s, stall_s;
+    if (!api_query_int(rq, rp, "timeout", FIRMWARE_TIMEOUT_S, 1, 86400, &timeout_s) ||
+        !api_query_int(rq, rp, "stall_timeout", 0, 0, 86400, &stall_s))
+        return;
+    /* Durable before the job that names it is. */
+    if (fsync(rq->upload_fd) != 0 || close(rq->upload_fd) != 0) {
+        rq->upload_fd = -1;
+        api_error(rp, MHD_HTTP_INTERNAL_SERVER_ERROR, "io_error",
+                  "the uploaded image could not be written to disk");
+        return;
+    }
+    rq->upload_fd = -1;
+    json_object *params = json_object_new_object();
+    json_object_object_add(params, "file", json_object_new_string(rq->upload_path));
+    const char *targets = api_query(rq, "targets");
+    if (targets && *targets) {
+        json_object *arr = json_object_new_array();
+        char *copy = xstrdup(targets), *save = NULL;
+        for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save))
+            json_object_array_add(arr, json_object_new_string(t));
+        free(copy);
+        json_object_object_add(params, "targets", arr);
+    }
+    const char *apply = api_query(rq, "apply");
+    if (apply)
+        json_object_object_add(params, "apply", json_object_new_string(apply));
+    if (stall_s)
+        json_object_object_add(params, "stall_timeout", json_object_new_int64(stall_s));
+    json_object *up = json_object_new_object();
+    json_object_object_add(up, "bytes", json_object_new_int64(rq->upload_len));
+    json_object_object_add(params, "upload", up);
+    submit_node_job(srv, rq, rp, "firmware.update", params, (int)timeout_s, "firmware.upload");
+    if (rp->status == MHD_HTTP_ACCEPTED) {
+        free(rq->upload_path); /* the job owns the file now */
+        rq->upload_path = NULL;
+    }
+    json_object_put(params);
 }

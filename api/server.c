@@ -3,12 +3,14 @@
 #include "config.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <netinet/in.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "api/api_internal.h"
 #include "core/secret.h"
@@ -38,6 +40,14 @@ static const struct route routes[] = {
     {"POST", "nodes/*/sel/clear", API_ROLE_ADMIN, route_node_sel_clear},
     {"POST", "nodes/*/inventory", API_ROLE_VIEWER, route_node_inventory_refresh},
     {"GET", "nodes/*/inventory", API_ROLE_VIEWER, route_node_inventory_get},
+    {"POST", "nodes/*/bios", API_ROLE_VIEWER, route_node_bios_read},
+    {"POST", "nodes/*/bios/settings", API_ROLE_OPERATOR, route_node_bios_set},
+    {"POST", "nodes/*/raid", API_ROLE_VIEWER, route_node_raid_read},
+    {"POST", "nodes/*/raid/volumes", API_ROLE_ADMIN, route_node_volume_create},
+    {"DELETE", "nodes/*/raid/volumes/*", API_ROLE_ADMIN, route_node_volume_delete},
+    {"POST", "nodes/*/firmware", API_ROLE_VIEWER, route_node_firmware_list},
+    {"POST", "nodes/*/firmware/update", API_ROLE_OPERATOR, route_node_firmware_update},
+    {"POST", "nodes/*/firmware/upload", API_ROLE_OPERATOR, route_node_firmware_upload},
     {"GET", "events", API_ROLE_VIEWER, route_events_list},
     {"GET", "nodes/*/sensors", API_ROLE_VIEWER, route_node_sensors_latest},
     {"GET", "nodes/*/health", API_ROLE_VIEWER, route_node_health},
@@ -98,6 +108,7 @@ void api_error_from(struct api_reply *rp, ul_err rc, const char *message)
     unsigned status;
     switch (rc) {
     case UL_ERR_INVALID:
+    case UL_ERR_REJECTED:
         status = MHD_HTTP_BAD_REQUEST;
         break;
     case UL_ERR_NOT_FOUND:
@@ -191,14 +202,84 @@ void api_audit(api_server *srv, struct api_req *rq, const char *action, const ch
 
 /* ---- request life cycle ---- */
 
+static bool authenticate(api_server *srv, struct api_req *rq, struct api_reply *rp);
+
 static void req_free(struct api_req *rq)
 {
     if (!rq)
         return;
+    if (rq->upload_fd >= 0)
+        close(rq->upload_fd);
+    if (rq->upload_path) {
+        unlink(rq->upload_path);
+        free(rq->upload_path);
+    }
     free(rq->path);
     free(rq->body);
     free(rq->actor);
     free(rq);
+}
+
+/* POST /api/v1/nodes/NAME/firmware/upload: the one body that goes to disk. */
+static bool is_upload(const char *method, const char *url)
+{
+    const char *p = "/api/v1/nodes/";
+    if (strcmp(method, "POST") != 0 || strncmp(url, p, strlen(p)) != 0)
+        return false;
+    const char *name = url + strlen(p);
+    const char *slash = strchr(name, '/');
+    return slash && slash > name && strcmp(slash, "/firmware/upload") == 0;
+}
+
+/* First call of an upload: check the caller and the announced size before
+ * a byte is written, then open the spool file. */
+static void upload_begin(api_server *srv, struct api_req *rq)
+{
+    struct api_reply rp = {0};
+    rq->upload = true;
+    rq->upload_fd = -1;
+    bool ok = authenticate(srv, rq, &rp) && rq->role >= API_ROLE_OPERATOR;
+    json_object_put(rp.body);
+    free(rq->actor);
+    rq->actor = NULL;
+    if (!ok || rq->too_large) {
+        rq->upload_failed = true; /* dispatch answers with the reason */
+        return;
+    }
+    char *path = xasprintf("%s/uploads/image-XXXXXX", srv->cfg->data_dir);
+    int fd = mkstemp(path);
+    if (fd < 0) {
+        ul_warn("http: cannot create an upload file under %s/uploads: %s", srv->cfg->data_dir,
+                strerror(errno));
+        free(path);
+        rq->upload_failed = true;
+        return;
+    }
+    rq->upload_fd = fd;
+    rq->upload_path = path;
+}
+
+static void upload_chunk(api_server *srv, struct api_req *rq, const char *data, size_t len)
+{
+    if (rq->upload_failed || rq->too_large || rq->upload_fd < 0)
+        return;
+    if (rq->upload_len + (long long)len > srv->cfg->max_upload) {
+        rq->too_large = true;
+        return;
+    }
+    while (len) {
+        ssize_t w = write(rq->upload_fd, data, len);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0) {
+            ul_warn("http: writing upload %s: %s", rq->upload_path, strerror(errno));
+            rq->upload_failed = true;
+            return;
+        }
+        data += w;
+        len -= (size_t)w;
+        rq->upload_len += w;
+    }
 }
 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
@@ -242,6 +323,8 @@ static enum MHD_Result send_reply(struct api_req *rq, struct api_reply *rp)
                                 "Bearer realm=\"underlay\"");
     if (rp->location)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_LOCATION, rp->location);
+    for (const char *const *h = rp->headers; h && h[0] && h[1]; h += 2)
+        MHD_add_response_header(resp, h[0], h[1]);
     enum MHD_Result r = MHD_queue_response(rq->conn, rp->status, resp);
     MHD_destroy_response(resp);
     if (ul_log_enabled(UL_LOG_DEBUG))
@@ -355,7 +438,8 @@ static void dispatch(api_server *srv, struct api_req *rq, struct api_reply *rp)
         return;
     if (rq->too_large) {
         api_error(rp, MHD_HTTP_CONTENT_TOO_LARGE, "payload_too_large",
-                  "request body larger than %ld bytes", srv->cfg->max_body);
+                  "request body larger than %ld bytes",
+                  rq->upload ? srv->cfg->max_upload : srv->cfg->max_body);
         return;
     }
     bool path_known = false;
@@ -397,11 +481,20 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         rq->conn = conn;
         rq->method = method;
         rq->path = xstrdup(url);
+        rq->upload_fd = -1;
         const char *clen = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
                                                        MHD_HTTP_HEADER_CONTENT_LENGTH);
-        if (clen && strtoll(clen, NULL, 10) > srv->cfg->max_body)
+        long long limit = is_upload(method, url) ? srv->cfg->max_upload : srv->cfg->max_body;
+        if (clen && strtoll(clen, NULL, 10) > limit)
             rq->too_large = true;
+        if (is_upload(method, url))
+            upload_begin(srv, rq);
         *con_cls = rq;
+        return MHD_YES;
+    }
+    if (*upload_data_size && rq->upload) {
+        upload_chunk(srv, rq, upload_data, *upload_data_size);
+        *upload_data_size = 0;
         return MHD_YES;
     }
     if (*upload_data_size) {

@@ -297,6 +297,11 @@ int main(int argc, char **argv)
                                      .sessions = sessions};
     jobs = jobs_new(st, cfg.job_workers, cfg.job_timeout);
     bmc_ops_register(jobs, &ops_cfg);
+    char *upload_dir = xasprintf("%s/uploads", cfg.data_dir);
+    if (mkdir(upload_dir, 0700) != 0 && errno != EEXIST)
+        ul_warn("cannot create %s (firmware uploads will fail): %s", upload_dir, strerror(errno));
+    bmc_config_ops_register(jobs, upload_dir);
+    free(upload_dir);
     if (jobs_start(jobs, &em) != UL_OK) {
         ul_error("%s", em.text);
         goto out;

@@ -140,3 +140,34 @@ void bmc_event_list_free(struct ul_event_list *l)
     l->items = NULL;
     l->count = 0;
 }
+
+const char *bmc_apply_time_name(enum ul_apply_time a)
+{
+    switch (a) {
+    case UL_APPLY_IMMEDIATE:
+        return "immediate";
+    case UL_APPLY_ON_RESET:
+        return "on-reset";
+    default:
+        return "default";
+    }
+}
+
+int bmc_apply_time_parse(const char *s)
+{
+    if (!s)
+        return -1;
+    if (strcmp(s, "now") == 0 || strcmp(s, "immediate") == 0)
+        return UL_APPLY_IMMEDIATE;
+    if (strcmp(s, "on-reset") == 0)
+        return UL_APPLY_ON_RESET;
+    if (strcmp(s, "default") == 0)
+        return UL_APPLY_DEFAULT;
+    return -1;
+}
+
+const char *bmc_task_state_name(enum ul_task_state s)
+{
+    static const char *const names[] = {"running", "pending", "done", "failed"};
+    return (unsigned)s <= UL_TASK_FAILED ? names[s] : "unknown";
+}

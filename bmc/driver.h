@@ -19,7 +19,7 @@
 #include "core/node.h"
 #include "ul_error.h"
 
-#define UL_DRIVER_API_VERSION 1
+#define UL_DRIVER_API_VERSION 2
 
 enum ul_power_state { UL_POWER_UNKNOWN = 0, UL_POWER_ON, UL_POWER_OFF };
 
@@ -143,6 +143,63 @@ struct ul_power_reading {
     bool active;        /* the BMC says the reading is valid */
 };
 
+/* ---- configuration: BIOS, storage, firmware ---- */
+
+/* When the BMC applies a change.  DEFAULT: the service's own default. */
+enum ul_apply_time { UL_APPLY_DEFAULT = 0, UL_APPLY_IMMEDIATE, UL_APPLY_ON_RESET };
+const char *bmc_apply_time_name(enum ul_apply_time a); /* "immediate", "on-reset", "default" */
+/* "now"/"immediate", "on-reset"; -1 when unknown */
+int bmc_apply_time_parse(const char *s);
+
+/* A long-running operation the BMC runs (a firmware update, a volume being
+ * built): where to follow it.  Opaque to callers, who persist both strings
+ * in the job's checkpoint so a restarted daemon follows the same task. */
+#define UL_TASK_REF_LEN 512
+struct ul_task_ref {
+    char task[UL_TASK_REF_LEN];    /* the Task resource, or "" */
+    char monitor[UL_TASK_REF_LEN]; /* the task monitor, or "" */
+};
+static inline bool bmc_task_ref_empty(const struct ul_task_ref *t)
+{
+    return !t->task[0] && !t->monitor[0];
+}
+
+enum ul_task_state {
+    UL_TASK_RUNNING = 0, /* new, starting, running, ... */
+    UL_TASK_PENDING,     /* staged: waits for a condition (a reset) */
+    UL_TASK_DONE,
+    UL_TASK_FAILED,      /* exception, killed, cancelled */
+};
+const char *bmc_task_state_name(enum ul_task_state s);
+
+struct ul_task_status {
+    enum ul_task_state state;
+    int percent;          /* 0-100, -1 when the service gives none */
+    char service_state[24]; /* the service's word ("Running", "Exception") */
+    char message[256];    /* its latest message: the step, or why it failed */
+    int retry_after_s;    /* the service's hint for the next poll, 0 if none */
+};
+
+/* A new RAID volume.  Drives are named by the ids storage_read reports. */
+struct ul_volume_spec {
+    const char *controller;  /* storage id; NULL: the only one with volumes */
+    const char *name;
+    const char *raid_type;   /* "RAID0", "RAID1", ... as the service names them */
+    const char *const *drives;
+    size_t ndrives;
+    uint64_t capacity_bytes; /* 0: all the drives give */
+};
+
+/* A firmware update: from a URI the BMC fetches, or a local file pushed to
+ * it (exactly one of the two). */
+struct ul_fw_update {
+    const char *image_uri;
+    const char *file;
+    const char *const *targets; /* component ids from firmware_list; may be empty */
+    size_t ntargets;
+    enum ul_apply_time apply;
+};
+
 /* Capability bits: what the driver can do in principle.  A given BMC may
  * still answer UL_ERR_UNSUPPORTED at run time. */
 #define UL_CAP_POWER (1u << 0)
@@ -151,6 +208,9 @@ struct ul_power_reading {
 #define UL_CAP_EVENTS (1u << 3)
 #define UL_CAP_INVENTORY (1u << 4)
 #define UL_CAP_POWER_READING (1u << 5)
+#define UL_CAP_BIOS (1u << 6)
+#define UL_CAP_RAID (1u << 7)
+#define UL_CAP_FIRMWARE (1u << 8)
 
 /* Everything a driver needs to reach one node's BMC.  Borrowed pointers,
  * valid for the duration of the open call only: drivers copy what they keep. */
@@ -205,6 +265,46 @@ struct ul_driver {
     /* Current power draw (IPMI DCMI, Redfish Power). */
     ul_err (*power_reading)(struct ul_bmc_session *s, struct ul_power_reading *out,
                             ul_errmsg *em);
+
+    /* ---- version 2: configuration ----
+     * Each answers UL_ERR_UNSUPPORTED when this BMC lacks the service. */
+
+    /* BIOS as a new object: {"attributes": {..}, "pending": {..} (staged,
+     * not yet applied), "registry": name or null, "apply_times": [..],
+     * "messages": [{"id", "message", "attributes": [..]}] (the service's
+     * report on the last apply), "applied_at": time or null}. */
+    ul_err (*bios_read)(struct ul_bmc_session *s, json_object **out, ul_errmsg *em);
+    /* The BIOS attribute registry, normalised (see bmc/bios.h); a new
+     * object.  UL_ERR_NOT_FOUND when the service publishes none. */
+    ul_err (*bios_registry)(struct ul_bmc_session *s, json_object **out, ul_errmsg *em);
+    /* Stage attribute changes (an object of name: value) to apply at `at`. */
+    ul_err (*bios_set)(struct ul_bmc_session *s, json_object *changes, enum ul_apply_time at,
+                       ul_errmsg *em);
+
+    /* Storage as a new object: {"controllers": [{"id", "name", "model",
+     * "firmware", "raid_types": [..], "health", "drives": [{"id", "name",
+     * "model", "serial", "capacity_bytes", "media", "protocol", "health",
+     * "state", "volumes": [..]}], "volumes": [{"id", "name", "raid_type",
+     * "capacity_bytes", "drives": [..], "health", "state"}]}]}. */
+    ul_err (*storage_read)(struct ul_bmc_session *s, json_object **out, ul_errmsg *em);
+    /* Create a volume.  Done at once: *volume_id set, task empty.  Or the
+     * BMC runs a task: task set, *volume_id "" (found after it ends). */
+    ul_err (*volume_create)(struct ul_bmc_session *s, const struct ul_volume_spec *v,
+                            char volume_id[64], struct ul_task_ref *task, ul_errmsg *em);
+    ul_err (*volume_delete)(struct ul_bmc_session *s, const char *controller, const char *volume,
+                            struct ul_task_ref *task, ul_errmsg *em);
+
+    /* Firmware components as a new array: [{"id", "name", "version",
+     * "updateable", "health"}]. */
+    ul_err (*firmware_list)(struct ul_bmc_session *s, json_object **out, ul_errmsg *em);
+    /* Start an update; task is where to follow it (empty when the service
+     * gave none). */
+    ul_err (*firmware_update)(struct ul_bmc_session *s, const struct ul_fw_update *u,
+                              struct ul_task_ref *task, ul_errmsg *em);
+
+    /* Read a task's state once. */
+    ul_err (*task_poll)(struct ul_bmc_session *s, const struct ul_task_ref *t,
+                        struct ul_task_status *out, ul_errmsg *em);
 };
 
 /* Registry of compiled-in drivers. */

@@ -52,14 +52,7 @@ ul_err bmc_node_check(const char *driver_name, const char *endpoint, json_object
     return UL_OK;
 }
 
-/* A node's driver and its (cached) session, for one job. */
-struct op_session {
-    const struct ul_driver *driver;
-    struct ul_bmc_session *s;
-    char *node;
-};
-
-static ul_err op_open(ul_job_ctx *ctx, struct op_session *os, ul_errmsg *em)
+ul_err bmc_op_open(ul_job_ctx *ctx, struct bmc_op *os, ul_errmsg *em)
 {
     const struct bmc_ops_config *cfg = job_ctx_user(ctx);
     struct ul_node *node = NULL;
@@ -81,7 +74,7 @@ static ul_err op_open(ul_job_ctx *ctx, struct op_session *os, ul_errmsg *em)
 
 /* Give the session back; after an error that may mean a broken session
  * (silence, garbage) it is closed rather than cached. */
-static void op_close(ul_job_ctx *ctx, struct op_session *os, ul_err rc)
+void bmc_op_close(ul_job_ctx *ctx, struct bmc_op *os, ul_err rc)
 {
     const struct bmc_ops_config *cfg = job_ctx_user(ctx);
     if (os->s) {
@@ -145,9 +138,9 @@ static ul_err power_run(ul_job_ctx *ctx, json_object *params, json_object **resu
     const char *aname = power_param(params);
     enum ul_power_action action = bmc_power_action_parse(aname);
     bool status_only = strcmp(aname, "status") == 0;
-    struct op_session os;
+    struct bmc_op os;
     enum ul_power_state before = UL_POWER_UNKNOWN, now = UL_POWER_UNKNOWN;
-    ul_err rc = op_open(ctx, &os, em);
+    ul_err rc = bmc_op_open(ctx, &os, em);
     if (rc != UL_OK)
         goto out;
     if (!os.driver->power_get || (!status_only && !os.driver->power_set)) {
@@ -206,7 +199,7 @@ static ul_err power_run(ul_job_ctx *ctx, json_object *params, json_object **resu
     job_ctx_progress(ctx, 100, "power is %s", bmc_power_state_name(now));
     *result = power_result(now, before, true);
 out:
-    op_close(ctx, &os, rc);
+    bmc_op_close(ctx, &os, rc);
     if (rc != UL_OK && em->text[0] && !strstr(em->text, job_ctx_node(ctx)))
         ul_errmsg_prefix(em, "node %s: power %s", job_ctx_node(ctx), aname);
     return rc;
@@ -290,8 +283,8 @@ static ul_err boot_run(ul_job_ctx *ctx, json_object *params, json_object **resul
     ul_err rc = boot_parse(params, &set, &want, em);
     if (rc != UL_OK)
         return rc;
-    struct op_session os;
-    rc = op_open(ctx, &os, em);
+    struct bmc_op os;
+    rc = bmc_op_open(ctx, &os, em);
     if (rc != UL_OK)
         return rc;
     if (!os.driver->boot_get || (set && !os.driver->boot_set)) {
@@ -321,7 +314,7 @@ static ul_err boot_run(ul_job_ctx *ctx, json_object *params, json_object **resul
     }
     *result = boot_json(&got);
 out:
-    op_close(ctx, &os, rc);
+    bmc_op_close(ctx, &os, rc);
     return rc;
 }
 
@@ -359,9 +352,9 @@ ul_err bmc_read_sensors(ul_job_ctx *ctx, struct ul_sensor_list *out,
                         struct ul_power_reading *pr, ul_err *pr_rc, ul_errmsg *pr_em,
                         enum ul_power_state *power, ul_errmsg *em)
 {
-    struct op_session os;
+    struct bmc_op os;
     memset(out, 0, sizeof(*out));
-    ul_err rc = op_open(ctx, &os, em);
+    ul_err rc = bmc_op_open(ctx, &os, em);
     if (rc != UL_OK)
         return rc;
     if (!os.driver->sensors_read) {
@@ -386,7 +379,7 @@ ul_err bmc_read_sensors(ul_job_ctx *ctx, struct ul_sensor_list *out,
             *power = UL_POWER_UNKNOWN;
     }
 out:
-    op_close(ctx, &os, rc);
+    bmc_op_close(ctx, &os, rc);
     return rc;
 }
 
@@ -445,13 +438,13 @@ ul_err bmc_collect_events(ul_job_ctx *ctx, bool clear, int *read, int *inserted,
 {
     const char *node = job_ctx_node(ctx);
     ul_store *st = job_ctx_store(ctx);
-    struct op_session os;
+    struct bmc_op os;
     struct ul_event_list list = {0};
     struct ul_event_rec *recs = NULL;
     char *cursor = NULL;
     char next[UL_CURSOR_LEN] = "";
     *read = *inserted = 0;
-    ul_err rc = op_open(ctx, &os, em);
+    ul_err rc = bmc_op_open(ctx, &os, em);
     if (rc != UL_OK)
         return rc;
     if (!os.driver->events_read || (clear && !os.driver->events_clear)) {
@@ -491,7 +484,7 @@ out:
     free(recs);
     free(cursor);
     bmc_event_list_free(&list);
-    op_close(ctx, &os, rc);
+    bmc_op_close(ctx, &os, rc);
     return rc;
 }
 
@@ -518,10 +511,10 @@ static ul_err sel_run(ul_job_ctx *ctx, json_object *params, json_object **result
 
 ul_err bmc_read_inventory(ul_job_ctx *ctx, json_object **out, ul_errmsg *em)
 {
-    struct op_session os;
+    struct bmc_op os;
     json_object *inv = NULL;
     *out = NULL;
-    ul_err rc = op_open(ctx, &os, em);
+    ul_err rc = bmc_op_open(ctx, &os, em);
     if (rc != UL_OK)
         return rc;
     if (!os.driver->inventory_read) {
@@ -541,7 +534,7 @@ ul_err bmc_read_inventory(ul_job_ctx *ctx, json_object **out, ul_errmsg *em)
     inv = NULL;
 out:
     json_object_put(inv);
-    op_close(ctx, &os, rc);
+    bmc_op_close(ctx, &os, rc);
     return rc;
 }
 

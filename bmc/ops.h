@@ -27,6 +27,23 @@ void bmc_ops_register(ul_jobs *jobs, const struct bmc_ops_config *cfg);
 ul_err bmc_node_check(const char *driver_name, const char *endpoint, json_object *options,
                       const struct ul_driver **driver, ul_errmsg *em);
 
+/* A node's driver and its (cached) session, for one job. */
+struct bmc_op {
+    const struct ul_driver *driver;
+    struct ul_bmc_session *s;
+    char *node;
+};
+
+/* Load the job's node and take its cached session (or open one). */
+ul_err bmc_op_open(ul_job_ctx *ctx, struct bmc_op *os, ul_errmsg *em);
+/* Give the session back; after an error that may mean a broken session
+ * (silence, garbage) it is closed rather than cached.  NULL-safe. */
+void bmc_op_close(ul_job_ctx *ctx, struct bmc_op *os, ul_err rc);
+
+/* Register the configuration job types (bios.*, raid.*, firmware.*;
+ * config_ops.c).  spool_dir: where uploaded firmware images wait. */
+void bmc_config_ops_register(ul_jobs *jobs, const char *upload_dir);
+
 /* ---- the cores of the read jobs, shared with the poll scheduler ----
  * Each runs on a worker holding ctx's node lock (a job or a background task),
  * uses the node's cached session and blocks on the BMC. */

@@ -107,7 +107,7 @@ int args_option(const char *cmd, const char *arg, json_object *options)
 {
     const char *eq = strchr(arg, '=');
     if (!eq || eq == arg) {
-        args_usage(cmd, "--option: expected KEY=VALUE, not '%s'", arg);
+        args_usage(cmd, "expected KEY=VALUE, not '%s'", arg);
         return -1;
     }
     const char *val = eq + 1;

@@ -58,5 +58,8 @@ int cmd_health(struct cli *cli, int argc, char **argv);
 int cmd_fleet(struct cli *cli, int argc, char **argv);
 int cmd_history(struct cli *cli, int argc, char **argv);
 int cmd_graph(struct cli *cli, int argc, char **argv);
+int cmd_bios(struct cli *cli, int argc, char **argv);
+int cmd_raid(struct cli *cli, int argc, char **argv);
+int cmd_firmware(struct cli *cli, int argc, char **argv);
 
 #endif

@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <errno.h>
+#include <sys/stat.h>
 
 #include "jsonv.h"
 #include "xalloc.h"
@@ -233,9 +235,22 @@ static void api_error(struct cl_client *c, struct cl_reply *reply)
  * buf->data whatever the outcome).  Returns CL_TRANSPORT_ERROR with reply's
  * code and message set when no reply arrived, else CL_OK with
  * reply->http_status set, whatever the status. */
+/* A request body read from a file (a firmware image), streamed. */
+struct cl_upload {
+    FILE *f;
+    curl_off_t size;
+};
+
+static size_t on_read(char *dst, size_t size, size_t nmemb, void *arg)
+{
+    struct cl_upload *up = arg;
+    size_t n = fread(dst, size, nmemb, up->f);
+    return ferror(up->f) ? CURL_READFUNC_ABORT : n * size;
+}
+
 static enum cl_status perform(struct cl_client *c, const char *method, const char *path,
-                              json_object *body, const char *accept, struct body_buf *buf,
-                              struct cl_reply *reply)
+                              json_object *body, struct cl_upload *up, const char *accept,
+                              struct body_buf *buf, struct cl_reply *reply)
 {
     struct curl_slist *headers = NULL;
     char *url = xasprintf("%s%s", c->base_url, path);
@@ -251,6 +266,7 @@ static enum cl_status perform(struct cl_client *c, const char *method, const cha
         add_header(&headers, accept_header) &&
         add_header(&headers, "Expect:") && /* no 100-continue round trip */
         (!body || add_header(&headers, "Content-Type: application/json")) &&
+        (!up || add_header(&headers, "Content-Type: application/octet-stream")) &&
         (!c->auth_header || strncmp(path, "/api/", 5) != 0 || add_header(&headers, c->auth_header));
     if (!headers_ok) {
         reply_set(reply, "internal", "cannot build request headers");
@@ -265,7 +281,17 @@ static enum cl_status perform(struct cl_client *c, const char *method, const cha
     curl_easy_setopt(c->curl, CURLOPT_ERRORBUFFER, c->errbuf);
     curl_easy_setopt(c->curl, CURLOPT_WRITEFUNCTION, on_data);
     curl_easy_setopt(c->curl, CURLOPT_WRITEDATA, buf);
-    if (body) {
+    if (up) {
+        /* No overall time limit for an image of any size; a transfer that
+         * stalls below 1 KB/s for a minute is given up instead. */
+        curl_easy_setopt(c->curl, CURLOPT_TIMEOUT, 0L);
+        curl_easy_setopt(c->curl, CURLOPT_LOW_SPEED_LIMIT, 1024L);
+        curl_easy_setopt(c->curl, CURLOPT_LOW_SPEED_TIME, 60L);
+        curl_easy_setopt(c->curl, CURLOPT_POST, 1L);
+        curl_easy_setopt(c->curl, CURLOPT_READFUNCTION, on_read);
+        curl_easy_setopt(c->curl, CURLOPT_READDATA, up);
+        curl_easy_setopt(c->curl, CURLOPT_POSTFIELDSIZE_LARGE, up->size);
+    } else if (body) {
         const char *json = json_object_to_json_string_ext(body, JSON_C_TO_STRING_PLAIN |
                                                                     JSON_C_TO_STRING_NOSLASHESCAPE);
         curl_easy_setopt(c->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(json));
@@ -305,7 +331,40 @@ enum cl_status cl_request(struct cl_client *c, const char *method, const char *p
     struct body_buf buf = {0};
     ul_errmsg em;
 
-    enum cl_status st = perform(c, method, path, body, "application/json", &buf, reply);
+    enum cl_status st = perform(c, method, path, body, NULL, "application/json", &buf, reply);
+    if (st != CL_OK)
+        goto out;
+    st = is_2xx(reply) ? CL_OK : CL_API_ERROR;
+    if (buf.len > 0 && jv_parse(buf.data, buf.len, 0, &reply->body, &em) != UL_OK && st == CL_OK) {
+        st = CL_API_ERROR;
+        reply_set(reply, "bad_reply", "unreadable reply from %s: %s", c->base_url, em.text);
+        goto out;
+    }
+    if (st == CL_API_ERROR)
+        api_error(c, reply);
+out:
+    free(buf.data);
+    return st;
+}
+
+enum cl_status cl_post_file(struct cl_client *c, const char *path, const char *file,
+                            struct cl_reply *reply)
+{
+    struct body_buf buf = {0};
+    ul_errmsg em;
+    struct stat sb;
+    struct cl_upload up = {.f = fopen(file, "rb")};
+    if (!up.f || fstat(fileno(up.f), &sb) != 0 || !S_ISREG(sb.st_mode)) {
+        memset(reply, 0, sizeof(*reply));
+        reply_set(reply, "io_error", "cannot read %s: %s", file,
+                  up.f ? "not a regular file" : strerror(errno));
+        if (up.f)
+            fclose(up.f);
+        return CL_TRANSPORT_ERROR;
+    }
+    up.size = (curl_off_t)sb.st_size;
+    enum cl_status st = perform(c, "POST", path, NULL, &up, "application/json", &buf, reply);
+    fclose(up.f);
     if (st != CL_OK)
         goto out;
     st = is_2xx(reply) ? CL_OK : CL_API_ERROR;
@@ -328,7 +387,7 @@ enum cl_status cl_get_bytes(struct cl_client *c, const char *path, const char *a
 
     *data = NULL;
     *len = 0;
-    enum cl_status st = perform(c, "GET", path, NULL, accept, &buf, reply);
+    enum cl_status st = perform(c, "GET", path, NULL, NULL, accept, &buf, reply);
     if (st != CL_OK)
         goto out;
     if (is_2xx(reply)) {

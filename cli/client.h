@@ -57,6 +57,12 @@ void cl_reply_clear(struct cl_reply *reply);
 enum cl_status cl_get_bytes(struct cl_client *c, const char *path, const char *accept,
                             unsigned char **data, size_t *len, struct cl_reply *reply);
 
+/* POST the file's bytes as application/octet-stream to path (streamed from
+ * disk, no overall time limit), reading the JSON reply as cl_request does.
+ * A file that cannot be read is a CL_TRANSPORT_ERROR with reply set. */
+enum cl_status cl_post_file(struct cl_client *c, const char *path, const char *file,
+                            struct cl_reply *reply);
+
 /* s percent-encoded for one path segment or query value; caller frees.
  * s must be shorter than 8 MB (libcurl's limit); callers pass argv strings,
  * which the kernel caps at 128 KiB. */

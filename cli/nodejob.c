@@ -52,29 +52,43 @@ void nj_start_all(struct cl_client *c, const hostlist *hl, const char *op, json_
     fo_stopped(opname, skipped);
 }
 
+json_object *nj_follow(struct cl_client *c, const char *host, const char *opname,
+                       struct jw_item *it, bool *ok)
+{
+    json_object *job = NULL;
+    *ok = false;
+    if (it->error) /* printed by whoever started it */
+        return NULL;
+    int64_t t0 = ul_mono_ms();
+    enum jw_outcome outcome = jw_wait(c, it, 1, 0);
+    if (jw_item_ok(it)) {
+        *ok = true;
+    } else {
+        const char *code, *msg;
+        char buf[128];
+        double waited = (double)(ul_mono_ms() - t0) / 1000.0;
+        if (!jw_item_failure(it, outcome, waited, &code, &msg, buf, sizeof(buf)))
+            out_err("%s: %s: %s", host, opname, msg);
+    }
+    if (it->job && jw_finished(it->job))
+        job = json_object_get(it->job);
+    return job;
+}
+
 json_object *nj_run(struct cl_client *c, const char *host, const char *op, json_object *body,
                     const char *opname)
 {
     struct jw_item it = {0};
     json_object *job = NULL;
+    bool ok = false;
 
-    if (!nj_start(c, host, op, body, opname, &it))
-        goto out;
-    if (it.error) /* printed by nj_start */
-        goto out;
-    int64_t t0 = ul_mono_ms();
-    enum jw_outcome outcome = jw_wait(c, &it, 1, 0);
-    if (jw_item_ok(&it)) {
-        job = json_object_get(it.job);
-    } else {
-        const char *code, *msg;
-        char buf[128];
-        double waited = (double)(ul_mono_ms() - t0) / 1000.0;
-        if (!jw_item_failure(&it, outcome, waited, &code, &msg, buf, sizeof(buf)))
-            out_err("%s: %s: %s", host, opname, msg);
-    }
-out:
+    if (nj_start(c, host, op, body, opname, &it))
+        job = nj_follow(c, host, opname, &it, &ok);
     jw_items_clear(&it, 1);
+    if (!ok) {
+        json_object_put(job);
+        job = NULL;
+    }
     return job;
 }
 

@@ -38,6 +38,13 @@ void nj_start_all(struct cl_client *c, const hostlist *hl, const char *op, json_
 json_object *nj_run(struct cl_client *c, const char *host, const char *op, json_object *body,
                     const char *opname);
 
+/* Wait for a started job (it, from nj_start or an upload) and report a
+ * failure as nj_run does.  Returns the finished job (new reference) whether
+ * it succeeded or not (a failed job may carry a result worth showing), or
+ * NULL when it never finished; *ok says whether it succeeded. */
+json_object *nj_follow(struct cl_client *c, const char *host, const char *opname,
+                       struct jw_item *it, bool *ok);
+
 /* Record the outcome of it, host's job after jw_wait, in f: a success with
  * the job as payload "job", or a failure, printed unless jw_wait already
  * reported it.  Returns NULL on success, else the failure message, borrowed

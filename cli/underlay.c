@@ -41,6 +41,11 @@ static const char usage_text[] =
     "                                            or as last polled (--cached)\n"
     "  sel NODE [--clear]                        collect a node's BMC event log, list it\n"
     "  inventory NODE [--cached]                 show a node's hardware inventory (FRU)\n"
+    "  bios NODE [get|pending|set K=V... [--apply now|on-reset]]\n"
+    "                                            read, stage or apply BIOS settings\n"
+    "  raid NODE [show|create ...|delete VOLUME] storage controllers, drives, volumes\n"
+    "  firmware NODE [list|update --image URI|upload FILE]\n"
+    "                                            firmware versions and updates\n"
     "  events [--node N] [--severity S] [...]    list stored events, newest first\n"
     "  fleet [--label K=V]...                    health, power state and draw of every node\n"
     "  health [HOSTLIST]                         check that underlayd answers; with\n"
@@ -99,6 +104,9 @@ static const struct command commands[] = {
     {NULL, "fleet", cmd_fleet},
     {NULL, "history", cmd_history},
     {NULL, "graph", cmd_graph},
+    {NULL, "bios", cmd_bios},
+    {NULL, "raid", cmd_raid},
+    {NULL, "firmware", cmd_firmware},
 };
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
 

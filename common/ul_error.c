@@ -26,6 +26,7 @@ static const struct {
     [UL_ERR_CANCELED] = {"canceled", "canceled", false},
     [UL_ERR_INTERRUPTED] = {"interrupted", "interrupted", false},
     [UL_ERR_INTERNAL] = {"internal", "internal error", false},
+    [UL_ERR_REJECTED] = {"rejected", "the BMC refused the change", false},
 };
 
 const char *ul_err_name(ul_err e)

@@ -27,6 +27,7 @@ typedef enum {
     UL_ERR_CANCELED,    /* an operator canceled the operation */
     UL_ERR_INTERRUPTED, /* the daemon stopped or restarted under the operation */
     UL_ERR_INTERNAL,    /* a bug or an impossible state */
+    UL_ERR_REJECTED,    /* the BMC refused a change, or accepted it and did not apply it */
     UL_ERR__COUNT
 } ul_err;
 

@@ -33,5 +33,6 @@ void job_free(struct ul_job *j)
     free(j->error_code);
     free(j->error);
     free(j->actor);
+    free(j->checkpoint);
     free(j);
 }

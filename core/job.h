@@ -39,6 +39,7 @@ struct ul_job {
     int timeout_s;
     int attempts;      /* times a worker started it */
     bool cancel_requested;
+    char *checkpoint;  /* JSON text a handler saved to resume from, or NULL */
     int64_t created_at, started_at, finished_at, updated_at; /* epoch s; 0 = not yet */
 };
 

@@ -35,6 +35,7 @@ struct ul_job_ctx {
     int64_t deadline;
     bool resumed;
     atomic_int cancel;
+    json_object *checkpoint; /* saved by an earlier run, or NULL */
 };
 
 struct ul_jobs {
@@ -209,13 +210,24 @@ static void run_job(ul_jobs *jobs, ul_job_ctx *ctx)
     ul_info("job %lld: %s%s%s started (attempt %d)", (long long)job->id, job->type,
             job->node ? " on node " : "", job->node ? job->node : "", job->attempts + 1);
 
+    json_object_put(ctx->checkpoint);
+    ctx->checkpoint = NULL;
+    if (job->checkpoint && jv_parse(job->checkpoint, strlen(job->checkpoint), 0,
+                                    &ctx->checkpoint, &em) != UL_OK) {
+        ul_warn("job %lld: stored checkpoint unreadable, ignored: %s", (long long)job->id,
+                em.text);
+        ctx->checkpoint = NULL;
+    }
+
     rc = type->run(ctx, params, &result, &em);
 
     enum ul_job_state final;
+    /* A failed job may leave a result too (which BIOS settings did not
+     * take): the operator needs both the error and the detail. */
+    if (result)
+        result_text = jv_to_string(result);
     if (rc == UL_OK) {
         final = UL_JOB_SUCCEEDED;
-        if (result)
-            result_text = jv_to_string(result);
     } else if (rc == UL_ERR_CANCELED || atomic_load(&ctx->cancel)) {
         final = UL_JOB_CANCELED;
         rc = UL_ERR_CANCELED;
@@ -291,6 +303,7 @@ static void *worker_main(void *arg)
         pthread_mutex_lock(&jobs->lock);
         jobs->active[slot] = NULL;
         free(ctx->node);
+        json_object_put(ctx->checkpoint);
         free(ctx);
         /* The node lock is free again: one waiting worker may now take a job
          * that was skipped for it (at most one can, per node released).  A
@@ -568,6 +581,25 @@ int64_t job_ctx_remaining_ms(ul_job_ctx *ctx)
 bool job_ctx_resumed(ul_job_ctx *ctx)
 {
     return ctx->resumed;
+}
+
+json_object *job_ctx_checkpoint(ul_job_ctx *ctx)
+{
+    return ctx->checkpoint;
+}
+
+ul_err job_ctx_save_checkpoint(ul_job_ctx *ctx, json_object *checkpoint, ul_errmsg *em)
+{
+    if (ctx->id == 0)
+        return UL_OK; /* a background task: nothing persisted */
+    char *text = checkpoint ? jv_to_string(checkpoint) : NULL;
+    ul_err rc = store_job_checkpoint(ctx->jobs->st, ctx->id, text, em);
+    free(text);
+    if (rc == UL_OK) {
+        json_object_put(ctx->checkpoint);
+        ctx->checkpoint = checkpoint ? json_object_get(checkpoint) : NULL;
+    }
+    return rc;
 }
 
 void job_ctx_progress(ul_job_ctx *ctx, int pct, const char *fmt, ...)

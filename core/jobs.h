@@ -96,6 +96,12 @@ int64_t job_ctx_deadline(ul_job_ctx *ctx);
 int64_t job_ctx_remaining_ms(ul_job_ctx *ctx);
 /* True when this run continues a job an earlier daemon started. */
 bool job_ctx_resumed(ul_job_ctx *ctx);
+/* Checkpoints: where a long job is on the BMC (a task URI), saved in the
+ * store so a run after a restart continues from there.  job_ctx_checkpoint
+ * is what an earlier run saved (borrowed; NULL when none).  Saving replaces
+ * it; the store write happens before the call returns. */
+json_object *job_ctx_checkpoint(ul_job_ctx *ctx);
+ul_err job_ctx_save_checkpoint(ul_job_ctx *ctx, json_object *checkpoint, ul_errmsg *em);
 /* Record progress 0-100 and a step message in the store. */
 void job_ctx_progress(ul_job_ctx *ctx, int pct, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

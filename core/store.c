@@ -97,6 +97,9 @@ static const char *const migrations[] = {
     "  node TEXT PRIMARY KEY,"
     "  data TEXT NOT NULL,"
     "  updated_at INTEGER NOT NULL);",
+    /* 2 -> 3: where a long job is on the BMC (a firmware task's URI), so a
+     * restarted daemon follows the same task instead of starting again */
+    "ALTER TABLE jobs ADD COLUMN checkpoint TEXT;",
 };
 
 #define N_MIGRATIONS (int)(sizeof(migrations) / sizeof(migrations[0]))
@@ -595,7 +598,7 @@ void store_node_list_free(struct ul_node_list *l)
 #define JOB_COLS                                                                                   \
     "id, parent_id, type, node, state, params, result, progress, message, error_code, error, "    \
     "actor, timeout_s, attempts, cancel_requested, created_at, started_at, finished_at, "         \
-    "updated_at"
+    "updated_at, checkpoint"
 
 static struct ul_job *job_from_row(sqlite3_stmt *s)
 {
@@ -624,6 +627,7 @@ static struct ul_job *job_from_row(sqlite3_stmt *s)
     j->started_at = sqlite3_column_int64(s, 16);
     j->finished_at = sqlite3_column_int64(s, 17);
     j->updated_at = sqlite3_column_int64(s, 18);
+    j->checkpoint = col_str(s, 19);
     return j;
 }
 
@@ -842,6 +846,14 @@ ul_err store_job_progress(ul_store *st, int64_t id, int progress, const char *me
                       "UPDATE jobs SET progress=:i1, message=:t1, updated_at=:now "
                       "WHERE id=:id AND state='running'",
                       message, NULL, NULL, NULL, progress, em);
+}
+
+ul_err store_job_checkpoint(ul_store *st, int64_t id, const char *checkpoint, ul_errmsg *em)
+{
+    return job_update(st, id,
+                      "UPDATE jobs SET checkpoint=:t1, updated_at=:now "
+                      "WHERE id=:id AND state='running'",
+                      checkpoint, NULL, NULL, NULL, 0, em);
 }
 
 ul_err store_job_requeue(ul_store *st, int64_t id, const char *message, ul_errmsg *em)

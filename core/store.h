@@ -22,7 +22,7 @@
 
 typedef struct ul_store ul_store;
 
-#define STORE_SCHEMA_VERSION 2
+#define STORE_SCHEMA_VERSION 3
 
 /* Open (creating and migrating as needed) the database at path.  key seals
  * BMC passwords; the store keeps a copy.  A database newer than this build is
@@ -101,6 +101,8 @@ ul_err store_job_mark_running(ul_store *st, int64_t id, ul_errmsg *em);
 /* Record progress (0-100) and a step message. */
 ul_err store_job_progress(ul_store *st, int64_t id, int progress, const char *message,
                           ul_errmsg *em);
+/* Record where a running job is on the BMC (JSON text; NULL clears it). */
+ul_err store_job_checkpoint(ul_store *st, int64_t id, const char *checkpoint, ul_errmsg *em);
 /* Put a job back in the queue (resumed after a restart or a shutdown). */
 ul_err store_job_requeue(ul_store *st, int64_t id, const char *message, ul_errmsg *em);
 /* Final state with result JSON (may be NULL) or error code and detail. */

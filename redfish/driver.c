@@ -115,6 +115,7 @@ static void redfish_close(struct ul_bmc_session *s)
         free(s->password);
     }
     json_object_put(s->root);
+    json_object_put(s->bios_registry);
     free(s->sources);
     free(s->logs);
     rf_options_free(&s->opt);
@@ -236,7 +237,7 @@ const struct ul_driver redfish_driver = {
     .name = "redfish",
     .version = UL_DRIVER_API_VERSION,
     .caps = UL_CAP_POWER | UL_CAP_BOOT | UL_CAP_SENSORS | UL_CAP_EVENTS | UL_CAP_INVENTORY |
-            UL_CAP_POWER_READING,
+            UL_CAP_POWER_READING | UL_CAP_BIOS | UL_CAP_RAID | UL_CAP_FIRMWARE,
     .schemes = redfish_schemes,
     .check_options = redfish_check_options,
     .open = redfish_open,
@@ -250,4 +251,13 @@ const struct ul_driver redfish_driver = {
     .events_clear = rf_events_clear,
     .inventory_read = rf_inventory_read,
     .power_reading = rf_power_reading,
+    .bios_read = rf_bios_read,
+    .bios_registry = rf_bios_registry,
+    .bios_set = rf_bios_set,
+    .storage_read = rf_storage_read,
+    .volume_create = rf_volume_create,
+    .volume_delete = rf_volume_delete,
+    .firmware_list = rf_firmware_list,
+    .firmware_update = rf_firmware_update,
+    .task_poll = rf_task_poll,
 };

@@ -223,8 +223,8 @@ struct attempt {
 };
 
 static void perform_once(struct ul_bmc_session *s, const char *method, const char *path,
-                         const char *body, const char *if_match, bool auth, int timeout_ms,
-                         struct rf_reply *r, struct attempt *a)
+                         const char *body, curl_mime *mime, const char *if_match, bool auth,
+                         int timeout_ms, struct rf_reply *r, struct attempt *a)
 {
     CURL *c = s->curl;
     struct xfer x = {.r = r};
@@ -276,7 +276,11 @@ static void perform_once(struct ul_bmc_session *s, const char *method, const cha
         curl_easy_setopt(c, CURLOPT_USERNAME, s->username);
         curl_easy_setopt(c, CURLOPT_PASSWORD, s->password ? s->password : "");
     }
-    if (strcmp(method, "GET") == 0) {
+    if (mime) {
+        /* multipart/form-data: curl sets the Content-Type with its boundary
+         * and streams file parts from disk. */
+        curl_easy_setopt(c, CURLOPT_MIMEPOST, mime);
+    } else if (strcmp(method, "GET") == 0) {
         curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
     } else if (strcmp(method, "POST") == 0) {
         curl_easy_setopt(c, CURLOPT_POSTFIELDS, body ? body : "");
@@ -299,6 +303,8 @@ static void perform_once(struct ul_bmc_session *s, const char *method, const cha
     /* The handle must not keep pointers into our stack or freed memory. */
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, NULL);
     curl_easy_setopt(c, CURLOPT_ERRORBUFFER, NULL);
+    if (mime)
+        curl_easy_setopt(c, CURLOPT_MIMEPOST, NULL);
     curl_easy_setopt(c, CURLOPT_PASSWORD, "");
     free_headers(h);
     free(url);
@@ -496,15 +502,16 @@ static void backoff(struct ul_bmc_session *s, int attempt, int retry_after_s, in
 }
 
 static ul_err request_ex(struct ul_bmc_session *s, const char *method, const char *path,
-                         const char *body, const char *if_match, bool auth, bool relogin,
-                         struct rf_reply *r, ul_errmsg *em)
+                         const char *body, curl_mime *mime, int timeout_ms, const char *if_match,
+                         bool auth, bool relogin, struct rf_reply *r, ul_errmsg *em)
 {
     bool post = strcmp(method, "POST") == 0;
     bool relogged = false;
-    int timeout_ms = s->opt.timeout_ms ? s->opt.timeout_ms : s->timeout_ms;
+    if (timeout_ms <= 0)
+        timeout_ms = s->opt.timeout_ms ? s->opt.timeout_ms : s->timeout_ms;
     struct attempt a;
     for (int attempt = 0;;) {
-        perform_once(s, method, path, body, if_match, auth, timeout_ms, r, &a);
+        perform_once(s, method, path, body, mime, if_match, auth, timeout_ms, r, &a);
         if (a.cc == CURLE_OK) {
             if (r->status == 401 && auth && relogin && s->token && !relogged && s->sessions_path) {
                 /* The BMC forgot our session (idle expiry, BMC reboot):
@@ -547,7 +554,40 @@ static ul_err request_ex(struct ul_bmc_session *s, const char *method, const cha
 ul_err rf_request(struct ul_bmc_session *s, const char *method, const char *path, const char *body,
                   const char *if_match, struct rf_reply *r, ul_errmsg *em)
 {
-    return request_ex(s, method, path, body, if_match, true, true, r, em);
+    return request_ex(s, method, path, body, NULL, 0, if_match, true, true, r, em);
+}
+
+ul_err rf_request_mime(struct ul_bmc_session *s, const char *path, curl_mime *mime,
+                       int timeout_ms, struct rf_reply *r, ul_errmsg *em)
+{
+    return request_ex(s, "POST", path, NULL, mime, timeout_ms, NULL, true, true, r, em);
+}
+
+void rf_service_messages(const char *body, char *out, size_t outlen)
+{
+    json_object *o = NULL;
+    ul_errmsg em;
+    out[0] = '\0';
+    if (!body || jv_parse(body, strlen(body), RF_MAX_DEPTH, &o, &em) != UL_OK)
+        return;
+    json_object *err = rf_prop(o, "error");
+    json_object *info = rf_prop(err ? err : o, "@Message.ExtendedInfo");
+    size_t used = 0;
+    size_t n = json_object_is_type(info, json_type_array) ? json_object_array_length(info) : 0;
+    for (size_t i = 0; i < n && used + 4 < outlen; i++) {
+        const char *msg = rf_prop_str(json_object_array_get_idx(info, i), "Message");
+        if (!msg)
+            continue;
+        char one[300];
+        rf_copy_text(one, sizeof(one), msg);
+        int w = snprintf(out + used, outlen - used, "%s%s", used ? "; " : "", one);
+        if (w < 0 || (size_t)w >= outlen - used)
+            break;
+        used += (size_t)w;
+    }
+    if (!used && err && rf_prop_str(err, "message"))
+        rf_copy_text(out, outlen, rf_prop_str(err, "message"));
+    json_object_put(o);
 }
 
 ul_err rf_parse(struct ul_bmc_session *s, const char *method, const char *path, const char *body,
@@ -632,7 +672,7 @@ ul_err rf_login(struct ul_bmc_session *s, ul_errmsg *em)
     body[used++] = '}';
     body[used] = '\0';
     struct rf_reply r = {0};
-    ul_err rc = request_ex(s, "POST", s->sessions_path, body, NULL, false, false, &r, em);
+    ul_err rc = request_ex(s, "POST", s->sessions_path, body, NULL, 0, NULL, false, false, &r, em);
     rf_wipe(body, cap);
     free(body);
     if (rc != UL_OK) {
@@ -695,7 +735,7 @@ void rf_logout(struct ul_bmc_session *s)
         struct attempt a;
         /* Short and without retries: a BMC that went away must not hold up
          * the session cache, and the session expires on its own anyway. */
-        perform_once(s, "DELETE", s->session_path, NULL, NULL, true, RF_LOGOUT_TIMEOUT_MS, &r, &a);
+        perform_once(s, "DELETE", s->session_path, NULL, NULL, NULL, true, RF_LOGOUT_TIMEOUT_MS, &r, &a);
         if (a.cc != CURLE_OK || r.status >= 300)
             ul_debug("node %s: logout: %s", s->node,
                      a.cc != CURLE_OK ? curl_easy_strerror(a.cc) : "refused");

@@ -38,7 +38,7 @@
 
 /* ---- field copies: absent or mistyped values are left out ---- */
 
-static void put_str(json_object *dst, const char *key, json_object *src, const char *prop)
+void rf_put_str(json_object *dst, const char *key, json_object *src, const char *prop)
 {
     char buf[256];
     const char *v = rf_prop_str(src, prop);
@@ -50,7 +50,7 @@ static void put_str(json_object *dst, const char *key, json_object *src, const c
 }
 
 /* Integers stay integers (drive capacities pass 2^53). */
-static void put_num(json_object *dst, const char *key, json_object *src, const char *prop)
+void rf_put_num(json_object *dst, const char *key, json_object *src, const char *prop)
 {
     double d;
     json_object *v = rf_prop(src, prop);
@@ -66,14 +66,14 @@ static void put_num(json_object *dst, const char *key, json_object *src, const c
         json_object_object_add(dst, key, json_object_new_double(d));
 }
 
-static void put_bool(json_object *dst, const char *key, json_object *src, const char *prop)
+void rf_put_bool(json_object *dst, const char *key, json_object *src, const char *prop)
 {
     json_object *v = rf_prop(src, prop);
     if (json_object_is_type(v, json_type_boolean))
         json_object_object_add(dst, key, json_object_new_boolean(json_object_get_boolean(v)));
 }
 
-static bool absent(json_object *obj)
+bool rf_absent(json_object *obj)
 {
     const char *st = rf_prop_str(rf_prop(obj, "Status"), "State");
     return st && strcasecmp(st, "Absent") == 0;
@@ -84,44 +84,44 @@ static bool absent(json_object *obj)
 json_object *rf_inv_system(json_object *sys)
 {
     json_object *o = json_object_new_object();
-    put_str(o, "manufacturer", sys, "Manufacturer");
-    put_str(o, "model", sys, "Model");
-    put_str(o, "serial_number", sys, "SerialNumber");
-    put_str(o, "sku", sys, "SKU");
-    put_str(o, "bios_version", sys, "BiosVersion");
-    put_str(o, "uuid", sys, "UUID");
+    rf_put_str(o, "manufacturer", sys, "Manufacturer");
+    rf_put_str(o, "model", sys, "Model");
+    rf_put_str(o, "serial_number", sys, "SerialNumber");
+    rf_put_str(o, "sku", sys, "SKU");
+    rf_put_str(o, "bios_version", sys, "BiosVersion");
+    rf_put_str(o, "uuid", sys, "UUID");
     const char *ps = rf_prop_str(sys, "PowerState");
     if (ps)
         json_object_object_add(
             o, "power_state", json_object_new_string(bmc_power_state_name(rf_power_state_map(ps))));
-    put_num(o, "memory_gib", rf_prop(sys, "MemorySummary"), "TotalSystemMemoryGiB");
-    put_num(o, "processor_count", rf_prop(sys, "ProcessorSummary"), "Count");
+    rf_put_num(o, "memory_gib", rf_prop(sys, "MemorySummary"), "TotalSystemMemoryGiB");
+    rf_put_num(o, "processor_count", rf_prop(sys, "ProcessorSummary"), "Count");
     return o;
 }
 
 json_object *rf_inv_processor(json_object *p)
 {
     json_object *o = json_object_new_object();
-    put_str(o, "id", p, "Id");
-    put_str(o, "model", p, "Model");
-    put_str(o, "manufacturer", p, "Manufacturer");
-    put_num(o, "cores", p, "TotalCores");
-    put_num(o, "threads", p, "TotalThreads");
-    put_num(o, "speed_mhz", p, rf_prop(p, "MaxSpeedMHz") ? "MaxSpeedMHz" : "OperatingSpeedMHz");
+    rf_put_str(o, "id", p, "Id");
+    rf_put_str(o, "model", p, "Model");
+    rf_put_str(o, "manufacturer", p, "Manufacturer");
+    rf_put_num(o, "cores", p, "TotalCores");
+    rf_put_num(o, "threads", p, "TotalThreads");
+    rf_put_num(o, "speed_mhz", p, rf_prop(p, "MaxSpeedMHz") ? "MaxSpeedMHz" : "OperatingSpeedMHz");
     return o;
 }
 
 json_object *rf_inv_memory(json_object *m)
 {
     json_object *o = json_object_new_object();
-    put_str(o, "id", m, "Id");
-    put_num(o, "capacity_mib", m, "CapacityMiB");
-    put_str(o, "type", m, rf_prop_str(m, "MemoryDeviceType") ? "MemoryDeviceType" : "MemoryType");
+    rf_put_str(o, "id", m, "Id");
+    rf_put_num(o, "capacity_mib", m, "CapacityMiB");
+    rf_put_str(o, "type", m, rf_prop_str(m, "MemoryDeviceType") ? "MemoryDeviceType" : "MemoryType");
     /* The schema spells it OperatingSpeedMhz; rf_prop forgives the case. */
-    put_num(o, "speed_mhz", m, "OperatingSpeedMhz");
-    put_str(o, "manufacturer", m, "Manufacturer");
-    put_str(o, "part_number", m, "PartNumber");
-    put_str(o, "serial_number", m, "SerialNumber");
+    rf_put_num(o, "speed_mhz", m, "OperatingSpeedMhz");
+    rf_put_str(o, "manufacturer", m, "Manufacturer");
+    rf_put_str(o, "part_number", m, "PartNumber");
+    rf_put_str(o, "serial_number", m, "SerialNumber");
     return o;
 }
 
@@ -136,12 +136,12 @@ static void put_health(json_object *o, json_object *src)
 json_object *rf_inv_drive(json_object *d)
 {
     json_object *o = json_object_new_object();
-    put_str(o, "id", d, rf_prop_str(d, "Id") ? "Id" : "Name");
-    put_str(o, "model", d, "Model");
-    put_num(o, "capacity_bytes", d, "CapacityBytes");
-    put_str(o, "media_type", d, "MediaType");
-    put_str(o, "protocol", d, "Protocol");
-    put_str(o, "serial_number", d, "SerialNumber");
+    rf_put_str(o, "id", d, rf_prop_str(d, "Id") ? "Id" : "Name");
+    rf_put_str(o, "model", d, "Model");
+    rf_put_num(o, "capacity_bytes", d, "CapacityBytes");
+    rf_put_str(o, "media_type", d, "MediaType");
+    rf_put_str(o, "protocol", d, "Protocol");
+    rf_put_str(o, "serial_number", d, "SerialNumber");
     put_health(o, d);
     return o;
 }
@@ -149,21 +149,21 @@ json_object *rf_inv_drive(json_object *d)
 json_object *rf_inv_nic(json_object *n)
 {
     json_object *o = json_object_new_object();
-    put_str(o, "id", n, "Id");
-    put_str(o, "mac_address", n,
+    rf_put_str(o, "id", n, "Id");
+    rf_put_str(o, "mac_address", n,
             rf_prop_str(n, "MACAddress") ? "MACAddress" : "PermanentMACAddress");
-    put_num(o, "speed_mbps", n, "SpeedMbps");
-    put_str(o, "link_status", n, "LinkStatus");
+    rf_put_num(o, "speed_mbps", n, "SpeedMbps");
+    rf_put_str(o, "link_status", n, "LinkStatus");
     return o;
 }
 
 json_object *rf_inv_firmware(json_object *f)
 {
     json_object *o = json_object_new_object();
-    put_str(o, "id", f, "Id");
-    put_str(o, "name", f, "Name");
-    put_str(o, "version", f, "Version");
-    put_bool(o, "updateable", f, "Updateable");
+    rf_put_str(o, "id", f, "Id");
+    rf_put_str(o, "name", f, "Name");
+    rf_put_str(o, "version", f, "Version");
+    rf_put_bool(o, "updateable", f, "Updateable");
     return o;
 }
 
@@ -179,7 +179,7 @@ static ul_err list_member(struct ul_bmc_session *s, json_object *obj, const char
                           ul_errmsg *em)
 {
     struct inv *iv = arg;
-    if (!absent(obj))
+    if (!rf_absent(obj))
         json_object_array_add(iv->list, iv->map(obj));
     return UL_OK;
 }
@@ -211,9 +211,9 @@ static ul_err section(struct ul_bmc_session *s, struct inv *iv, json_object *obj
 static json_object *controller_map(json_object *c)
 {
     json_object *o = json_object_new_object();
-    put_str(o, "name", c, "Name");
-    put_str(o, "model", c, "Model");
-    put_str(o, "firmware_version", c, "FirmwareVersion");
+    rf_put_str(o, "name", c, "Name");
+    rf_put_str(o, "model", c, "Model");
+    rf_put_str(o, "firmware_version", c, "FirmwareVersion");
     return o;
 }
 
@@ -243,7 +243,7 @@ static ul_err storage_drives(struct ul_bmc_session *s, struct inv *iv, json_obje
             continue; /* a stale drive link */
         if (rc != UL_OK)
             return rc;
-        if (!absent(d)) {
+        if (!rf_absent(d)) {
             json_object *o = rf_inv_drive(d);
             if (!rf_prop(o, "id")) {
                 /* Drives without Id or Name (the DMTF tower's M.2 drives):
@@ -273,7 +273,7 @@ static ul_err storage_member(struct ul_bmc_session *s, json_object *st, const ch
     json_object *ctrls = json_object_new_array();
     json_object *drives = json_object_new_array();
     ul_err rc = UL_OK;
-    put_str(o, "id", st, "Id");
+    rf_put_str(o, "id", st, "Id");
     json_object *sc = rf_prop(st, "StorageControllers");
     if (json_object_is_type(sc, json_type_array)) {
         for (size_t i = 0; i < json_object_array_length(sc) && i < INV_MAX_STORAGE; i++) {
@@ -317,16 +317,16 @@ static ul_err simple_storage_member(struct ul_bmc_session *s, json_object *st, c
     json_object *o = json_object_new_object();
     json_object *ctrls = json_object_new_array();
     json_object *drives = json_object_new_array();
-    put_str(o, "id", st, "Id");
+    rf_put_str(o, "id", st, "Id");
     json_object *c = json_object_new_object();
-    put_str(c, "name", st, "Name");
+    rf_put_str(c, "name", st, "Name");
     json_object_array_add(ctrls, c);
     json_object *dev = rf_prop(st, "Devices");
     for (size_t i = 0; json_object_is_type(dev, json_type_array) &&
                        i < json_object_array_length(dev) && i < INV_MAX_DRIVES;
          i++) {
         json_object *d = json_object_array_get_idx(dev, i);
-        if (json_object_is_type(d, json_type_object) && !absent(d))
+        if (json_object_is_type(d, json_type_object) && !rf_absent(d))
             json_object_array_add(drives, rf_inv_drive(d));
     }
     json_object_object_add(o, "controllers", ctrls);

@@ -85,6 +85,7 @@ struct ul_bmc_session {
     size_t nsources;
     struct rf_logsel *logs;
     size_t nlogs;
+    json_object *bios_registry; /* normalised, read once per session, or NULL */
 };
 
 /* ---- HTTP (http.c) ---- */
@@ -113,6 +114,15 @@ ul_err rf_http_init(struct ul_bmc_session *s, ul_errmsg *em);
  * may be NULL.  Blocks for at most about (retries + 1) x timeout. */
 ul_err rf_request(struct ul_bmc_session *s, const char *method, const char *path, const char *body,
                   const char *if_match, struct rf_reply *r, ul_errmsg *em);
+
+/* POST a multipart/form-data body (firmware push); timeout_ms 0: the
+ * session's.  Like rf_request: UL_OK when a reply arrived. */
+ul_err rf_request_mime(struct ul_bmc_session *s, const char *path, curl_mime *mime,
+                       int timeout_ms, struct rf_reply *r, ul_errmsg *em);
+
+/* Every @Message.ExtendedInfo Message of an error body, joined with "; "
+ * (or error.message); "" when none. */
+void rf_service_messages(const char *body, char *out, size_t outlen);
 
 /* Map a non-2xx reply to a project error with a message naming the node,
  * the method and the path, and the service's own message when it gave one. */
@@ -289,6 +299,14 @@ ul_err rf_events_clear(struct ul_bmc_session *s, ul_errmsg *em);
 
 /* ---- inventory (inventory.c) ---- */
 
+/* Copy src[prop] into dst[key] when present and of the right type (text
+ * cleaned; integral numbers stay integers). */
+void rf_put_str(json_object *dst, const char *key, json_object *src, const char *prop);
+void rf_put_num(json_object *dst, const char *key, json_object *src, const char *prop);
+void rf_put_bool(json_object *dst, const char *key, json_object *src, const char *prop);
+/* Status.State is Absent (an empty slot). */
+bool rf_absent(json_object *obj);
+
 /* Each maps one resource to the inventory's normalized object (new). */
 json_object *rf_inv_system(json_object *sys);
 json_object *rf_inv_processor(json_object *p);
@@ -298,5 +316,45 @@ json_object *rf_inv_nic(json_object *n);
 json_object *rf_inv_firmware(json_object *f);
 
 ul_err rf_inventory_read(struct ul_bmc_session *s, json_object **out, ul_errmsg *em);
+
+/* ---- BIOS (bios.c) ---- */
+
+/* A DMTF AttributeRegistry resource to the normalised form of bmc/bios.h
+ * (new object). */
+json_object *rf_bios_registry_normalise(json_object *reg, const char *name);
+/* The pending settings: attributes of the Settings resource whose value
+ * differs from the current one (new object). */
+json_object *rf_bios_pending(json_object *current, json_object *settings);
+
+ul_err rf_bios_read(struct ul_bmc_session *s, json_object **out, ul_errmsg *em);
+ul_err rf_bios_registry(struct ul_bmc_session *s, json_object **out, ul_errmsg *em);
+ul_err rf_bios_set(struct ul_bmc_session *s, json_object *changes, enum ul_apply_time at,
+                   ul_errmsg *em);
+
+/* ---- storage (storage.c) ---- */
+
+json_object *rf_storage_drive(json_object *d);
+json_object *rf_storage_volume(json_object *v);
+
+ul_err rf_storage_read(struct ul_bmc_session *s, json_object **out, ul_errmsg *em);
+ul_err rf_volume_create(struct ul_bmc_session *s, const struct ul_volume_spec *v,
+                        char volume_id[64], struct ul_task_ref *task, ul_errmsg *em);
+ul_err rf_volume_delete(struct ul_bmc_session *s, const char *controller, const char *volume,
+                        struct ul_task_ref *task, ul_errmsg *em);
+
+/* ---- firmware and tasks (update.c) ---- */
+
+/* A Task resource into a status; false when obj is not task-shaped. */
+bool rf_task_status_from(json_object *obj, struct ul_task_status *out);
+/* Where to follow an operation the service answered 202 to: the Location
+ * header (a task monitor) and a Task in the body. */
+void rf_task_ref_from_reply(struct ul_bmc_session *s, const char *base, const struct rf_reply *r,
+                            struct ul_task_ref *task);
+
+ul_err rf_firmware_list(struct ul_bmc_session *s, json_object **out, ul_errmsg *em);
+ul_err rf_firmware_update(struct ul_bmc_session *s, const struct ul_fw_update *u,
+                          struct ul_task_ref *task, ul_errmsg *em);
+ul_err rf_task_poll(struct ul_bmc_session *s, const struct ul_task_ref *t,
+                    struct ul_task_status *out, ul_errmsg *em);
 
 #endif
