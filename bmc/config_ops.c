@@ -380,6 +380,34 @@ static ul_err bios_set_run(ul_job_ctx *ctx, json_object *params, json_object **r
         rc = ul_errmsg_set(em, UL_ERR_INVALID, "node %s: %s", node, msg);
         goto out;
     }
+    /* Values already in place (and not about to change) need no write: a
+     * profile applied twice must not reboot a node for nothing. */
+    {
+        json_object *current = NULL, *pending = NULL, *todo = json_object_new_object();
+        json_object_object_get_ex(bios, "attributes", &current);
+        json_object_object_get_ex(bios, "pending", &pending);
+        json_object_object_foreach(wanted, name, v)
+        {
+            json_object *c = NULL;
+            bool same = current && json_object_object_get_ex(current, name, &c) &&
+                        json_object_equal(c, v);
+            bool changing = pending && json_object_object_get_ex(pending, name, NULL);
+            if (!same || changing)
+                json_object_object_add(todo, name, json_object_get(v));
+        }
+        if (json_object_object_length(todo) == 0) {
+            json_object_put(todo);
+            *result = json_object_new_object();
+            json_object_object_add(*result, "requested", json_object_get(wanted));
+            json_object_object_add(*result, "not_applied", json_object_new_object());
+            json_object_object_add(*result, "unchanged", json_object_new_boolean(true));
+            job_ctx_progress(ctx, 100, "all %d BIOS settings already have these values",
+                             json_object_object_length(wanted));
+            goto out;
+        }
+        json_object_put(wanted);
+        wanted = todo;
+    }
     if ((rc = job_ctx_check(ctx, em)) != UL_OK)
         goto out;
     enum ul_apply_time at = UL_APPLY_DEFAULT;

@@ -203,6 +203,11 @@ static void print_bios_set(const char *node, json_object *res)
     }
     json_object_object_get_ex(res, "requested", &req);
     json_object_object_get_ex(res, "not_applied", &bad);
+    if (json_object_object_get_ex(res, "unchanged", NULL)) {
+        printf("%s: the %d BIOS settings already have these values; nothing written\n", node,
+               req ? json_object_object_length(req) : 0);
+        return;
+    }
     if (!bad || json_object_object_length(bad) == 0) {
         printf("%s: %d BIOS settings applied and verified\n", node,
                req ? json_object_object_length(req) : 0);
