@@ -65,6 +65,10 @@ static json_object *check_one(const char *name, json_object *def, json_object *v
         problem(buf, size, used, count, "%s is read-only", name);
         return NULL;
     }
+    if (!v || json_object_is_type(v, json_type_null)) {
+        problem(buf, size, used, count, "%s needs a value", name);
+        return NULL;
+    }
     const char *sv = json_object_get_string(v);
     if (strcmp(type, "enumeration") == 0) {
         json_object *vals;
@@ -100,7 +104,8 @@ static json_object *check_one(const char *name, json_object *def, json_object *v
         json_object *lo, *hi;
         bool has_lo = json_object_object_get_ex(def, "min", &lo);
         bool has_hi = json_object_object_get_ex(def, "max", &hi);
-        if ((has_lo && n < json_object_get_int64(lo)) || (has_hi && n > json_object_get_int64(hi))) {
+        if ((has_lo && n < json_object_get_int64(lo)) ||
+            (has_hi && n > json_object_get_int64(hi))) {
             problem(buf, size, used, count, "%s=%lld is out of range (%s to %s)", name,
                     (long long)n, has_lo ? json_object_get_string(lo) : "-inf",
                     has_hi ? json_object_get_string(hi) : "+inf");
@@ -141,8 +146,7 @@ ul_err bios_check_changes(json_object *registry, json_object *changes, json_obje
                           ul_errmsg *em)
 {
     *out = NULL;
-    if (!json_object_is_type(changes, json_type_object) ||
-        json_object_object_length(changes) == 0)
+    if (!json_object_is_type(changes, json_type_object) || json_object_object_length(changes) == 0)
         return ul_errmsg_set(em, UL_ERR_INVALID, "no BIOS attributes to set");
     json_object *defs = NULL;
     if (registry)
@@ -170,8 +174,10 @@ ul_err bios_check_changes(json_object *registry, json_object *changes, json_obje
         } else if (json_object_is_type(v, json_type_object) ||
                    json_object_is_type(v, json_type_array) ||
                    json_object_is_type(v, json_type_null)) {
-            problem(buf, sizeof(buf), &used, &count, "%s: a value must be a string, a number "
-                    "or a boolean", name);
+            problem(buf, sizeof(buf), &used, &count,
+                    "%s: a value must be a string, a number "
+                    "or a boolean",
+                    name);
             conv = NULL;
         } else {
             conv = json_object_get(v);
@@ -201,15 +207,22 @@ json_object *bios_verify(json_object *wanted, json_object *current, json_object 
         json_object *o = json_object_new_object();
         json_object_object_add(o, "wanted", json_object_get(want));
         json_object_object_add(o, "current", cur ? json_object_get(cur) : NULL);
-        for (size_t i = 0; messages && i < json_object_array_length(messages); i++) {
+        size_t nm = json_object_is_type(messages, json_type_array)
+                        ? json_object_array_length(messages)
+                        : 0;
+        for (size_t i = 0; i < nm; i++) {
             json_object *m = json_object_array_get_idx(messages, i);
             json_object *attrs, *text;
             if (!json_object_object_get_ex(m, "attributes", &attrs) ||
-                !json_object_object_get_ex(m, "message", &text))
+                !json_object_object_get_ex(m, "message", &text) ||
+                !json_object_is_type(attrs, json_type_array))
                 continue;
-            for (size_t k = 0; k < json_object_array_length(attrs); k++)
-                if (strcmp(json_object_get_string(json_object_array_get_idx(attrs, k)), name) == 0)
+            for (size_t k = 0; k < json_object_array_length(attrs); k++) {
+                json_object *a = json_object_array_get_idx(attrs, k);
+                if (json_object_is_type(a, json_type_string) &&
+                    strcmp(json_object_get_string(a), name) == 0)
                     json_object_object_add(o, "message", json_object_get(text));
+            }
         }
         json_object_object_add(bad, name, o);
     }

@@ -132,8 +132,8 @@ static void print_bios_get(const char *node, json_object *res)
     {
         json_object *p = NULL;
         char *v = out_text(val);
-        char *pv = pending && json_object_object_get_ex(pending, name, &p) ? out_text(p)
-                                                                           : xstrdup("");
+        char *pv =
+            pending && json_object_object_get_ex(pending, name, &p) ? out_text(p) : xstrdup("");
         const char *row[] = {name, v, pv};
         out_table_add(t, row);
         free(v);
@@ -303,7 +303,7 @@ int cmd_bios(struct cli *cli, int argc, char **argv)
                                       set ? "bios set" : "bios", &ok);
     json_object_put(body);
     return finish(cli, job, ok,
-                  set                             ? print_bios_set
+                  set                           ? print_bios_set
                   : strcmp(sub, "pending") == 0 ? print_bios_pending
                                                 : print_bios_get,
                   node);
@@ -337,20 +337,22 @@ static void print_raid(const char *node, json_object *res)
         json_object *c = json_object_array_get_idx(ctrls, i), *drives = NULL, *vols = NULL;
         char *id = out_field(c, "id"), *name = out_field(c, "name"), *model = out_field(c, "model"),
              *types = out_field(c, "raid_types"), *health = out_field(c, "health");
-        printf("%sController %s: %s (%s), health %s\n  RAID levels: %s\n", i ? "\n" : "", id,
-               name, model, health, types);
+        printf("%sController %s: %s (%s), health %s\n  RAID levels: %s\n", i ? "\n" : "", id, name,
+               model, health, types);
         free(id), free(name), free(model), free(types), free(health);
         json_object_object_get_ex(c, "drives", &drives);
         json_object_object_get_ex(c, "volumes", &vols);
-        static const char *const dh[] = {"DRIVE", "MODEL", "MEDIA", "CAPACITY", "HEALTH",
-                                         "VOLUME"};
+        static const char *const dh[] = {"DRIVE", "MODEL", "MEDIA", "CAPACITY", "HEALTH", "VOLUME"};
         struct out_table *t = out_table_new(6, dh);
         for (size_t k = 0; drives && k < json_object_array_length(drives); k++) {
             json_object *d = json_object_array_get_idx(drives, k), *cap = NULL, *dv = NULL;
             json_object_object_get_ex(d, "capacity_bytes", &cap);
             json_object_object_get_ex(d, "volumes", &dv);
-            char *f[] = {out_field(d, "id"), out_field(d, "model"), out_field(d, "media"),
-                         human_bytes(cap), out_field(d, "health"),
+            char *f[] = {out_field(d, "id"),
+                         out_field(d, "model"),
+                         out_field(d, "media"),
+                         human_bytes(cap),
+                         out_field(d, "health"),
                          dv && json_object_array_length(dv)
                              ? out_text(json_object_array_get_idx(dv, 0))
                              : xstrdup("-")};
@@ -361,8 +363,7 @@ static void print_raid(const char *node, json_object *res)
         putchar('\n');
         out_table_print(t, stdout);
         out_table_free(t);
-        static const char *const vh[] = {"VOLUME", "NAME", "RAID", "CAPACITY", "DRIVES",
-                                         "HEALTH"};
+        static const char *const vh[] = {"VOLUME", "NAME", "RAID", "CAPACITY", "DRIVES", "HEALTH"};
         t = out_table_new(6, vh);
         for (size_t k = 0; vols && k < json_object_array_length(vols); k++) {
             json_object *v = json_object_array_get_idx(vols, k), *cap = NULL, *vd = NULL;
@@ -375,8 +376,12 @@ static void print_raid(const char *node, json_object *res)
                 free(dl);
                 dl = next;
             }
-            char *f[] = {out_field(v, "id"), out_field(v, "name"), out_field(v, "raid_type"),
-                         human_bytes(cap), dl, out_field(v, "health")};
+            char *f[] = {out_field(v, "id"),
+                         out_field(v, "name"),
+                         out_field(v, "raid_type"),
+                         human_bytes(cap),
+                         dl,
+                         out_field(v, "health")};
             out_table_add(t, (const char *const *)f);
             for (int j = 0; j < 6; j++)
                 free(f[j]);
@@ -414,11 +419,24 @@ static long long parse_size(const char *s)
     static const struct {
         const char *suffix;
         double mult;
-    } units[] = {{"", 1},          {"B", 1},          {"K", 1e3},       {"KB", 1e3},
-                 {"M", 1e6},       {"MB", 1e6},       {"G", 1e9},       {"GB", 1e9},
-                 {"T", 1e12},      {"TB", 1e12},      {"Ki", 1024.0},   {"KiB", 1024.0},
-                 {"Mi", 1048576.0}, {"MiB", 1048576.0}, {"Gi", 1073741824.0},
-                 {"GiB", 1073741824.0}, {"Ti", 1099511627776.0}, {"TiB", 1099511627776.0}};
+    } units[] = {{"", 1},
+                 {"B", 1},
+                 {"K", 1e3},
+                 {"KB", 1e3},
+                 {"M", 1e6},
+                 {"MB", 1e6},
+                 {"G", 1e9},
+                 {"GB", 1e9},
+                 {"T", 1e12},
+                 {"TB", 1e12},
+                 {"Ki", 1024.0},
+                 {"KiB", 1024.0},
+                 {"Mi", 1048576.0},
+                 {"MiB", 1048576.0},
+                 {"Gi", 1073741824.0},
+                 {"GiB", 1073741824.0},
+                 {"Ti", 1099511627776.0},
+                 {"TiB", 1099511627776.0}};
     for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++)
         if (strcasecmp(end, units[i].suffix) == 0 && (end[0] != 'k' || i >= 2))
             return v * units[i].mult < 9e18 ? (long long)(v * units[i].mult) : -1;
@@ -683,9 +701,9 @@ int cmd_firmware(struct cli *cli, int argc, char **argv)
         if (json_object_array_length(targets)) {
             char *list = xstrdup("");
             for (size_t i = 0; i < json_object_array_length(targets); i++) {
-                char *next = xasprintf("%s%s%s", list, i ? "," : "",
-                                       json_object_get_string(
-                                           json_object_array_get_idx(targets, i)));
+                char *next =
+                    xasprintf("%s%s%s", list, i ? "," : "",
+                              json_object_get_string(json_object_array_get_idx(targets, i)));
                 free(list);
                 list = next;
             }

@@ -337,7 +337,8 @@ ul_err jobs_start(ul_jobs *jobs, ul_errmsg *em)
             continue;
         }
         if (j->state == UL_JOB_QUEUED) {
-            queue_push(jobs, j->id, j->node, false);
+            /* Put back by a clean shutdown after it had started: a resume. */
+            queue_push(jobs, j->id, j->node, j->attempts > 0);
             queued++;
             continue;
         }
@@ -596,8 +597,10 @@ ul_err job_ctx_save_checkpoint(ul_job_ctx *ctx, json_object *checkpoint, ul_errm
     ul_err rc = store_job_checkpoint(ctx->jobs->st, ctx->id, text, em);
     free(text);
     if (rc == UL_OK) {
-        json_object_put(ctx->checkpoint);
+        /* The new reference first: checkpoint may be the one we hold. */
+        json_object *old = ctx->checkpoint;
         ctx->checkpoint = checkpoint ? json_object_get(checkpoint) : NULL;
+        json_object_put(old);
     }
     return rc;
 }

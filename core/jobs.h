@@ -94,7 +94,8 @@ void *job_ctx_user(ul_job_ctx *ctx);
 int64_t job_ctx_deadline(ul_job_ctx *ctx);
 /* Milliseconds left before the deadline (never negative). */
 int64_t job_ctx_remaining_ms(ul_job_ctx *ctx);
-/* True when this run continues a job an earlier daemon started. */
+/* True when this run continues a job an earlier run started (the daemon
+ * stopped or died under it). */
 bool job_ctx_resumed(ul_job_ctx *ctx);
 /* Checkpoints: where a long job is on the BMC (a task URI), saved in the
  * store so a run after a restart continues from there.  job_ctx_checkpoint

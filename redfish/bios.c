@@ -127,8 +127,8 @@ ul_err rf_bios_read(struct ul_bmc_session *s, json_object **out, ul_errmsg *em)
     json_object *attrs = rf_prop(bios, "Attributes");
     if (!json_object_is_type(attrs, json_type_object)) {
         json_object_put(bios);
-        return ul_errmsg_set(em, UL_ERR_PROTOCOL, "node %s: GET %s: no Attributes object",
-                             s->node, path);
+        return ul_errmsg_set(em, UL_ERR_PROTOCOL, "node %s: GET %s: no Attributes object", s->node,
+                             path);
     }
     if (json_object_object_length(attrs) > BIOS_MAX_ATTRIBUTES) {
         json_object_put(bios);
@@ -149,8 +149,8 @@ ul_err rf_bios_read(struct ul_bmc_session *s, json_object **out, ul_errmsg *em)
     json_object *rs = rf_prop(bios, "@Redfish.Settings");
     json_object *times = json_object_new_array();
     json_object *sat = rf_prop(rs, "SupportedApplyTimes");
-    for (size_t i = 0; json_object_is_type(sat, json_type_array) &&
-                       i < json_object_array_length(sat) && i < 16;
+    for (size_t i = 0;
+         json_object_is_type(sat, json_type_array) && i < json_object_array_length(sat) && i < 16;
          i++) {
         json_object *t = json_object_array_get_idx(sat, i);
         if (json_object_is_type(t, json_type_string))
@@ -300,9 +300,8 @@ out:
 static bool offered(json_object *bios, const char *apply)
 {
     json_object *sat = rf_prop(rf_prop(bios, "@Redfish.Settings"), "SupportedApplyTimes");
-    for (size_t i = 0; json_object_is_type(sat, json_type_array) &&
-                       i < json_object_array_length(sat);
-         i++) {
+    for (size_t i = 0;
+         json_object_is_type(sat, json_type_array) && i < json_object_array_length(sat); i++) {
         const char *t = json_object_get_string(json_object_array_get_idx(sat, i));
         if (t && strcasecmp(t, apply) == 0)
             return true;

@@ -124,12 +124,12 @@ static json_object *raid_types(struct ul_bmc_session *s, json_object *st, json_o
 {
     json_object *types = json_object_new_array();
     json_object *sc = rf_prop(st, "StorageControllers");
-    for (size_t i = 0; json_object_is_type(sc, json_type_array) &&
-                       i < json_object_array_length(sc) && i < 8;
+    for (size_t i = 0;
+         json_object_is_type(sc, json_type_array) && i < json_object_array_length(sc) && i < 8;
          i++) {
         json_object *t = rf_prop(json_object_array_get_idx(sc, i), "SupportedRAIDTypes");
-        for (size_t k = 0; json_object_is_type(t, json_type_array) &&
-                           k < json_object_array_length(t) && k < 32;
+        for (size_t k = 0;
+             json_object_is_type(t, json_type_array) && k < json_object_array_length(t) && k < 32;
              k++) {
             json_object *v = json_object_array_get_idx(t, k);
             if (json_object_is_type(v, json_type_string))
@@ -138,8 +138,8 @@ static json_object *raid_types(struct ul_bmc_session *s, json_object *st, json_o
     }
     if (json_object_array_length(types) > 0 || !vols_coll)
         return types;
-    json_object *caps = rf_prop(rf_prop(vols_coll, "@Redfish.CollectionCapabilities"),
-                                "Capabilities");
+    json_object *caps =
+        rf_prop(rf_prop(vols_coll, "@Redfish.CollectionCapabilities"), "Capabilities");
     const char *l = json_object_is_type(caps, json_type_array) && json_object_array_length(caps)
                         ? rf_prop_link(json_object_array_get_idx(caps, 0), "CapabilitiesObject")
                         : NULL;
@@ -357,9 +357,9 @@ ul_err rf_volume_create(struct ul_bmc_session *s, const struct ul_volume_spec *v
                 json_object_put(drives);
                 json_object_put(links);
                 json_object_put(body);
-                rc = ul_errmsg_set(em, UL_ERR_INVALID,
-                                   "node %s: controller %s has no drive '%.64s'", s->node,
-                                   rf_prop_str(c, "id"), v->drives[i]);
+                rc =
+                    ul_errmsg_set(em, UL_ERR_INVALID, "node %s: controller %s has no drive '%.64s'",
+                                  s->node, rf_prop_str(c, "id"), v->drives[i]);
                 goto out;
             }
             json_object *ref = json_object_new_object();
@@ -379,8 +379,8 @@ ul_err rf_volume_create(struct ul_bmc_session *s, const struct ul_volume_spec *v
     if (r.status == 400) {
         char msgs[900];
         rf_service_messages(r.body, msgs, sizeof(msgs));
-        rc = ul_errmsg_set(em, UL_ERR_REJECTED, "node %s: the BMC refused the volume: %s",
-                           s->node, msgs[0] ? msgs : "HTTP 400 without a message");
+        rc = ul_errmsg_set(em, UL_ERR_REJECTED, "node %s: the BMC refused the volume: %s", s->node,
+                           msgs[0] ? msgs : "HTTP 400 without a message");
         goto out;
     }
     if (r.status < 200 || r.status >= 300) {

@@ -105,9 +105,8 @@ bool rf_task_status_from(json_object *obj, struct ul_task_status *out)
     if (out->state == UL_TASK_DONE && ts && strcasecmp(ts, "Critical") == 0)
         out->state = UL_TASK_FAILED;
     double pct;
-    out->percent = rf_prop_num(obj, "PercentComplete", &pct) && pct >= 0 && pct <= 100
-                       ? (int)pct
-                       : -1;
+    out->percent =
+        rf_prop_num(obj, "PercentComplete", &pct) && pct >= 0 && pct <= 100 ? (int)pct : -1;
     json_object *msgs = rf_prop(obj, "Messages");
     size_t n = json_object_is_type(msgs, json_type_array) ? json_object_array_length(msgs) : 0;
     /* The latest message says the current step, or why it failed. */
@@ -130,8 +129,7 @@ void rf_task_ref_from_reply(struct ul_bmc_session *s, const char *base, const st
         snprintf(task->monitor, sizeof(task->monitor), "%s", p);
     json_object *body = NULL;
     ul_errmsg em;
-    if (r->body && r->len &&
-        rf_parse(s, "POST", base, r->body, r->len, &body, &em) == UL_OK) {
+    if (r->body && r->len && rf_parse(s, "POST", base, r->body, r->len, &body, &em) == UL_OK) {
         const char *id = rf_prop_str(body, "@odata.id");
         if (rf_prop(body, "TaskState") && id && rf_link_resolve(base, id, p, sizeof(p)))
             snprintf(task->task, sizeof(task->task), "%s", p);
@@ -204,8 +202,10 @@ ul_err rf_task_poll(struct ul_bmc_session *s, const struct ul_task_ref *t,
             if (ok)
                 return UL_OK;
             if (!t->monitor[0])
-                return ul_errmsg_set(em, UL_ERR_PROTOCOL, "node %s: GET %s: not a Task (no "
-                                     "TaskState)", s->node, t->task);
+                return ul_errmsg_set(em, UL_ERR_PROTOCOL,
+                                     "node %s: GET %s: not a Task (no "
+                                     "TaskState)",
+                                     s->node, t->task);
         } else if (!(rc == UL_ERR_UNSUPPORTED && t->monitor[0])) {
             return rc;
         }
@@ -241,8 +241,7 @@ static ul_err targets_json(struct ul_bmc_session *s, const struct ul_fw_update *
             json_object *c = json_object_array_get_idx(inv, k);
             const char *id = rf_prop_str(c, "id");
             const char *p = rf_prop_str(c, "path");
-            if ((id && strcasecmp(id, u->targets[i]) == 0) ||
-                (p && rf_path_same(p, u->targets[i])))
+            if ((id && strcasecmp(id, u->targets[i]) == 0) || (p && rf_path_same(p, u->targets[i])))
                 path = p;
         }
         if (!path) {
@@ -289,8 +288,8 @@ static ul_err simple_update(struct ul_bmc_session *s, json_object *us, const cha
                              s->node);
     if (!rf_link_resolve(uspath, target, path, sizeof(path)))
         return ul_errmsg_set(em, UL_ERR_PROTOCOL,
-                             "node %s: GET %s: SimpleUpdate target is not a Redfish path",
-                             s->node, uspath);
+                             "node %s: GET %s: SimpleUpdate target is not a Redfish path", s->node,
+                             uspath);
     json_object *body = json_object_new_object();
     json_object_object_add(body, "ImageURI", json_object_new_string(u->image_uri));
     /* TransferProtocol only when the service lists it: newer services take
@@ -301,9 +300,9 @@ static ul_err simple_update(struct ul_bmc_session *s, json_object *us, const cha
         const char *colon = strchr(u->image_uri, ':');
         if (colon && (size_t)(colon - u->image_uri) < sizeof(scheme)) {
             for (size_t i = 0; u->image_uri + i < colon; i++)
-                scheme[i] = (char)(u->image_uri[i] >= 'a' && u->image_uri[i] <= 'z'
-                                       ? u->image_uri[i] - 32
-                                       : u->image_uri[i]);
+                scheme[i] =
+                    (char)(u->image_uri[i] >= 'a' && u->image_uri[i] <= 'z' ? u->image_uri[i] - 32
+                                                                            : u->image_uri[i]);
         }
         for (size_t i = 0; i < json_object_array_length(allowed); i++) {
             const char *p = json_object_get_string(json_object_array_get_idx(allowed, i));
@@ -340,8 +339,8 @@ static ul_err push_update(struct ul_bmc_session *s, json_object *us, const char 
                              s->node);
     if (!rf_link_resolve(uspath, uri, path, sizeof(path)))
         return ul_errmsg_set(em, UL_ERR_PROTOCOL,
-                             "node %s: GET %s: MultipartHttpPushUri is not a Redfish path",
-                             s->node, uspath);
+                             "node %s: GET %s: MultipartHttpPushUri is not a Redfish path", s->node,
+                             uspath);
     struct stat sb;
     if (stat(u->file, &sb) != 0 || !S_ISREG(sb.st_mode))
         return ul_errmsg_set(em, UL_ERR_IO, "node %s: image file %s is gone", s->node, u->file);
@@ -351,8 +350,8 @@ static ul_err push_update(struct ul_bmc_session *s, json_object *us, const char 
                              "node %s: the image is %lld bytes; the BMC takes at most %.0f",
                              s->node, (long long)sb.st_size, max);
     json_object *params = json_object_new_object();
-    json_object_object_add(params, "Targets", targets ? json_object_get(targets)
-                                                      : json_object_new_array());
+    json_object_object_add(params, "Targets",
+                           targets ? json_object_get(targets) : json_object_new_array());
     if (apply_name(u->apply))
         json_object_object_add(params, "@Redfish.OperationApplyTime",
                                json_object_new_string(apply_name(u->apply)));

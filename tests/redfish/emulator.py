@@ -103,6 +103,23 @@ def parse_args(argv):
                    help="DeliveryRetryIntervalSeconds (default 2)")
     g.add_argument("--bmc-reset-downtime", type=float, default=0,
                    help="seconds of 503 after Manager.Reset")
+    g.add_argument("--no-bios", dest="bios", action="store_false",
+                   help="no Bios resource (systems have no Bios link)")
+    g.add_argument("--no-bios-registry", dest="bios_registry",
+                   action="store_false",
+                   help="Bios without a published attribute registry (no "
+                        "AttributeRegistry property, no registry file)")
+    g.add_argument("--bios-apply-times", default="Immediate,OnReset",
+                   help="SupportedApplyTimes of the BIOS settings (comma "
+                        "list of Immediate, OnReset); default both")
+    g.add_argument("--no-storage", dest="storage", action="store_false",
+                   help="no Storage (systems have no Storage link)")
+    g.add_argument("--task-step-ms", type=int, default=300,
+                   help="duration of one task step (default 300 ms; also "
+                        "the task_step_ms fault)")
+    g.add_argument("--max-image-size", type=int, default=64 * 1024 * 1024,
+                   help="largest firmware image (MaxImageSizeBytes; body "
+                        "limit of the push URIs), default 64 MiB")
 
     g = p.add_argument_group("faults (also settable at run time through "
                              "POST /_emulator/faults)")
@@ -133,9 +150,14 @@ def parse_args(argv):
     if unknown or not types:
         p.error("--reset-types: unknown %s" % ",".join(unknown))
     args.reset_types = types
+    times = [t.strip() for t in args.bios_apply_times.split(",") if t.strip()]
+    if not times or any(t not in ("Immediate", "OnReset") for t in times):
+        p.error("--bios-apply-times: a comma list of Immediate, OnReset")
+    args.bios_apply_times = times
     if args.max_sessions < 0 or args.page_size < 0 or args.log_max < 1 \
             or args.power_delay < 0 or args.log_interval < 0 \
-            or args.max_body < 1024:
+            or args.max_body < 1024 or args.task_step_ms < 0 \
+            or args.max_image_size < 1024:
         p.error("negative or too small value")
     args.faults = {
         "latency_ms": args.latency_ms,
@@ -147,6 +169,7 @@ def parse_args(argv):
         "exhaust_sessions": args.exhaust_sessions,
         "graceful_ignored": args.graceful_ignored,
         "path_prefix": args.fault_path,
+        "task_step_ms": args.task_step_ms,
     }
     problem = check_faults(args.faults)
     if problem:
@@ -194,7 +217,11 @@ def main(argv=None):
         page_size=args.page_size, log_interval=args.log_interval,
         log_max=args.log_max, max_subscriptions=args.max_subscriptions,
         event_retry_interval=args.event_retry_interval,
-        bmc_reset_downtime=args.bmc_reset_downtime, faults=args.faults)
+        bmc_reset_downtime=args.bmc_reset_downtime, bios=args.bios,
+        bios_registry=args.bios_registry,
+        bios_apply_times=args.bios_apply_times, storage=args.storage,
+        task_step_ms=args.task_step_ms, max_image_size=args.max_image_size,
+        faults=args.faults)
     try:
         server = Server(None, args.port, ssl_ctx)
     except OSError as exc:

@@ -3,8 +3,12 @@
 # end with curl and jq: service root, sessions and their limit, Basic auth,
 # Reset and PowerState transitions, boot override, ETags, Sensors $expand,
 # Thermal/Power, growing logs, event delivery to a local listener, every
-# fault mode, HTTPS, emuctl, and every DMTF-format mockup found in
-# ../shared/redfish-mockups (that part is skipped when the folder is absent).
+# fault mode, BIOS settings (registry, validation, apply at reset, refused
+# values), storage volumes (create, reject, delete, tasks), firmware updates
+# (SimpleUpdate from a local http.server, multipart push, task states,
+# failures, stalls, OnReset), HTTPS, emuctl, and every DMTF-format mockup
+# found in ../shared/redfish-mockups (that part is skipped when the folder is
+# absent).
 #
 #   selftest.sh            exit 0 all passed, 1 a check failed,
 #                          77 python3 / curl / jq missing
@@ -402,8 +406,232 @@ curl -s "$B/_emulator/state" >"$DIR/body"
 check "control reset: start-up state again" json_true '.systems[1].power_state == "On" and .session_count == 0 and (.events.subscriptions | length) == 0'
 stop_emu "$EPID"
 
+# ---- BIOS settings, storage volumes, firmware updates, tasks ---------------
+# task_wait MONITOR [SECONDS]: poll a task monitor (Basic auth) until it
+# stops answering 202; the final status in CODE, the TaskStates seen in
+# STATES (comma list), the last body in $DIR/body.
+task_wait() {
+    local mon=$1 limit=${2:-10} t st
+    STATES=''
+    for ((t = 0; t < limit * 20; t++)); do
+        CODE=$(rf GET "$B$mon" "${AUTH[@]}")
+        [ "$CODE" = 202 ] || return 0
+        st=$(body .TaskState)
+        case ",$STATES," in *",$st,"*) ;; *) STATES=$STATES${STATES:+,}$st ;; esac
+        sleep 0.05
+    done
+    return 1
+}
+# monitor: the Location header of the last answer.
+monitor() { hdr Location; }
+
+if start_emu ops --power-delay 0.3 --task-step-ms 100; then
+    B=$URL
+    V1=$B/redfish/v1
+    S1=$V1/Systems/1
+    ctl() { curl -s -o /dev/null -w '%{http_code}' -X POST "$B/_emulator/$1" -d "$2"; }
+
+    # -- BIOS: found by following links
+    rf GET "$S1" "${AUTH[@]}" >/dev/null
+    BIOS=$(body '.Bios["@odata.id"]')
+    check "system links its Bios" is "$BIOS" /redfish/v1/Systems/1/Bios
+    rf GET "$B$BIOS" "${AUTH[@]}" >/dev/null
+    check "Bios: type, Attributes, @Redfish.Settings" json_true '."@odata.type" == "#Bios.v1_2_0.Bios" and .Attributes.ProcTurboMode == "Enabled" and ."@Redfish.Settings".SupportedApplyTimes == ["Immediate","OnReset"] and (."@Redfish.Settings".Messages | length) == 0'
+    SETTINGS=$(body '."@Redfish.Settings".SettingsObject["@odata.id"]')
+    REG=$(body .AttributeRegistry)
+    TIME0=$(body '."@Redfish.Settings".Time')
+    check "Bios names its AttributeRegistry" is "$REG" BiosAttributeRegistryUL1000.v1_0_0
+    rf GET "$V1/" >/dev/null
+    regs=$(body '.Registries["@odata.id"]')
+    rf GET "$B$regs" "${AUTH[@]}" >/dev/null
+    check "Registries lists Base and the BIOS registry" json_true "[.Members[][\"@odata.id\"] | split(\"/\") | last] | index(\"$REG\") != null and index(\"Base.1.16.0\") != null"
+    rf GET "$B$regs/$REG" "${AUTH[@]}" >/dev/null
+    check "registry file names the registry" is "$(body .Registry)" "$REG"
+    reguri=$(body '.Location[] | select(.Language == "en") | .Uri')
+    rf GET "$B$reguri" "${AUTH[@]}" >/dev/null
+    check "AttributeRegistry reachable from the file" json_true '."@odata.type" == "#AttributeRegistry.v1_3_0.AttributeRegistry" and (.RegistryEntries.Attributes | length) >= 12'
+    check "registry: enumeration, integer bounds, string length, read-only" json_true '(.RegistryEntries.Attributes | map({(.AttributeName): .}) | add) as $a | ([$a.ProcTurboMode.Value[].ValueName] == ["Enabled","Disabled"]) and $a.ProcCoreDisable.UpperBound == 32 and $a.AdminPhone.MaxLength == 32 and $a.SystemServiceTag.ReadOnly == true and $a.SecureBoot.Type == "Boolean"'
+
+    # -- BIOS: invalid values rejected, each named
+    code=$(rf PATCH "$B$SETTINGS" "${AUTH[@]}" "${JSON[@]}" -d '{"Attributes":{"ProcTurboMode":"Maybe","ProcCoreDisable":99,"Bogus":1,"SystemServiceTag":"x","SecureBoot":"yes","AdminPhone":"0123456789012345678901234567890123"}}')
+    check "BIOS PATCH with bad values: 400" is "$code" 400
+    check "... one message per bad attribute" is "$(body '[.error["@Message.ExtendedInfo"][].MessageId | sub("^Base\\.1\\.[0-9]+\\."; "")] | sort | join(",")')" \
+        "PropertyNotWritable,PropertyUnknown,PropertyValueNotInList,PropertyValueOutOfRange,PropertyValueOutOfRange,PropertyValueTypeError"
+    check "... RelatedProperties name each attribute" is "$(body '[.error["@Message.ExtendedInfo"][].RelatedProperties[0]] | sort | join(",")')" \
+        "#/Attributes/AdminPhone,#/Attributes/Bogus,#/Attributes/ProcCoreDisable,#/Attributes/ProcTurboMode,#/Attributes/SecureBoot,#/Attributes/SystemServiceTag"
+    check "... the message names attribute and value" json_true 'any(.error["@Message.ExtendedInfo"][]; .Message | test("Maybe") and test("ProcTurboMode"))'
+    check "bad apply time: 400 PropertyValueNotInList" is "$(rf PATCH "$B$SETTINGS" "${AUTH[@]}" -d '{"Attributes":{"ProcTurboMode":"Disabled"},"@Redfish.SettingsApplyTime":{"ApplyTime":"AtMaintenanceWindowStart"}}')/$(body '.error.code | sub(".*\\."; "")')" 400/PropertyValueNotInList
+    check "nothing staged by rejected PATCHes" get_true "$B$SETTINGS" '.Attributes == {}'
+
+    # -- BIOS: staged OnReset, applied by a reset
+    ETAG=$(hdr ETag)
+    check "If-Match mismatch on Bios/Settings: 412" is "$(rf PATCH "$B$SETTINGS" "${AUTH[@]}" -H 'If-Match: W/"0"' -d '{"Attributes":{"ProcTurboMode":"Disabled"}}')" 412
+    code=$(rf PATCH "$B$SETTINGS" "${AUTH[@]}" "${JSON[@]}" -H "If-Match: $ETAG" -d '{"Attributes":{"ProcTurboMode":"Disabled","ProcCoreDisable":4,"AdminPhone":"+1 555 0100"}}')
+    check "BIOS PATCH valid (If-Match current): 200" is "$code" 200
+    check "Settings: the pending attributes and ApplyTime OnReset" get_true "$B$SETTINGS" '.Attributes == {"ProcTurboMode":"Disabled","ProcCoreDisable":4,"AdminPhone":"+1 555 0100"} and ."@Redfish.SettingsApplyTime".ApplyTime == "OnReset"'
+    check "Bios: current values unchanged before the reset" get_true "$B$BIOS" '.Attributes.ProcTurboMode == "Enabled"'
+    rf POST "$S1/Actions/ComputerSystem.Reset" "${AUTH[@]}" -d '{"ResetType":"ForceRestart"}' >/dev/null
+    eventually 3 "reset: pending BIOS settings applied" get_true "$B$BIOS" \
+        ".Attributes.ProcTurboMode == \"Disabled\" and .Attributes.ProcCoreDisable == 4 and .\"@Redfish.Settings\".Time != \"$TIME0\""
+    check "... and no longer pending" get_true "$B$SETTINGS" '.Attributes == {} and (has("@Redfish.SettingsApplyTime") | not)'
+    code=$(rf PATCH "$B$SETTINGS" "${AUTH[@]}" -d '{"Attributes":{"PowerProfile":"MaxPerf"},"@Redfish.SettingsApplyTime":{"ApplyTime":"Immediate"}}')
+    check "BIOS PATCH Immediate: 200, applied at once" get_true "$B$BIOS" '.Attributes.PowerProfile == "MaxPerf"'
+
+    # -- BIOS: values refused at apply time (bios_reject)
+    check "control: bios_reject fault" is "$(ctl faults '{"bios_reject":["ProcTurboMode"]}')" 200
+    rf PATCH "$B$SETTINGS" "${AUTH[@]}" -d '{"Attributes":{"ProcTurboMode":"Enabled","SriovGlobalEnable":"Enabled"}}' >/dev/null
+    rf POST "$S1/Actions/ComputerSystem.Reset" "${AUTH[@]}" -d '{"ResetType":"PowerCycle"}' >/dev/null
+    eventually 3 "bios_reject: the other attribute applied" get_true "$B$BIOS" '.Attributes.SriovGlobalEnable == "Enabled"'
+    check "bios_reject: ProcTurboMode not applied" is "$(body .Attributes.ProcTurboMode)" Disabled
+    check "bios_reject: one Warning message naming it" json_true '."@Redfish.Settings".Messages | length == 1 and .[0].Severity == "Warning" and .[0].RelatedProperties == ["#/Attributes/ProcTurboMode"] and (.[0].Message | test("ProcTurboMode=Enabled"))'
+    check "bios_reject: dropped from pending" get_true "$B$SETTINGS" '.Attributes == {}'
+    ctl faults '{"clear":true}' >/dev/null
+    check "Bios.ResetBios stages the defaults" is "$(rf POST "$B$BIOS/Actions/Bios.ResetBios" "${AUTH[@]}" -d '{}')/$(rf GET "$B$SETTINGS" "${AUTH[@]}" >/dev/null; body '.Attributes.ProcTurboMode')" 204/Enabled
+    check "control state: bios section" is "$(curl -s "$B/_emulator/state" | jq -r '.bios["1"] | "\(.current.SriovGlobalEnable) \(.pending.PowerProfile) \(.last_apply.messages | length)"')" "Enabled Balanced 1"
+
+    # -- storage
+    ST=$S1/Storage/1
+    rf GET "$ST" "${AUTH[@]}" >/dev/null
+    check "Storage: controller with RAID types, 6 drives, Volumes link" json_true '.StorageControllers[0].SupportedRAIDTypes == ["RAID0","RAID1","RAID5","RAID6","RAID10"] and (.Drives | length) == 6 and .Volumes["@odata.id"] == "/redfish/v1/Systems/1/Storage/1/Volumes"'
+    check "drives: 2 SSD of 480 GB, 4 HDD of 1.92 TB" is "$(for i in 0 1 2 3 4 5; do rf GET "$ST/Drives/$i" "${AUTH[@]}" >/dev/null; body '"\(.MediaType):\(.CapacityBytes)"'; done | sort | uniq -c | awk '{print $1 "x" $2}' | paste -sd' ')" \
+        "4xHDD:1920383410176 2xSSD:480103981056"
+    check "drive 0 is in volume 1" get_true "$ST/Drives/0" '.Links.Volumes == [{"@odata.id":"/redfish/v1/Systems/1/Storage/1/Volumes/1"}]'
+    rf GET "$ST/Volumes" "${AUTH[@]}" >/dev/null
+    caps=$(body '."@Redfish.CollectionCapabilities".Capabilities[0].CapabilitiesObject["@odata.id"]')
+    check "Volumes: one volume, CollectionCapabilities" is "$(body '."Members@odata.count"')/$caps" "1/${ST#"$B"}/Volumes/Capabilities"
+    check "Capabilities: RAIDType allowable values, required Name" get_true "$B$caps" '."RAIDType@Redfish.AllowableValues" | length == 5'
+    check "volume 1: RAID1 os over drives 0 and 1" get_true "$ST/Volumes/1" '.Name == "os" and .RAIDType == "RAID1" and .CapacityBytes == 480103981056 and (.Links.Drives | length) == 2'
+    d() { printf '{"@odata.id":"/redfish/v1/Systems/1/Storage/1/Drives/%s"}' "$1"; }
+    code=$(rf POST "$ST/Volumes" "${AUTH[@]}" "${JSON[@]}" -d "{\"Name\":\"data\",\"RAIDType\":\"RAID5\",\"Links\":{\"Drives\":[$(d 2),$(d 3),$(d 4)]}}")
+    VOL=$(hdr Location)
+    check "create RAID5 over drives 2-4: 201 + Location" is "$code/$VOL" "201/${ST#"$B"}/Volumes/2"
+    check "... capacity (n-1) x the drive size" json_true '.CapacityBytes == 3840766820352 and .RAIDType == "RAID5"'
+    check "... drives link the volume" get_true "$ST/Drives/3" ".Links.Volumes == [{\"@odata.id\":\"$VOL\"}]"
+    code=$(rf POST "$ST/Volumes" "${AUTH[@]}" -d "{\"Name\":\"x\",\"RAIDType\":\"RAID6\",\"Links\":{\"Drives\":[$(d 5)]}}")
+    check "RAID6 with 1 drive: 400 saying why" is "$code/$(body '.error["@Message.ExtendedInfo"][0].Message | test("RAID6 needs at least 4 drives; 1 given")')" 400/true
+    code=$(rf POST "$ST/Volumes" "${AUTH[@]}" -d "{\"Name\":\"x\",\"RAIDType\":\"RAID1\",\"Links\":{\"Drives\":[$(d 5)]}}")
+    check "RAID1 with 1 drive: 400" is "$code/$(body '.error["@Message.ExtendedInfo"][0].RelatedProperties[0]')" "400/#/Links/Drives"
+    code=$(rf POST "$ST/Volumes" "${AUTH[@]}" -d "{\"Name\":\"x\",\"RAIDType\":\"RAID7\",\"Links\":{\"Drives\":[$(d 5)]}}")
+    check "bad RAIDType: 400 PropertyValueNotInList" is "$code/$(body '.error.code | sub(".*\\."; "")')" 400/PropertyValueNotInList
+    code=$(rf POST "$ST/Volumes" "${AUTH[@]}" -d "{\"Name\":\"x\",\"RAIDType\":\"RAID0\",\"Links\":{\"Drives\":[$(d 4)]}}")
+    check "drive already in a volume: 400" is "$code/$(body '.error["@Message.ExtendedInfo"][0].Message | test("already belongs to volume 2")')" 400/true
+    code=$(rf POST "$ST/Volumes" "${AUTH[@]}" -d '{"Name":"x","RAIDType":"RAID0","CapacityBytes":99999999999999}')
+    check "capacity no drives can hold: 400" is "$code" 400
+    check "missing Name: 400" is "$(rf POST "$ST/Volumes" "${AUTH[@]}" -d "{\"RAIDType\":\"RAID0\",\"Links\":{\"Drives\":[$(d 5)]}}")" 400
+    check "delete volume: 204" is "$(rf DELETE "$B$VOL" "${AUTH[@]}")" 204
+    check "... gone (404), drives free" is "$(rf GET "$B$VOL" "${AUTH[@]}")/$(rf GET "$ST/Drives/3" "${AUTH[@]}" >/dev/null; body '.Links.Volumes | length')" 404/0
+    code=$(rf POST "$ST/Volumes" "${AUTH[@]}" -d '{"Name":"auto","RAIDType":"RAID1","CapacityBytes":1000000000000}')
+    check "drives chosen for a capacity (RAID1: 2 HDD)" is "$code/$(body '[.Links.Drives[]["@odata.id"] | split("/") | last] | join(",")')" 201/2,3
+    check "control: drive 1 Critical" is "$(ctl drive '{"system":"1","drive":"1","health":"Critical"}')" 200
+    check "... drive health, degraded mirror, storage rollup" is "$(rf GET "$ST/Drives/1" "${AUTH[@]}" >/dev/null; body .Status.Health)/$(rf GET "$ST/Volumes/1" "${AUTH[@]}" >/dev/null; body .Status.Health)/$(rf GET "$ST" "${AUTH[@]}" >/dev/null; body .Status.HealthRollup)" Critical/Warning/Critical
+    ctl faults '{"volume_task":true}' >/dev/null
+    code=$(rf POST "$ST/Volumes" "${AUTH[@]}" -d "{\"Name\":\"slow\",\"RAIDType\":\"RAID1\",\"Links\":{\"Drives\":[$(d 4),$(d 5)]}}")
+    MON=$(monitor)
+    check "volume_task: POST answers 202 + a task monitor" is "$code/${MON%/*}/$(body .TaskState)" 202//redfish/v1/TaskService/TaskMonitors/New
+    check "... volume not there yet" get_true "$ST/Volumes" '."Members@odata.count" == 2'
+    task_wait "$MON"
+    check "... task completes (200), volume created" is "$CODE/$(rf GET "$ST/Volumes" "${AUTH[@]}" >/dev/null; body '."Members@odata.count"')" 200/3
+    code=$(rf DELETE "$ST/Volumes/4" "${AUTH[@]}")
+    MON=$(monitor)
+    task_wait "$MON"
+    check "volume_task: DELETE 202, then gone" is "$code/$CODE/$(rf GET "$ST/Volumes/4" "${AUTH[@]}")" 202/200/404
+    ctl faults '{"clear":true}' >/dev/null
+
+    # -- firmware updates
+    FW=$V1/UpdateService/FirmwareInventory
+    SU=$V1/UpdateService/Actions/UpdateService.SimpleUpdate
+    rf GET "$V1/UpdateService" "${AUTH[@]}" >/dev/null
+    check "UpdateService: SimpleUpdate, MultipartHttpPushUri" json_true '.Actions["#UpdateService.SimpleUpdate"]["TransferProtocol@Redfish.AllowableValues"] == ["HTTP","HTTPS"] and .MultipartHttpPushUri == "/redfish/v1/UpdateService/update-multipart" and .ServiceEnabled'
+    MPU=$B$(body .MultipartHttpPushUri)
+    rf GET "$FW?\$expand=." "${AUTH[@]}" >/dev/null
+    check "FirmwareInventory: BMC, BIOS, RAID, NIC" is "$(body '[.Members[].Id] | sort | join(",")')" BIOS_1,BMC_1,NIC_1,RAID_1
+    mkdir -p "$DIR/fw"
+    printf 'UNDERLAY-FIRMWARE component=BIOS_1 version="U46 v2.11"\n\001\002binary' >"$DIR/fw/bios.bin"
+    printf 'UNDERLAY-FIRMWARE component=BMC version=1.50.0\n' >"$DIR/fw/bmc.bin"
+    head -c 200000 /dev/zero >>"$DIR/fw/bmc.bin"
+    printf 'UNDERLAY-FIRMWARE component=RAID_1 version=52.0.1\n' >"$DIR/fw/raid.bin"
+    printf 'UNDERLAY-FIRMWARE component=NIC version=23.0.0\n' >"$DIR/fw/nic.bin"
+    printf 'just some bytes\n' >"$DIR/fw/noheader.bin"
+    HPORT=$(free_port)
+    python3 -m http.server --bind 127.0.0.1 --directory "$DIR/fw" "$HPORT" >"$DIR/http.log" 2>&1 &
+    HPID=$!
+    PIDS+=("$HPID")
+    http_up() { curl -s -o /dev/null -m 2 "http://127.0.0.1:$HPORT/bios.bin"; }
+    eventually 5 "local image server (http.server) answers" http_up
+    IMG=http://127.0.0.1:$HPORT
+
+    code=$(rf POST "$SU" "${AUTH[@]}" "${JSON[@]}" -d "{\"ImageURI\":\"$IMG/bios.bin\",\"TransferProtocol\":\"HTTP\"}")
+    MON=$(monitor)
+    check "SimpleUpdate: 202, Location a task monitor, body a Task" is "$code/${MON%/*}/$(body '."@odata.type"')" "202//redfish/v1/TaskService/TaskMonitors/#Task.v1_4_3.Task"
+    TASK=$(body '."@odata.id"')
+    task_wait "$MON"
+    check "... monitor: 202 while running, then 200 (states $STATES)" is "$CODE/$(body '.["@Message.ExtendedInfo"][0].MessageId | sub(".*\\."; "")')" 200/Success
+    check "... states went through Running" test "${STATES#*Running}" != "$STATES"
+    check "... Task Completed 100 with EndTime" get_true "$B$TASK" '.TaskState == "Completed" and .TaskStatus == "OK" and .PercentComplete == 100 and (.EndTime | length) > 0 and (.Messages[-1].Message | test("BIOS_1"))'
+    check "... BIOS_1 version changed (and the system's BiosVersion)" is "$(rf GET "$FW/BIOS_1" "${AUTH[@]}" >/dev/null; body .Version)/$(rf GET "$S1" "${AUTH[@]}" >/dev/null; body .BiosVersion)" "U46 v2.11/U46 v2.11"
+    check "Tasks collection lists the task" get_true "$V1/TaskService/Tasks" ".Members | any(.[\"@odata.id\"] == \"$TASK\")"
+
+    code=$(rf POST "$MPU" "${AUTH[@]}" -F 'UpdateParameters={"Targets":["/redfish/v1/UpdateService/FirmwareInventory/BMC_1"],"@Redfish.OperationApplyTime":"Immediate"};type=application/json' -F "UpdateFile=@$DIR/fw/bmc.bin")
+    MON=$(monitor)
+    task_wait "$MON"
+    check "multipart push: 202, task completes" is "$code/$CODE" 202/200
+    check "... BMC_1 and the manager's FirmwareVersion changed" is "$(rf GET "$FW/BMC_1" "${AUTH[@]}" >/dev/null; body .Version)/$(rf GET "$V1/Managers/1" "${AUTH[@]}" >/dev/null; body .FirmwareVersion)" 1.50.0/1.50.0
+    check "multipart push without UpdateFile: 400" is "$(rf POST "$MPU" "${AUTH[@]}" -F 'UpdateParameters={};type=application/json')/$(body '.error.code | sub(".*\\."; "")')" 400/MissingOrMalformedPart
+    check "multipart push that is not multipart: 415" is "$(rf POST "$MPU" "${AUTH[@]}" "${JSON[@]}" -d '{}')" 415
+
+    rf POST "$SU" "${AUTH[@]}" -d "{\"ImageURI\":\"$IMG/noheader.bin\"}" >/dev/null
+    task_wait "$(monitor)"
+    check "image without header: task Exception, monitor 4xx with the reason" is "$CODE/$(body .error.message)" "400/image verification failed: no UNDERLAY-FIRMWARE header"
+    rf POST "$SU" "${AUTH[@]}" -d "{\"ImageURI\":\"$IMG/bios.bin\",\"Targets\":[\"/redfish/v1/UpdateService/FirmwareInventory/BMC_1\"]}" >/dev/null
+    task_wait "$(monitor)"
+    check "image for a component outside Targets: Exception" json_true '.error.message | test("not among the Targets")'
+    rf POST "$SU" "${AUTH[@]}" -d "{\"ImageURI\":\"$IMG/missing.bin\"}" >/dev/null
+    task_wait "$(monitor)"
+    check "image URI answering 404: Exception (transfer failed)" json_true '.error.message | test("image transfer failed.*404")'
+    check "SimpleUpdate from another host: 400" is "$(rf POST "$SU" "${AUTH[@]}" -d '{"ImageURI":"http://192.0.2.1/x.bin"}')/$(body '.error.code | sub(".*\\."; "")')" 400/ActionParameterValueFormatError
+    check "SimpleUpdate without ImageURI: 400 ActionParameterMissing" is "$(rf POST "$SU" "${AUTH[@]}" -d '{}')/$(body '.error.code | sub(".*\\."; "")')" 400/ActionParameterMissing
+    check "SimpleUpdate with an unknown parameter: 400" is "$(rf POST "$SU" "${AUTH[@]}" -d "{\"ImageURI\":\"$IMG/bios.bin\",\"Force\":true}")/$(body '.error.code | sub(".*\\."; "")')" 400/ActionParameterUnknown
+
+    ctl faults '{"task_fail":"flash write error at block 7"}' >/dev/null
+    rf POST "$SU" "${AUTH[@]}" -d "{\"ImageURI\":\"$IMG/raid.bin\"}" >/dev/null
+    MON=$(monitor) TASK=$(body '."@odata.id"')
+    task_wait "$MON"
+    check "task_fail: monitor 500 with the text" is "$CODE/$(body '.error.message | test("flash write error at block 7")')" 500/true
+    check "task_fail: Task Exception, Critical, message kept" get_true "$B$TASK" '.TaskState == "Exception" and .TaskStatus == "Critical" and (.Messages[-1].Message | test("flash write error"))'
+    check "task_fail: version unchanged" get_true "$FW/RAID_1" '.Version != "52.0.1"'
+    ctl faults '{"clear":true,"task_stall":40}' >/dev/null
+    rf POST "$SU" "${AUTH[@]}" -d "{\"ImageURI\":\"$IMG/nic.bin\"}" >/dev/null
+    MON=$(monitor) TASK=$(body '."@odata.id"')
+    sleep 1.2
+    check "task_stall 40: still Running at 40" get_true "$B$TASK" '.TaskState == "Running" and .PercentComplete == 40'
+    check "... monitor still 202 with Retry-After" is "$(rf GET "$B$MON" "${AUTH[@]}")/$(hdr Retry-After)" 202/1
+    check "DELETE of a running task: 204" is "$(rf DELETE "$B$TASK" "${AUTH[@]}")" 204
+    check "... Killed, version unchanged" is "$(rf GET "$B$TASK" "${AUTH[@]}" >/dev/null; body .TaskState)/$(rf GET "$FW/NIC_1" "${AUTH[@]}" >/dev/null; body .Version)" Killed/22.31.6
+    ctl faults '{"clear":true}' >/dev/null
+
+    rf POST "$SU" "${AUTH[@]}" -d "{\"ImageURI\":\"$IMG/nic.bin\",\"@Redfish.OperationApplyTime\":\"OnReset\"}" >/dev/null
+    MON=$(monitor) TASK=$(body '."@odata.id"')
+    pending() { get_true "$B$TASK" '.TaskState == "Pending"'; }
+    eventually 3 "OnReset: task staged, TaskState Pending" pending
+    check "... message says it applies at the next reset" json_true '.Messages[-1].Message | test("applies at the next system reset")'
+    check "... monitor 202, version unchanged" is "$(rf GET "$B$MON" "${AUTH[@]}")/$(rf GET "$FW/NIC_1" "${AUTH[@]}" >/dev/null; body .Version)" 202/22.31.6
+    rf POST "$S1/Actions/ComputerSystem.Reset" "${AUTH[@]}" -d '{"ResetType":"GracefulRestart"}' >/dev/null
+    task_wait "$MON"
+    check "... after a reset: Completed, version changed" is "$CODE/$(rf GET "$B$TASK" "${AUTH[@]}" >/dev/null; body .TaskState)/$(rf GET "$FW/NIC_1" "${AUTH[@]}" >/dev/null; body .Version)" 200/Completed/23.0.0
+    stop_emu "$HPID"
+    rf POST "$SU" "${AUTH[@]}" -d "{\"ImageURI\":\"$IMG/bios.bin\"}" >/dev/null
+    task_wait "$(monitor)"
+    check "image server gone: Exception naming the failure" json_true '.error.message | test("image transfer failed: cannot reach")'
+    curl -s "$B/_emulator/state" >"$DIR/body"
+    check "control state: firmware, tasks, storage" json_true '.firmware.NIC_1 == "23.0.0" and (.tasks | length) >= 10 and (.tasks | all(has("id") and has("state") and has("percent"))) and (.storage["1"].volumes | length) == 2'
+    stop_emu "$EPID"
+else
+    fail "start the BIOS/storage/update instance"
+fi
+
 # ---- variants ----------------------------------------------------------------
-if start_emu nosess --no-session-service --action-info --no-expand --power-delay 0; then
+if start_emu nosess --no-session-service --action-info --no-expand --power-delay 0 \
+    --no-bios --no-storage; then
     rf GET "$URL/redfish/v1/" >/dev/null
     check "--no-session-service: no SessionService link" json_true '(has("SessionService") | not) and (.Links.Sessions == null)'
     check "--no-session-service: Basic works" is "$(rf GET "$URL/redfish/v1/Systems/1" "${AUTH[@]}")" 200
@@ -414,11 +642,15 @@ if start_emu nosess --no-session-service --action-info --no-expand --power-delay
     check "--power-delay 0: Reset takes effect at once" is "$(rf POST "$URL/redfish/v1/Systems/1/Actions/ComputerSystem.Reset" "${AUTH[@]}" -d '{"ResetType":"GracefulShutdown"}')/$(power "$URL/redfish/v1/Systems/1")" 204/Off
     rf GET "$URL/redfish/v1/Chassis/1/Sensors?\$expand=." "${AUTH[@]}" >/dev/null
     check "--no-expand: \$expand ignored" json_true 'all(.Members[]; keys == ["@odata.id"])'
+    rf GET "$URL/redfish/v1/Systems/1" "${AUTH[@]}" >/dev/null
+    check "--no-bios --no-storage: no Bios or Storage link" json_true '(has("Bios") or has("Storage")) | not'
+    check "--no-bios --no-storage: resources absent (404)" is "$(rf GET "$URL/redfish/v1/Systems/1/Bios" "${AUTH[@]}")/$(rf GET "$URL/redfish/v1/Systems/1/Storage" "${AUTH[@]}")" 404/404
     stop_emu "$EPID"
 else
     fail "start --no-session-service instance"
 fi
-if start_emu nobasic --no-basic --session-limit-status 400 --max-sessions 1 --page-size 5; then
+if start_emu nobasic --no-basic --session-limit-status 400 --max-sessions 1 --page-size 5 \
+    --no-bios-registry --bios-apply-times OnReset; then
     check "--no-basic: Basic refused" is "$(rf GET "$URL/redfish/v1/Systems" "${AUTH[@]}")" 401
     SESS=$URL/redfish/v1/SessionService/Sessions
     login admin password
@@ -431,6 +663,13 @@ if start_emu nobasic --no-basic --session-limit-status 400 --max-sessions 1 --pa
     check "--page-size 5: first page and nextLink" json_true '(.Members | length) == 5 and ."Members@odata.count" == 19'
     rf GET "$URL$next" -H "X-Auth-Token: $T1" >/dev/null
     check "--page-size 5: nextLink gives the next page" is "$(body '.Members[0]["@odata.id"]')" /redfish/v1/Chassis/1/Sensors/Fan1
+    rf GET "$URL/redfish/v1/Systems/1/Bios" -H "X-Auth-Token: $T1" >/dev/null
+    check "--no-bios-registry: Bios without AttributeRegistry" json_true '(has("AttributeRegistry") | not) and .Attributes.BootMode == "Uefi"'
+    check "--bios-apply-times OnReset: SupportedApplyTimes" json_true '."@Redfish.Settings".SupportedApplyTimes == ["OnReset"]'
+    check "--bios-apply-times OnReset: Immediate refused (400)" is "$(rf PATCH "$URL/redfish/v1/Systems/1/Bios/Settings" -H "X-Auth-Token: $T1" -d '{"Attributes":{"ProcTurboMode":"Disabled"},"@Redfish.SettingsApplyTime":{"ApplyTime":"Immediate"}}')" 400
+    check "--no-bios-registry: the BMC still refuses bad values" is "$(rf PATCH "$URL/redfish/v1/Systems/1/Bios/Settings" -H "X-Auth-Token: $T1" -d '{"Attributes":{"ProcTurboMode":"Bogus"}}')/$(body '.error["@Message.ExtendedInfo"][0].RelatedProperties[0]')" "400/#/Attributes/ProcTurboMode"
+    rf GET "$URL/redfish/v1/Registries" -H "X-Auth-Token: $T1" >/dev/null
+    check "--no-bios-registry: no registry file" json_true '[.Members[]["@odata.id"]] == ["/redfish/v1/Registries/Base.1.16.0"]'
     stop_emu "$EPID"
 else
     fail "start --no-basic instance"

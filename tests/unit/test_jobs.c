@@ -38,12 +38,16 @@ static atomic_int g_max_inflight; /* most seen at once */
 #define ORDER_MAX 64
 static _Atomic int64_t g_order[ORDER_MAX]; /* job ids in the order "hold" started them */
 static atomic_int g_order_n;
+static atomic_int g_ckpt_after_save; /* 1: job_ctx_checkpoint showed what was saved */
+static atomic_int g_ckpt_stop_rc;    /* what job_ctx_check returned to the waiting run */
 
 static void reset_counters(void)
 {
     atomic_store(&g_inflight, 0);
     atomic_store(&g_max_inflight, 0);
     atomic_store(&g_order_n, 0);
+    atomic_store(&g_ckpt_after_save, 0);
+    atomic_store(&g_ckpt_stop_rc, -1);
     for (int i = 0; i < ORDER_MAX; i++)
         atomic_store(&g_order[i], 0);
 }
@@ -131,6 +135,76 @@ static const struct ul_job_type probe_type = {
     .run = probe_run,
 };
 
+/* Checkpoints: the first run saves where it is and then waits to be
+ * stopped; a later run reports the checkpoint it was handed.  params.clear:
+ * save, then clear, then succeed. */
+#define CKPT_TASK "/redfish/v1/TaskService/Tasks/42"
+
+static ul_err ckpt_run(ul_job_ctx *ctx, json_object *params, json_object **result, ul_errmsg *em)
+{
+    json_object *cp = job_ctx_checkpoint(ctx);
+    if (cp) {
+        *result = json_object_new_object();
+        json_object_object_add(*result, "seen", json_object_get(cp));
+        json_object_object_add(*result, "resumed", json_object_new_boolean(job_ctx_resumed(ctx)));
+        return UL_OK;
+    }
+    json_object *mine = json_object_new_object();
+    json_object_object_add(mine, "phase", json_object_new_string("following"));
+    json_object_object_add(mine, "task", json_object_new_string(CKPT_TASK));
+    json_object_object_add(mine, "job", json_object_new_int64(job_ctx_id(ctx)));
+    ul_err rc = job_ctx_save_checkpoint(ctx, mine, em);
+    if (rc == UL_OK) {
+        json_object *now = job_ctx_checkpoint(ctx);
+        atomic_store(&g_ckpt_after_save, now && json_object_equal(now, mine) ? 1 : -1);
+    }
+    json_object_put(mine); /* the context keeps its own reference */
+    if (rc != UL_OK)
+        return rc;
+    if (param_int(params, "clear", 0)) {
+        rc = job_ctx_save_checkpoint(ctx, NULL, em);
+        *result = json_object_new_object();
+        json_object_object_add(*result, "cleared",
+                               json_object_new_boolean(job_ctx_checkpoint(ctx) == NULL));
+        return rc;
+    }
+    while ((rc = job_ctx_check(ctx, em)) == UL_OK)
+        job_ctx_sleep(ctx, 50);
+    atomic_store(&g_ckpt_stop_rc, (int)rc);
+    return rc;
+}
+
+static const struct ul_job_type ckpt_type = {
+    .name = "ckpt",
+    .needs_node = false,
+    .resumable = always,
+    .run = ckpt_run,
+};
+
+static const struct ul_job_type ckpt_once_type = {
+    .name = "ckpt-once",
+    .needs_node = false,
+    .run = ckpt_run,
+};
+
+/* Fails, and leaves a result saying what did not take (like a BIOS apply
+ * whose settings the BMC ignored). */
+static ul_err fail_result_run(ul_job_ctx *ctx, json_object *params, json_object **result,
+                              ul_errmsg *em)
+{
+    (void)ctx;
+    (void)params;
+    *result = json_tokener_parse("{\"not_applied\":{\"BootMode\":{\"wanted\":\"LegacyBios\","
+                                 "\"current\":\"Uefi\"}},\"applied\":[\"ProcCores\"]}");
+    return ul_errmsg_set(em, UL_ERR_REJECTED, "1 BIOS setting did not take: BootMode");
+}
+
+static const struct ul_job_type fail_result_type = {
+    .name = "fail-result",
+    .needs_node = false,
+    .run = fail_result_run,
+};
+
 /* ---- fixture ---- */
 
 struct fixture {
@@ -184,6 +258,9 @@ static ul_jobs *new_engine(struct fixture *f, int workers, int default_timeout)
     jobs_register(j, &spin_type);
     jobs_register(j, &spin_resumable_type);
     jobs_register(j, &probe_type);
+    jobs_register(j, &ckpt_type);
+    jobs_register(j, &ckpt_once_type);
+    jobs_register(j, &fail_result_type);
     return j;
 }
 
@@ -877,6 +954,197 @@ static void test_free_with_queue(void **state)
     job_free(j);
 }
 
+/* ---- checkpoints ---- */
+
+/* Poll until the job's stored checkpoint is set; returns it parsed. */
+static json_object *wait_checkpoint(ul_store *st, int64_t id)
+{
+    int64_t end = ul_mono_ms() + WAIT_MS;
+    for (;;) {
+        struct ul_job *j = get_job(st, id);
+        if (j->checkpoint) {
+            json_object *cp = json_tokener_parse(j->checkpoint);
+            job_free(j);
+            assert_non_null(cp);
+            return cp;
+        }
+        job_free(j);
+        if (ul_mono_ms() > end)
+            fail_msg("job %lld saved no checkpoint in %d ms", (long long)id, WAIT_MS);
+        ul_sleep_ms(10);
+    }
+}
+
+static json_object *ckpt_expected(int64_t id)
+{
+    char text[200];
+    snprintf(text, sizeof(text),
+             "{\"phase\":\"following\",\"task\":\"" CKPT_TASK "\","
+             "\"job\":%lld}",
+             (long long)id);
+    json_object *o = json_tokener_parse(text);
+    assert_non_null(o);
+    return o;
+}
+
+static void test_checkpoint_resumes_after_shutdown(void **state)
+{
+    struct fixture *f = *state;
+    start_engine(f, 2, 30);
+    int64_t id = submit(f, "ckpt", NULL, NULL, 0);
+    int64_t once = submit(f, "ckpt-once", NULL, NULL, 0);
+    json_object *want = ckpt_expected(id), *want_once = ckpt_expected(once);
+
+    /* saved in the store before job_ctx_save_checkpoint returned, and
+     * visible to the handler through job_ctx_checkpoint */
+    json_object *cp = wait_checkpoint(f->st, id);
+    if (!json_object_equal(cp, want))
+        fail_msg("stored checkpoint %s", json_object_to_json_string(cp));
+    json_object_put(cp);
+    cp = wait_checkpoint(f->st, once);
+    assert_true(json_object_equal(cp, want_once));
+    json_object_put(cp);
+    assert_int_equal(atomic_load(&g_ckpt_after_save), 1);
+
+    /* a clean shutdown: the handler is told it is interrupted */
+    jobs_stop(f->jobs);
+    assert_int_equal(atomic_load(&g_ckpt_stop_rc), UL_ERR_INTERRUPTED);
+    struct ul_job *j = get_job(f->st, id);
+    assert_int_equal(j->state, UL_JOB_QUEUED);
+    assert_contains(j->message, "interrupted by shutdown");
+    assert_int_equal(j->attempts, 1);
+    assert_non_null(j->checkpoint); /* kept for the next run */
+    job_free(j);
+    /* not resumable: fails, its checkpoint kept as a record */
+    j = get_job(f->st, once);
+    assert_int_equal(j->state, UL_JOB_FAILED);
+    assert_string_equal(j->error_code, "interrupted");
+    assert_string_equal(j->error, "interrupted by shutdown");
+    assert_non_null(j->checkpoint);
+    job_free(j);
+
+    /* a new engine on the same store: the run is handed the checkpoint */
+    jobs_free(f->jobs);
+    f->jobs = NULL;
+    start_engine(f, 2, 30);
+    j = wait_final(f->st, id);
+    assert_int_equal(j->state, UL_JOB_SUCCEEDED);
+    assert_int_equal(j->attempts, 2);
+    json_object *r = parse_result(j), *seen;
+    assert_true(json_object_object_get_ex(r, "seen", &seen));
+    if (!json_object_equal(seen, want))
+        fail_msg("resumed run saw %s", json_object_to_json_string(seen));
+    json_object_put(r);
+    job_free(j);
+    j = get_job(f->st, once);
+    assert_int_equal(j->state, UL_JOB_FAILED); /* never run again */
+    assert_int_equal(j->attempts, 1);
+    job_free(j);
+    json_object_put(want);
+    json_object_put(want_once);
+}
+
+static void test_checkpoint_resumes_after_crash(void **state)
+{
+    struct fixture *f = *state;
+    ul_errmsg em = {{0}};
+    /* what a crashed daemon leaves: a running job with a checkpoint */
+    int64_t id = store_insert(f->st, "ckpt", NULL, "{}");
+    int64_t fresh = store_insert(f->st, "ckpt", NULL, "{\"clear\":1}");
+    assert_int_equal(store_job_mark_running(f->st, id, &em), UL_OK);
+    assert_int_equal(
+        store_job_checkpoint(f->st, id, "{\"phase\":\"following\",\"task\":\"/t/9\"}", &em), UL_OK);
+
+    start_engine(f, 1, 30);
+    struct ul_job *j = wait_final(f->st, id);
+    assert_int_equal(j->state, UL_JOB_SUCCEEDED);
+    assert_int_equal(j->attempts, 2);
+    json_object *r = parse_result(j), *v;
+    assert_true(json_object_object_get_ex(r, "seen", &v));
+    assert_string_equal(res_str(v, "task"), "/t/9");
+    assert_string_equal(res_str(v, "phase"), "following");
+    assert_true(json_object_object_get_ex(r, "resumed", &v));
+    assert_true(json_object_get_boolean(v));
+    json_object_put(r);
+    job_free(j);
+
+    /* another job's checkpoint is not handed to this one; saving NULL
+     * clears it in the store and in the context */
+    j = wait_final(f->st, fresh);
+    assert_int_equal(j->state, UL_JOB_SUCCEEDED);
+    assert_null(j->checkpoint);
+    r = parse_result(j);
+    assert_false(json_object_object_get_ex(r, "seen", &v));
+    assert_true(json_object_object_get_ex(r, "cleared", &v));
+    assert_true(json_object_get_boolean(v));
+    json_object_put(r);
+    job_free(j);
+    assert_int_equal(atomic_load(&g_ckpt_after_save), 1);
+}
+
+/* A background task has no job to save to: saving succeeds and keeps
+ * nothing. */
+static atomic_int g_task_save_rc, g_task_cp_null;
+static void ckpt_task(ul_job_ctx *ctx, void *arg)
+{
+    (void)arg;
+    json_object *cp = json_object_new_object();
+    json_object_object_add(cp, "x", json_object_new_int(1));
+    ul_errmsg em = {{0}};
+    atomic_store(&g_task_cp_null, job_ctx_checkpoint(ctx) == NULL ? 1 : 0);
+    atomic_store(&g_task_save_rc, (int)job_ctx_save_checkpoint(ctx, cp, &em));
+    if (job_ctx_checkpoint(ctx) != NULL)
+        atomic_store(&g_task_cp_null, 0);
+    json_object_put(cp);
+}
+
+static void test_checkpoint_background_task(void **state)
+{
+    struct fixture *f = *state;
+    atomic_store(&g_task_save_rc, -1);
+    atomic_store(&g_task_cp_null, -1);
+    start_engine(f, 1, 30);
+    ul_errmsg em = {{0}};
+    assert_int_equal(jobs_enqueue_task(f->jobs, "bg-1", 5, ckpt_task, NULL, NULL, &em), UL_OK);
+    int64_t end = ul_mono_ms() + WAIT_MS;
+    while (atomic_load(&g_task_save_rc) == -1 && ul_mono_ms() < end)
+        ul_sleep_ms(5);
+    wait_idle(f->jobs);
+    assert_int_equal(atomic_load(&g_task_save_rc), UL_OK);
+    assert_int_equal(atomic_load(&g_task_cp_null), 1);
+}
+
+/* ---- a failed job's result ---- */
+
+static void test_failed_job_keeps_result(void **state)
+{
+    struct fixture *f = *state;
+    start_engine(f, 1, 30);
+    int64_t id = submit(f, "fail-result", NULL, NULL, 0);
+    struct ul_job *j = wait_final(f->st, id);
+    assert_int_equal(j->state, UL_JOB_FAILED);
+    assert_string_equal(j->error_code, "rejected");
+    assert_string_equal(j->error, "1 BIOS setting did not take: BootMode");
+    json_object *r = parse_result(j), *v;
+    json_object *want = json_tokener_parse("{\"not_applied\":{\"BootMode\":{\"wanted\":"
+                                           "\"LegacyBios\",\"current\":\"Uefi\"}},"
+                                           "\"applied\":[\"ProcCores\"]}");
+    if (!json_object_equal(r, want))
+        fail_msg("result %s", j->result);
+    assert_true(json_object_object_get_ex(r, "not_applied", &v));
+    json_object_put(want);
+    json_object_put(r);
+    job_free(j);
+
+    /* and a failure without a result still has none */
+    add_node(f->st, "fr-auth", "{\"fail\":\"auth\"}", NULL);
+    id = submit(f, "power", "fr-auth", "{\"action\":\"on\"}", 0);
+    j = wait_final(f->st, id);
+    assert_int_equal(j->state, UL_JOB_FAILED);
+    assert_null(j->result);
+    job_free(j);
+}
+
 int main(void)
 {
     ul_log_init("test_jobs", UL_LOG_STDERR, UL_LOG_ERROR);
@@ -896,6 +1164,10 @@ int main(void)
         T(test_recovery_after_crash),
         T(test_clean_shutdown),
         T(test_free_with_queue),
+        T(test_checkpoint_resumes_after_shutdown),
+        T(test_checkpoint_resumes_after_crash),
+        T(test_checkpoint_background_task),
+        T(test_failed_job_keeps_result),
     };
 #undef T
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bmc/bios.h"
 #include "jsonv.h"
 #include "redfish/redfish.h"
 #include "unit_util.h"
@@ -811,6 +812,331 @@ static void test_inventory_maps(void **state)
     json_object_put(p);
 }
 
+/* ---- BIOS (bios.c) ---- */
+
+static void test_bios_registry_normalise(void **state)
+{
+    (void)state;
+    json_object *reg =
+        J("{\"Id\":\"BiosAttributeRegistryP89.v1_0_0\",\"RegistryEntries\":{\"Attributes\":["
+          "{\"AttributeName\":\"BootMode\",\"Type\":\"Enumeration\",\"ReadOnly\":false,"
+          " \"DisplayName\":\"Boot Mode\",\"Value\":[{\"ValueName\":\"Uefi\","
+          " \"ValueDisplayName\":\"UEFI\"},{\"ValueName\":\"LegacyBios\"},"
+          " {\"ValueDisplayName\":\"no name\"}]},"
+          "{\"AttributeName\":\"ProcCores\",\"Type\":\"integer\",\"LowerBound\":0,"
+          " \"UpperBound\":64},"
+          "{\"AttributeName\":\"AssetTag\",\"Type\":\"STRING\",\"MinLength\":1,\"MaxLength\":16},"
+          "{\"AttributeName\":\"SerialNumber\",\"Type\":\"String\",\"ReadOnly\":true},"
+          "{\"AttributeName\":\"Sriov\",\"Type\":\"bOOLEAN\"},"
+          "{\"AttributeName\":\"AdminPw\",\"Type\":\"Password\"},"
+          "{\"AttributeName\":\"NoType\"},"
+          "{\"AttributeName\":\"OddType\",\"Type\":\"Blob\"},"
+          "{\"AttributeName\":\"NumType\",\"Type\":5},"
+          "{\"Type\":\"String\"},"
+          "\"not an object\""
+          "]}}");
+    json_object *n = rf_bios_registry_normalise(reg, "BiosAttributeRegistryP89.v1_0_0");
+    assert_string_equal(jv_str(n, "name"), "BiosAttributeRegistryP89.v1_0_0");
+    json_object *attrs, *a, *v;
+    assert_true(json_object_object_get_ex(n, "attributes", &attrs));
+    /* entries without a name or a type we know are left out */
+    assert_int_equal(json_object_object_length(attrs), 6);
+    assert_false(json_object_object_get_ex(attrs, "NoType", &a));
+    assert_false(json_object_object_get_ex(attrs, "OddType", &a));
+    assert_false(json_object_object_get_ex(attrs, "NumType", &a));
+
+    assert_true(json_object_object_get_ex(attrs, "BootMode", &a));
+    assert_string_equal(jv_str(a, "type"), "enumeration");
+    assert_string_equal(jv_str(a, "display_name"), "Boot Mode");
+    assert_true(json_object_object_get_ex(a, "read_only", &v));
+    assert_true(json_object_is_type(v, json_type_boolean));
+    assert_false(json_object_get_boolean(v));
+    json_object *want = J("[\"Uefi\",\"LegacyBios\"]");
+    assert_true(json_object_object_get_ex(a, "values", &v));
+    if (!json_object_equal(v, want))
+        fail_msg("values: %s", json_object_to_json_string(v));
+    json_object_put(want);
+
+    assert_true(json_object_object_get_ex(attrs, "ProcCores", &a));
+    assert_string_equal(jv_str(a, "type"), "integer");
+    assert_true(json_object_object_get_ex(a, "min", &v));
+    assert_true(json_object_is_type(v, json_type_int));
+    assert_int_equal(json_object_get_int64(v), 0);
+    assert_true(json_object_object_get_ex(a, "max", &v));
+    assert_int_equal(json_object_get_int64(v), 64);
+    assert_false(json_object_object_get_ex(a, "values", &v));
+
+    assert_true(json_object_object_get_ex(attrs, "AssetTag", &a));
+    assert_string_equal(jv_str(a, "type"), "string");
+    assert_true(json_object_object_get_ex(a, "max_length", &v));
+    assert_int_equal(json_object_get_int64(v), 16);
+    assert_true(json_object_object_get_ex(a, "min_length", &v));
+    assert_int_equal(json_object_get_int64(v), 1);
+    assert_false(json_object_object_get_ex(a, "min", &v));
+
+    assert_true(json_object_object_get_ex(attrs, "SerialNumber", &a));
+    assert_true(json_object_object_get_ex(a, "read_only", &v));
+    assert_true(json_object_get_boolean(v));
+    assert_true(json_object_object_get_ex(attrs, "Sriov", &a));
+    assert_string_equal(jv_str(a, "type"), "boolean");
+    assert_true(json_object_object_get_ex(attrs, "AdminPw", &a));
+    assert_string_equal(jv_str(a, "type"), "password");
+
+    /* the normalised form is what bios_check_changes checks against */
+    json_object *c = J("{\"BootMode\":\"LegacyBios\",\"ProcCores\":\"12\"}"), *out = NULL;
+    ul_errmsg em = {{0}};
+    assert_int_equal(bios_check_changes(n, c, &out, &em), UL_OK);
+    want = J("{\"BootMode\":\"LegacyBios\",\"ProcCores\":12}");
+    assert_true(json_object_equal(out, want));
+    json_object_put(want);
+    json_object_put(out);
+    json_object_put(c);
+    c = J("{\"BootMode\":\"Legacy\",\"ProcCores\":65,\"SerialNumber\":\"x\",\"NoType\":1}");
+    assert_int_equal(bios_check_changes(n, c, &out, &em), UL_ERR_INVALID);
+    assert_null(out);
+    assert_contains(em.text, "4 BIOS changes refused");
+    assert_contains(em.text, "(allowed: Uefi, LegacyBios)");
+    assert_contains(em.text, "ProcCores=65 is out of range (0 to 64)");
+    assert_contains(em.text, "SerialNumber is read-only");
+    assert_contains(em.text, "NoType is not a BIOS attribute of this system");
+    json_object_put(c);
+    json_object_put(n);
+    json_object_put(reg);
+
+    /* nothing usable: an empty registry, name "" */
+    n = rf_bios_registry_normalise(NULL, NULL);
+    assert_string_equal(jv_str(n, "name"), "");
+    assert_true(json_object_object_get_ex(n, "attributes", &attrs));
+    assert_int_equal(json_object_object_length(attrs), 0);
+    json_object_put(n);
+    reg = J("{\"RegistryEntries\":{\"Attributes\":{\"BootMode\":{}}}}");
+    n = rf_bios_registry_normalise(reg, "r");
+    assert_true(json_object_object_get_ex(n, "attributes", &attrs));
+    assert_int_equal(json_object_object_length(attrs), 0);
+    json_object_put(n);
+    json_object_put(reg);
+}
+
+static void test_bios_pending(void **state)
+{
+    (void)state;
+    json_object *cur = J("{\"BootMode\":\"Uefi\",\"ProcCores\":8,\"Sriov\":true}");
+
+    /* a Settings resource holding only the staged attributes */
+    json_object *set = J("{\"Attributes\":{\"BootMode\":\"LegacyBios\"}}");
+    json_object *p = rf_bios_pending(cur, set);
+    json_object *want = J("{\"BootMode\":\"LegacyBios\"}");
+    if (!json_object_equal(p, want))
+        fail_msg("pending: %s", json_object_to_json_string(p));
+    json_object_put(want);
+    json_object_put(p);
+    json_object_put(set);
+
+    /* a full copy: only what differs is pending; a new attribute is too */
+    set = J("{\"attributes\":{\"BootMode\":\"Uefi\",\"ProcCores\":16,\"Sriov\":true,"
+            "\"NewKnob\":\"On\"}}");
+    p = rf_bios_pending(cur, set);
+    want = J("{\"ProcCores\":16,\"NewKnob\":\"On\"}");
+    if (!json_object_equal(p, want))
+        fail_msg("pending: %s", json_object_to_json_string(p));
+    json_object_put(want);
+    json_object_put(p);
+    json_object_put(set);
+
+    /* a full copy with nothing staged */
+    set = J("{\"Attributes\":{\"BootMode\":\"Uefi\",\"ProcCores\":8,\"Sriov\":true}}");
+    p = rf_bios_pending(cur, set);
+    assert_int_equal(json_object_object_length(p), 0);
+    json_object_put(p);
+    json_object_put(set);
+
+    /* no Attributes, no Settings resource, Attributes not an object */
+    const char *none[] = {"{}", "{\"Attributes\":[1]}", "{\"Attributes\":null}"};
+    for (size_t i = 0; i < sizeof(none) / sizeof(none[0]); i++) {
+        set = J(none[i]);
+        p = rf_bios_pending(cur, set);
+        assert_true(json_object_is_type(p, json_type_object));
+        assert_int_equal(json_object_object_length(p), 0);
+        json_object_put(p);
+        json_object_put(set);
+    }
+    p = rf_bios_pending(cur, NULL);
+    assert_int_equal(json_object_object_length(p), 0);
+    json_object_put(p);
+
+    /* no current attributes: everything in Settings is pending */
+    set = J("{\"Attributes\":{\"BootMode\":\"Uefi\"}}");
+    p = rf_bios_pending(NULL, set);
+    assert_string_equal(jv_str(p, "BootMode"), "Uefi");
+    json_object_put(p);
+    json_object_put(set);
+    json_object_put(cur);
+}
+
+/* ---- tasks (update.c) ---- */
+
+static void task_is(const char *json, enum ul_task_state state, int percent, const char *message)
+{
+    json_object *t = J(json);
+    struct ul_task_status st;
+    memset(&st, 0x5a, sizeof(st));
+    if (!rf_task_status_from(t, &st))
+        fail_msg("%s: not taken as a task", json);
+    if (st.state != state)
+        fail_msg("%s: state %s, expected %s", json, bmc_task_state_name(st.state),
+                 bmc_task_state_name(state));
+    assert_int_equal(st.percent, percent);
+    assert_string_equal(st.message, message);
+    assert_int_equal(st.retry_after_s, 0);
+    json_object_put(t);
+}
+
+static void test_task_status(void **state)
+{
+    (void)state;
+    json_object *t = J("{\"TaskState\":\"Running\",\"PercentComplete\":45,\"Messages\":["
+                       "{\"Message\":\"Downloading image\"},{\"Message\":\"Flashing  the "
+                       "BIOS\"},{\"MessageId\":\"Update.1.0.Progress\"}]}");
+    struct ul_task_status st;
+    assert_true(rf_task_status_from(t, &st));
+    assert_int_equal(st.state, UL_TASK_RUNNING);
+    assert_int_equal(st.percent, 45);
+    assert_string_equal(st.service_state, "Running");
+    /* the latest message that says something */
+    assert_string_equal(st.message, "Flashing the BIOS");
+    json_object_put(t);
+
+    task_is("{\"TaskState\":\"Completed\",\"TaskStatus\":\"OK\",\"PercentComplete\":100}",
+            UL_TASK_DONE, 100, "");
+    task_is("{\"TaskState\":\"completed\"}", UL_TASK_DONE, -1, "");
+    /* Completed with a Critical status did not do its work */
+    task_is("{\"TaskState\":\"Completed\",\"TaskStatus\":\"Critical\",\"Messages\":["
+            "{\"Message\":\"Image signature invalid\"}]}",
+            UL_TASK_FAILED, -1, "Image signature invalid");
+    task_is("{\"TaskState\":\"Completed\",\"TaskStatus\":\"Warning\"}", UL_TASK_DONE, -1, "");
+    task_is("{\"TaskState\":\"Exception\",\"PercentComplete\":30,\"Messages\":["
+            "{\"Message\":\"Flash write failed\"}]}",
+            UL_TASK_FAILED, 30, "Flash write failed");
+    task_is("{\"TaskState\":\"Killed\"}", UL_TASK_FAILED, -1, "");
+    task_is("{\"TaskState\":\"Cancelled\"}", UL_TASK_FAILED, -1, "");
+    task_is("{\"TaskState\":\"Interrupted\"}", UL_TASK_FAILED, -1, "");
+    task_is("{\"TaskState\":\"Pending\",\"Messages\":[{\"Message\":\"Waits for a reset\"}]}",
+            UL_TASK_PENDING, -1, "Waits for a reset");
+    /* states of a task still under way */
+    task_is("{\"TaskState\":\"New\"}", UL_TASK_RUNNING, -1, "");
+    task_is("{\"TaskState\":\"Starting\",\"PercentComplete\":0}", UL_TASK_RUNNING, 0, "");
+    /* PercentComplete out of range or not a number: unknown */
+    task_is("{\"TaskState\":\"Running\",\"PercentComplete\":150}", UL_TASK_RUNNING, -1, "");
+    task_is("{\"TaskState\":\"Running\",\"PercentComplete\":-5}", UL_TASK_RUNNING, -1, "");
+    task_is("{\"TaskState\":\"Running\",\"PercentComplete\":\"50\"}", UL_TASK_RUNNING, -1, "");
+    task_is("{\"TaskState\":\"Running\",\"PercentComplete\":99.9}", UL_TASK_RUNNING, 99, "");
+    /* vendors' letter case */
+    task_is("{\"taskstate\":\"Running\",\"percentcomplete\":7}", UL_TASK_RUNNING, 7, "");
+
+    /* not a task */
+    const char *not_task[] = {"{}", "{\"TaskState\":5}", "{\"TaskState\":null}",
+                              "{\"Id\":\"1\",\"PercentComplete\":100}", "[]"};
+    for (size_t i = 0; i < sizeof(not_task) / sizeof(not_task[0]); i++) {
+        t = J(not_task[i]);
+        if (rf_task_status_from(t, &st))
+            fail_msg("%s taken as a task", not_task[i]);
+        json_object_put(t);
+    }
+    assert_false(rf_task_status_from(NULL, &st));
+}
+
+/* ---- storage (storage.c) ---- */
+
+static void test_storage_volume(void **state)
+{
+    (void)state;
+    /* 2^54 + 1: not representable as a double */
+    json_object *vol = J(
+        "{\"Id\":\"1\",\"Name\":\"OS mirror\",\"RAIDType\":\"RAID1\",\"VolumeType\":\"Mirrored\","
+        "\"CapacityBytes\":18014398509481985,\"Status\":{\"Health\":\"OK\",\"State\":\"Enabled\"},"
+        "\"Links\":{\"Drives\":["
+        "{\"@odata.id\":\"/redfish/v1/Systems/1/Storage/RAID.1/Drives/Disk.Bay.0\"},"
+        "{\"@odata.id\":\"/redfish/v1/Systems/1/Storage/RAID.1/Drives/Disk.Bay.1/\"},"
+        "{\"NoLink\":true}]}}");
+    json_object *o = rf_storage_volume(vol), *v;
+    assert_string_equal(jv_str(o, "name"), "OS mirror");
+    assert_string_equal(jv_str(o, "raid_type"), "RAID1"); /* not the legacy name */
+    assert_true(json_object_object_get_ex(o, "capacity_bytes", &v));
+    assert_true(json_object_is_type(v, json_type_int));
+    assert_true(json_object_get_int64(v) == INT64_C(18014398509481985));
+    assert_string_equal(jv_str(o, "health"), "OK");
+    assert_string_equal(jv_str(o, "state"), "Enabled");
+    json_object *want = J("[\"Disk.Bay.0\",\"Disk.Bay.1\"]");
+    assert_true(json_object_object_get_ex(o, "drives", &v));
+    if (!json_object_equal(v, want))
+        fail_msg("drives: %s", json_object_to_json_string(v));
+    json_object_put(want);
+    json_object_put(o);
+    json_object_put(vol);
+
+    /* Volume < 1.3: VolumeType; a capacity written as a whole double */
+    vol = J("{\"Name\":\"Data\",\"VolumeType\":\"StripedWithParity\",\"CapacityBytes\":1.5e12}");
+    o = rf_storage_volume(vol);
+    assert_string_equal(jv_str(o, "raid_type"), "StripedWithParity");
+    assert_true(json_object_object_get_ex(o, "capacity_bytes", &v));
+    assert_true(json_object_is_type(v, json_type_int));
+    assert_true(json_object_get_int64(v) == INT64_C(1500000000000));
+    assert_true(json_object_object_get_ex(o, "drives", &v));
+    assert_true(json_object_is_type(v, json_type_array));
+    assert_int_equal(json_object_array_length(v), 0);
+    assert_null(jv_str(o, "health"));
+    assert_false(json_object_object_get_ex(o, "state", &v));
+    json_object_put(o);
+    json_object_put(vol);
+
+    /* nothing known: no raid_type, no capacity */
+    vol = J("{\"CapacityBytes\":\"big\",\"RAIDType\":7}");
+    o = rf_storage_volume(vol);
+    assert_false(json_object_object_get_ex(o, "raid_type", &v));
+    assert_false(json_object_object_get_ex(o, "capacity_bytes", &v));
+    json_object_put(o);
+    json_object_put(vol);
+}
+
+static void test_storage_drive(void **state)
+{
+    (void)state;
+    json_object *d = J(
+        "{\"Id\":\"Disk.Bay.0\",\"Name\":\"Solid State Disk 0:1:0\",\"Model\":\"MZ7LH960\","
+        "\"SerialNumber\":\" S45NNE0M \",\"CapacityBytes\":960197124096,\"MediaType\":\"SSD\","
+        "\"Protocol\":\"SATA\",\"Status\":{\"Health\":\"Warning\",\"State\":\"Enabled\"},"
+        "\"Links\":{\"Volumes\":[{\"@odata.id\":\"/redfish/v1/Systems/1/Storage/1/Volumes/2\"}]}}");
+    json_object *o = rf_storage_drive(d), *v;
+    assert_string_equal(jv_str(o, "name"), "Solid State Disk 0:1:0");
+    assert_string_equal(jv_str(o, "model"), "MZ7LH960");
+    assert_string_equal(jv_str(o, "serial"), "S45NNE0M");
+    assert_string_equal(jv_str(o, "media"), "SSD");
+    assert_string_equal(jv_str(o, "protocol"), "SATA");
+    assert_string_equal(jv_str(o, "health"), "Warning");
+    assert_string_equal(jv_str(o, "state"), "Enabled");
+    assert_true(json_object_object_get_ex(o, "capacity_bytes", &v));
+    assert_true(json_object_is_type(v, json_type_int));
+    assert_true(json_object_get_int64(v) == INT64_C(960197124096));
+    json_object *want = J("[\"2\"]");
+    assert_true(json_object_object_get_ex(o, "volumes", &v));
+    assert_true(json_object_equal(v, want));
+    json_object_put(want);
+    json_object_put(o);
+    json_object_put(d);
+
+    /* an empty bay: only what is there */
+    d = J("{\"Name\":\"Empty\",\"Status\":{\"State\":\"Absent\"}}");
+    o = rf_storage_drive(d);
+    assert_string_equal(jv_str(o, "state"), "Absent");
+    assert_null(jv_str(o, "health"));
+    assert_false(json_object_object_get_ex(o, "capacity_bytes", &v));
+    assert_false(json_object_object_get_ex(o, "model", &v));
+    assert_true(json_object_object_get_ex(o, "volumes", &v));
+    assert_int_equal(json_object_array_length(v), 0);
+    json_object_put(o);
+    json_object_put(d);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -836,6 +1162,11 @@ int main(void)
         cmocka_unit_test(test_status_code),
         cmocka_unit_test(test_hostile_json),
         cmocka_unit_test(test_inventory_maps),
+        cmocka_unit_test(test_bios_registry_normalise),
+        cmocka_unit_test(test_bios_pending),
+        cmocka_unit_test(test_task_status),
+        cmocka_unit_test(test_storage_volume),
+        cmocka_unit_test(test_storage_drive),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1092,6 +1092,137 @@ static void test_job_prune(void **state)
     job_free(j);
 }
 
+/* ---- job checkpoints ---- */
+
+static void test_job_checkpoint(void **state)
+{
+    struct fixture *f = *state;
+    ul_errmsg em = {{0}};
+    const char *cp1 = "{\"phase\":\"following\",\"task\":\"/redfish/v1/TaskService/Tasks/7\"}";
+    const char *cp2 = "{\"phase\":\"verify\",\"percent\":80}";
+    int64_t id = insert_job(f->st, "firmware", "n1", "{}", 0);
+
+    /* a new job has none, and a queued one cannot take one */
+    struct ul_job *j = get_job(f->st, id);
+    assert_null(j->checkpoint);
+    job_free(j);
+    assert_int_equal(store_job_checkpoint(f->st, id, cp1, &em), UL_ERR_NOT_FOUND);
+    assert_contains(em.text, "not found or not in that state");
+    j = get_job(f->st, id);
+    assert_null(j->checkpoint);
+    job_free(j);
+
+    /* running: saved and read back verbatim, replaced by the next save */
+    assert_int_equal(store_job_mark_running(f->st, id, &em), UL_OK);
+    assert_int_equal(store_job_checkpoint(f->st, id, cp1, &em), UL_OK);
+    j = get_job(f->st, id);
+    assert_non_null(j->checkpoint);
+    assert_string_equal(j->checkpoint, cp1);
+    assert_int_equal(j->state, UL_JOB_RUNNING);
+    job_free(j);
+    assert_int_equal(store_job_checkpoint(f->st, id, cp2, &em), UL_OK);
+    j = get_job(f->st, id);
+    assert_string_equal(j->checkpoint, cp2);
+    job_free(j);
+
+    /* it survives a requeue (shutdown) and a restart of the store, and
+     * the unfinished list carries it (what jobs_start reads) */
+    assert_int_equal(store_job_requeue(f->st, id, "interrupted by shutdown", &em), UL_OK);
+    assert_int_equal(reopen(f, f->key, &em), UL_OK);
+    j = get_job(f->st, id);
+    assert_int_equal(j->state, UL_JOB_QUEUED);
+    assert_string_equal(j->checkpoint, cp2);
+    job_free(j);
+    struct ul_job_list l;
+    assert_int_equal(store_job_list_unfinished(f->st, &l, &em), UL_OK);
+    assert_int_equal(l.count, 1);
+    assert_int_equal(l.items[0]->id, id);
+    assert_string_equal(l.items[0]->checkpoint, cp2);
+    store_job_list_free(&l);
+    /* still queued: refused, and the saved one is untouched */
+    assert_int_equal(store_job_checkpoint(f->st, id, cp1, &em), UL_ERR_NOT_FOUND);
+    j = get_job(f->st, id);
+    assert_string_equal(j->checkpoint, cp2);
+    job_free(j);
+
+    /* NULL clears it */
+    assert_int_equal(store_job_mark_running(f->st, id, &em), UL_OK);
+    assert_int_equal(store_job_checkpoint(f->st, id, NULL, &em), UL_OK);
+    j = get_job(f->st, id);
+    assert_null(j->checkpoint);
+    job_free(j);
+
+    /* a finished job keeps its last one and takes no more */
+    assert_int_equal(store_job_checkpoint(f->st, id, cp1, &em), UL_OK);
+    assert_int_equal(store_job_finish(f->st, id, UL_JOB_FAILED, "{\"done\":false}", "rejected",
+                                      "the BMC refused it", &em),
+                     UL_OK);
+    assert_int_equal(store_job_checkpoint(f->st, id, cp2, &em), UL_ERR_NOT_FOUND);
+    assert_int_equal(store_job_checkpoint(f->st, id, NULL, &em), UL_ERR_NOT_FOUND);
+    j = get_job(f->st, id);
+    assert_int_equal(j->state, UL_JOB_FAILED);
+    assert_string_equal(j->checkpoint, cp1);
+    assert_string_equal(j->result, "{\"done\":false}");
+    job_free(j);
+
+    /* unknown ids */
+    assert_int_equal(store_job_checkpoint(f->st, 31337, cp1, &em), UL_ERR_NOT_FOUND);
+    assert_contains(em.text, "31337");
+
+    /* one job's checkpoint is its own */
+    int64_t a = insert_job(f->st, "firmware", "a", "{}", 0);
+    int64_t b = insert_job(f->st, "firmware", "b", "{}", 0);
+    assert_int_equal(store_job_mark_running(f->st, a, &em), UL_OK);
+    assert_int_equal(store_job_mark_running(f->st, b, &em), UL_OK);
+    assert_int_equal(store_job_checkpoint(f->st, a, cp1, &em), UL_OK);
+    j = get_job(f->st, b);
+    assert_null(j->checkpoint);
+    job_free(j);
+    j = get_job(f->st, a);
+    assert_string_equal(j->checkpoint, cp1);
+    job_free(j);
+}
+
+/* A database written before checkpoints existed: its jobs have none, and
+ * a job left running there can take one after the upgrade. */
+static void test_job_checkpoint_after_migration(void **state)
+{
+    struct fixture *f = *state;
+    char *old = ut_path(f->dir, "v1-running.db");
+    sqlite3 *h;
+    assert_int_equal(sqlite3_open(old, &h), SQLITE_OK);
+    char *err = NULL;
+    if (sqlite3_exec(h, schema_v1, NULL, NULL, &err) != SQLITE_OK)
+        fail_msg("v1 schema: %s", err ? err : "?");
+    if (sqlite3_exec(h,
+                     "INSERT INTO jobs (type, node, state, params, actor, timeout_s, attempts, "
+                     "created_at, started_at, updated_at) VALUES ('firmware', 'old1', "
+                     "'running', '{}', 'bob', 600, 1, 200, 200, 200);",
+                     NULL, NULL, &err) != SQLITE_OK)
+        fail_msg("v1 running job: %s", err ? err : "?");
+    sqlite3_close(h);
+
+    ul_store *st = NULL;
+    ul_errmsg em = {{0}};
+    if (store_open(old, f->key, &st, &em) != UL_OK)
+        fail_msg("open v1: %s", em.text);
+    struct ul_job_list l;
+    assert_int_equal(store_job_list_unfinished(st, &l, &em), UL_OK);
+    assert_int_equal(l.count, 1);
+    int64_t id = l.items[0]->id;
+    assert_int_equal(l.items[0]->state, UL_JOB_RUNNING);
+    assert_null(l.items[0]->checkpoint);
+    store_job_list_free(&l);
+    assert_int_equal(store_job_checkpoint(st, id, "{\"phase\":\"x\"}", &em), UL_OK);
+    struct ul_job *j = NULL;
+    assert_int_equal(store_job_get(st, id, &j, &em), UL_OK);
+    assert_string_equal(j->checkpoint, "{\"phase\":\"x\"}");
+    assert_string_equal(j->actor, "bob");
+    job_free(j);
+    store_close(st);
+    free(old);
+}
+
 /* ---- audit ---- */
 
 static void test_audit(void **state)
@@ -1386,6 +1517,8 @@ int main(void)
         T(test_job_fail_and_cancel),
         T(test_job_list),
         T(test_job_prune),
+        T(test_job_checkpoint),
+        T(test_job_checkpoint_after_migration),
         T(test_audit),
         T(test_tokens),
         T(test_key_file),

@@ -11,6 +11,10 @@ README.md there.  Modules:
   logs       LogService, log entry collections and entries
   sensors    Sensor resources and the legacy Thermal/Power views
   systems    ComputerSystem, Chassis and Manager resources
+  bios       Bios, Bios/Settings and the BIOS attribute registry
+  storage    Storage, Drives and Volumes (create/delete)
+  tasks      TaskService, tasks (threads) and task monitors
+  update     UpdateService, FirmwareInventory, SimpleUpdate, multipart push
   builtin    the generated rack-server service tree
   mockup     serving a DMTF-format mockup directory with state on top
   server     the Emulator (state, lock, faults, ticker) and the HTTP server

@@ -8,7 +8,8 @@
     /Actions/ComputerSystem.Reset          Reset action target
     /ResetActionInfo                       with --action-info
     /Processors/CPU1..2, /Memory/DIMMA1.., /EthernetInterfaces/NIC1..2
-    /Storage/1 (+ /Drives/0..1)
+    /Bios, /Bios/Settings                  BIOS attributes (bios.py)
+    /Storage/1 (+ /Drives/0..5, /Volumes)  RAID controller (storage.py)
     /LogServices/SEL/Entries[/K]           the system event log
 /redfish/v1/Chassis[/N]                    Chassis N (RackMount)
     /Sensors[/Id]                          19 sensors (see sensors.py)
@@ -21,13 +22,16 @@
 /redfish/v1/AccountService/Accounts/1, /Roles/{Administrator,Operator,ReadOnly}
 /redfish/v1/EventService[/Subscriptions/ID]
     /Actions/EventService.SubmitTestEvent
-/redfish/v1/TaskService/Tasks              empty (for firmware update tasks)
-/redfish/v1/UpdateService/FirmwareInventory/{BMC_N,BIOS_N}   (stub)
+/redfish/v1/Registries[/Id]                Base, BIOS attribute registry
+/redfish/v1/TaskService/Tasks[/Id], /TaskMonitors/Id   (tasks.py)
+/redfish/v1/UpdateService                  SimpleUpdate, multipart push
+    /FirmwareInventory/{BMC,BIOS,RAID,NIC}_N   (update.py)
 
 Serial numbers, UUIDs and MAC addresses derive from the port and the system
 number, so instances on one machine never collide.
 """
 
+from . import bios as bios_mod
 from .events import EventServiceResource, SubscriptionCollection, \
     EVENT_TYPES, REGISTRY_PREFIXES, make_test_event_action
 from .logs import add_log_service
@@ -37,8 +41,11 @@ from .power import PowerMachine
 from .sensors import PowerResource, ThermalResource, make_sensors
 from .sessions import AccountResource, SessionCollection, \
     SessionServiceResource
+from .storage import add_storage
 from .systems import BOOT_MODES, BOOT_ENABLED, ChassisResource, \
     ManagerResource, SystemResource, SystemState
+from .tasks import add_task_service
+from .update import add_firmware, add_update_service
 from . import util
 
 ROOT = "/redfish/v1/"
@@ -47,6 +54,7 @@ BOOT_TARGETS = ["None", "Pxe", "Cd", "Usb", "Hdd", "BiosSetup", "Diags",
                 "UefiShell", "UefiHttp", "UefiTarget"]
 BMC_VERSION = "1.42.0"
 BIOS_VERSION = "U46 v2.10 (03/12/2025)"
+NIC_VERSION = "22.31.6"
 
 
 class VersionResource(PublicResource):
@@ -172,48 +180,32 @@ def add_common(emu, root_body):
     emu.events.collection_path = es_path + "/Subscriptions"
     root_body["EventService"] = ref(es_path)
 
-    tree.add(Resource(V1 + "/TaskService", {
-        "@odata.type": "#TaskService.v1_2_0.TaskService",
-        "Id": "TaskService",
-        "Name": "Task Service",
-        "Status": {"State": "Enabled", "Health": "OK"},
-        "ServiceEnabled": True,
-        "CompletedTaskOverWritePolicy": "Oldest",
-        "LifeCycleEventOnTaskStateChange": True,
-        "DateTime": util.now_iso(),
-        "Tasks": ref(V1 + "/TaskService/Tasks"),
-    }))
-    collection(emu, V1 + "/TaskService/Tasks", "TaskCollection",
-               "Task Collection")
-    root_body["Tasks"] = ref(V1 + "/TaskService")
+    add_task_service(emu, root_body)
+    add_update_service(emu, root_body)
 
-    tree.add(Resource(V1 + "/UpdateService", {
-        "@odata.type": "#UpdateService.v1_11_0.UpdateService",
-        "Id": "UpdateService",
-        "Name": "Update Service",
-        "Description": "Update Service (inventory only; updates come later)",
-        "Status": {"State": "Enabled", "Health": "OK"},
-        "ServiceEnabled": True,
-        "FirmwareInventory": ref(V1 + "/UpdateService/FirmwareInventory"),
+    regs = collection(emu, V1 + "/Registries",
+                      "MessageRegistryFileCollection",
+                      "Registry File Collection")
+    base = V1 + "/Registries/Base.1.16.0"
+    tree.add(Resource(base, {
+        "@odata.type": "#MessageRegistryFile.v1_1_3.MessageRegistryFile",
+        "Id": "Base.1.16.0",
+        "Name": "Base Message Registry File",
+        "Description": "DMTF Base Message Registry File Locations",
+        "Languages": ["en"],
+        "Registry": "Base.1.16",
+        "Location": [{"Language": "en", "PublicationUri":
+                      "https://redfish.dmtf.org/registries/"
+                      "Base.1.16.0.json"}],
     }))
-    collection(emu, V1 + "/UpdateService/FirmwareInventory",
-               "SoftwareInventoryCollection", "Firmware Inventory")
-    root_body["UpdateService"] = ref(V1 + "/UpdateService")
+    regs.add_member(base)
+    if _opt(cfg, "bios") and _opt(cfg, "bios_registry"):
+        bios_mod.add_registry(emu, regs)
+    root_body["Registries"] = ref(V1 + "/Registries")
 
 
-def firmware(emu, fid, name, version, related):
-    path = V1 + "/UpdateService/FirmwareInventory/" + fid
-    emu.tree.add(Resource(path, {
-        "@odata.type": "#SoftwareInventory.v1_9_0.SoftwareInventory",
-        "Id": fid,
-        "Name": name,
-        "Version": version,
-        "Updateable": True,
-        "Manufacturer": "Underlay",
-        "RelatedItem": [ref(related)],
-        "Status": {"State": "Enabled", "Health": "OK"},
-    }))
-    emu.tree.get(V1 + "/UpdateService/FirmwareInventory").add_member(path)
+def _opt(cfg, name, default=True):
+    return getattr(cfg, name, default)
 
 
 def build(emu):
@@ -267,7 +259,7 @@ def build(emu):
     types |= {"#Session.v1_6_0.Session",
               "#EventDestination.v1_13_0.EventDestination",
               "#LogEntry.v1_15_0.LogEntry", "#Event.v1_8_0.Event",
-              "#Message.v1_1_1.Message"}
+              "#Message.v1_1_1.Message", "#Task.v1_4_3.Task"}
     tree.add(MetadataResource(V1 + "/$metadata", metadata_document(types)))
     return root
 
@@ -350,10 +342,15 @@ def build_system(emu, n):
         "Memory": ref(sys_path + "/Memory"),
         "EthernetInterfaces": ref(sys_path + "/EthernetInterfaces"),
         "Storage": ref(sys_path + "/Storage"),
+        "Bios": ref(sys_path + "/Bios"),
         "LogServices": ref(sys_path + "/LogServices"),
         "Links": {"Chassis": [ref(ch_path)], "ManagedBy": [ref(mgr_path)]},
         "Actions": {"#ComputerSystem.Reset": reset_action},
     }
+    if not _opt(cfg, "storage"):
+        del body["Storage"]
+    if not _opt(cfg, "bios"):
+        del body["Bios"]
     system = SystemResource(sys_path, body, cfg.reset_types)
     power = PowerMachine(cfg.initial_power, cfg.power_delay)
     state = SystemState(system, power)
@@ -368,6 +365,8 @@ def build_system(emu, n):
     system.reset_target = reset_path
 
     add_inventory(emu, sys_path, ch_path, serial, n)
+    if _opt(cfg, "storage"):
+        add_storage(emu, state, sys_path, ch_path, serial, n)
     _, sel = add_log_service(emu, sys_path, "SEL", "System Event Log",
                              "SEL", "System event log (SEL)")
     state.logs.append(sel)
@@ -480,10 +479,26 @@ def build_system(emu, n):
                               "Event", "Event log of the BMC")
     state.manager_logs.append(mlog)
 
-    firmware(emu, "BMC_%d" % n, "BMC Firmware (Manager %d)" % n,
-             BMC_VERSION, mgr_path)
-    firmware(emu, "BIOS_%d" % n, "BIOS (System %d)" % n, BIOS_VERSION,
-             sys_path)
+    sysn, mgrn = "system:%d" % n, "manager:%d" % n
+    add_firmware(emu, "BMC_%d" % n, "BMC Firmware (Manager %d)" % n,
+                 BMC_VERSION, [mgr_path], state, "UL-BMC", (sysn, mgrn),
+                 mirror=lambda v: manager.body.__setitem__(
+                     "FirmwareVersion", v))
+    bios_fw = add_firmware(emu, "BIOS_%d" % n, "BIOS (System %d)" % n,
+                           BIOS_VERSION, [sys_path], state, "UL-R1000-BIOS",
+                           (sysn,), mirror=lambda v: system.body.__setitem__(
+                               "BiosVersion", v))
+    if _opt(cfg, "storage"):
+        add_firmware(emu, "RAID_%d" % n,
+                     "RAID Controller Firmware (System %d)" % n,
+                     state.storage.controller_firmware(),
+                     [state.storage.path], state, "UL-RAID-9460", (sysn,))
+    add_firmware(emu, "NIC_%d" % n, "Ethernet Adapter Firmware (System %d)"
+                 % n, NIC_VERSION, ["%s/EthernetInterfaces/NIC%d"
+                                    % (sys_path, i) for i in (1, 2)],
+                 state, "UL-NIC-25G", (sysn,))
+    if _opt(cfg, "bios"):
+        bios_mod.add_bios(emu, state, serial, bios_fw.path)
     return state
 
 
@@ -556,48 +571,3 @@ def add_inventory(emu, sys_path, ch_path, serial, n):
     collection(emu, sys_path + "/EthernetInterfaces",
                "EthernetInterfaceCollection",
                "Ethernet Interface Collection", nics)
-    storage = sys_path + "/Storage/1"
-    drives = []
-    for d in (0, 1):
-        path = "%s/Drives/%d" % (storage, d)
-        drives.append(path)
-        tree.add(Resource(path, {
-            "@odata.type": "#Drive.v1_12_0.Drive",
-            "Id": str(d),
-            "Name": "Drive %d" % d,
-            "MediaType": "SSD",
-            "Protocol": "SATA",
-            "CapacityBytes": 960197124096,
-            "Manufacturer": "Underlay",
-            "Model": "UL-SSD-960",
-            "SerialNumber": "%sD%d" % (serial, d),
-            "Revision": "2.1.0",
-            "PhysicalLocation": {"PartLocation": {
-                "LocationType": "Bay", "LocationOrdinalValue": d}},
-            "Status": {"State": "Enabled", "Health": "OK"},
-            "Links": {"Chassis": ref(ch_path)},
-        }))
-    tree.add(Resource(storage, {
-        "@odata.type": "#Storage.v1_13_0.Storage",
-        "Id": "1",
-        "Name": "RAID Storage",
-        "Description": "RAID controller and its drives",
-        "Status": {"State": "Enabled", "Health": "OK",
-                   "HealthRollup": "OK"},
-        "StorageControllers": [{
-            "@odata.id": storage + "#/StorageControllers/0",
-            "MemberId": "0",
-            "Name": "RAID Controller",
-            "Manufacturer": "Underlay",
-            "Model": "UL-RAID-8i",
-            "FirmwareVersion": "5.2.0",
-            "SupportedRAIDTypes": ["RAID0", "RAID1"],
-            "SupportedControllerProtocols": ["PCIe"],
-            "SupportedDeviceProtocols": ["SATA", "SAS"],
-            "Status": {"State": "Enabled", "Health": "OK"},
-        }],
-        "Drives": [ref(p) for p in drives],
-        "Drives@odata.count": len(drives),
-    }))
-    collection(emu, sys_path + "/Storage", "StorageCollection",
-               "Storage Collection", [storage])

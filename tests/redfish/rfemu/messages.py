@@ -172,6 +172,29 @@ _BASE = {
         "range, such as a start or count value that is within bounds of the "
         "number of resources in a collection or a page that is within the "
         "range of valid pages."),
+    "PropertyValueIncorrect": (
+        "The property '%1' with the requested value of '%2' could not be "
+        "written because the value does not meet the constraints of the "
+        "implementation.", "Warning", "No resolution is required."),
+    "PropertyValueResourceConflict": (
+        "The property '%1' with the requested value of '%2' could not be "
+        "written because the value conflicts with the state or configuration "
+        "of the resource at '%3'.", "Warning", "No resolution is required."),
+    "ActionParameterValueFormatError": (
+        "The value '%1' for the parameter %2 in the action %3 is of a "
+        "different format than the parameter can accept.", "Warning",
+        "Correct the value for the parameter in the request body and "
+        "resubmit the request if the operation failed."),
+    "ActionParameterValueError": (
+        "The value for the parameter %1 in the action %2 is invalid.",
+        "Warning",
+        "Correct the value for the parameter in the request body and "
+        "resubmit the request if the operation failed."),
+    "MissingOrMalformedPart": (
+        "The multipart request contains malformed parts or is missing "
+        "required parts.", "Critical",
+        "Add any missing required parts or correct the malformed parts and "
+        "resubmit the request."),
     "ResourceInUse": (
         "The change to the requested resource failed because the resource is "
         "in use or in transition.", "Warning",
@@ -213,18 +236,41 @@ def fmt(template, args):
     return text
 
 
-def message(key, *args, related=None):
-    """A Base registry Message object (as in @Message.ExtendedInfo)."""
+def message(key, *args, related=None, detail=None):
+    """A Base registry Message object (as in @Message.ExtendedInfo).
+    `detail` (a sentence) is appended to the registry text, to say why."""
     template, severity, resolution = _BASE[key]
+    text = fmt(template, args)
+    if detail:
+        text += " " + detail
     msg = {
         "@odata.type": "#Message.v1_1_1.Message",
         "MessageId": "%s.%s" % (BASE, key),
-        "Message": fmt(template, args),
+        "Message": text,
         "MessageArgs": [str(a) for a in args],
         "MessageSeverity": severity,
         "Severity": severity,
         "Resolution": resolution,
     }
+    if related:
+        msg["RelatedProperties"] = list(related)
+    return msg
+
+
+def custom_message(message_id, text, severity="OK", args=(),
+                   related=None, resolution=None):
+    """A Message object of another registry (TaskEvent, Update, the
+    emulator's own), with the text given."""
+    msg = {
+        "@odata.type": "#Message.v1_1_1.Message",
+        "MessageId": message_id,
+        "Message": text,
+        "MessageArgs": [str(a) for a in args],
+        "MessageSeverity": severity,
+        "Severity": severity,
+    }
+    if resolution:
+        msg["Resolution"] = resolution
     if related:
         msg["RelatedProperties"] = list(related)
     return msg
@@ -264,7 +310,8 @@ class RedfishError(Exception):
         return error_body(self.messages)
 
 
-def err(status, key, *args, related=None, headers=None):
+def err(status, key, *args, related=None, headers=None, detail=None):
     """A RedfishError with one Base message."""
-    return RedfishError(status, [message(key, *args, related=related)],
+    return RedfishError(status, [message(key, *args, related=related,
+                                         detail=detail)],
                         headers=headers)

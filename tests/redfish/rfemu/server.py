@@ -10,6 +10,7 @@ The control API lives under /_emulator on the same port, needs no
 authentication and is never subject to faults (see README.md).
 """
 
+import copy
 import json
 import random
 import ssl
@@ -27,6 +28,8 @@ from .messages import RedfishError, err, event_message, message, error_body
 from .model import Ctx, Response, Tree, canon, parse_query, JSON_TYPE
 from .sensors import SensorResource
 from .sessions import Accounts, SessionStore
+from .tasks import TaskService
+from .update import firmware_state
 from . import util
 
 FAULT_DEFAULTS = {
@@ -39,7 +42,16 @@ FAULT_DEFAULTS = {
     "exhaust_sessions": False,  # every login: SessionLimitExceeded
     "graceful_ignored": False,  # GracefulShutdown/Restart do nothing
     "path_prefix": "",          # faults only for paths under this prefix
+    # These act on operations, never on the HTTP exchange itself:
+    "bios_reject": [],          # BIOS attributes refused when applied
+    "volume_task": False,       # volume POST/DELETE answer 202 + a task
+    "task_fail": "",            # tasks end in Exception with this text
+    "task_fail_at": "apply",    # ... at "verify" or "apply" (flashing)
+    "task_stall": None,         # tasks stop advancing at this percent
+    "task_step_ms": 300,        # duration of one task step
 }
+TASK_FAIL_AT = {"verify": "verify", "verifying": "verify",
+                "apply": "apply", "flashing": "apply"}
 
 MAX_COUNTED_PATHS = 2000
 
@@ -81,11 +93,18 @@ class Emulator:
         self.config = config
         self.lock = threading.RLock()
         self.rng = random.Random(config.seed)
-        self.start_faults = dict(FAULT_DEFAULTS)
-        self.start_faults.update(config.faults)
+        self.start_faults = self.default_faults()
+        self.start_faults.update(copy.deepcopy(config.faults))
         self.dispatcher = Dispatcher()
         self.stopping = threading.Event()
+        self.tasks = None
         self.build()
+
+    def default_faults(self):
+        """The faults when cleared (task_step_ms: --task-step-ms)."""
+        out = copy.deepcopy(FAULT_DEFAULTS)
+        out["task_step_ms"] = getattr(self.config, "task_step_ms", 300)
+        return out
 
     # -- life cycle --------------------------------------------------------
 
@@ -94,12 +113,17 @@ class Emulator:
         cfg = self.config
         with self.lock:
             self.dispatcher.clear()
+            if self.tasks is not None:
+                self.tasks.shutdown()
+            self.tasks = TaskService(self)
+            self.firmware = {}          # FirmwareInventory Id -> FirmwareItem
+            self.upload_paths = set()   # canon paths taking image bodies
             self.tree = Tree()
             self.systems = []
             self.sessions = SessionStore(cfg.session_timeout)
             self.accounts = Accounts(cfg.user, cfg.password)
             self.events = EventBus(self, self.dispatcher)
-            self.faults = dict(self.start_faults)
+            self.faults = copy.deepcopy(self.start_faults)
             self.requests = {}
             self.requests_total = 0
             self.noop_actions = []
@@ -222,6 +246,11 @@ class Emulator:
 
     def power_changed(self, state, old, new):
         state.resource.on_power(self, old, new)
+        if new == "On" and old != "On":
+            # a boot: pending BIOS settings and staged firmware apply
+            for hook in list(state.boot_hooks):
+                hook()
+            self.tasks.release_for("system:%s" % state.id)
         if new not in ("On", "Off"):
             return
         mid = "ResourceEvent.1.3.ResourcePowered" + new
@@ -251,6 +280,7 @@ class Emulator:
     def manager_reset(self, manager, reset_type):
         for sid in list(self.sessions.sessions):
             self.end_session(sid)
+        self.tasks.release_for("manager:%s" % manager.body.get("Id"))
         self.unavailable_until = time.monotonic() + \
             self.config.bmc_reset_downtime
         for state in self.systems:
@@ -332,6 +362,12 @@ class Emulator:
                 "requests": {k: dict(v) for k, v in self.requests.items()},
                 "noop_actions": list(self.noop_actions),
                 "resources": len(list(self.tree.resources())),
+                "bios": {s.id: s.bios.state() for s in self.systems
+                         if s.bios is not None},
+                "storage": {s.id: s.storage.state() for s in self.systems
+                            if s.storage is not None},
+                "firmware": firmware_state(self),
+                "tasks": self.tasks.state(),
             }
 
     def control(self, method, path, data, base_url):
@@ -344,15 +380,20 @@ class Emulator:
                 if method == "GET":
                     return 200, dict(self.faults)
                 if method == "DELETE":
-                    self.faults = dict(FAULT_DEFAULTS)
+                    self.faults = self.default_faults()
                     return 200, dict(self.faults)
                 if method == "POST":
-                    if data.get("clear"):
-                        self.faults = dict(FAULT_DEFAULTS)
                     new = {k: v for k, v in data.items() if k != "clear"}
                     problem = check_faults(new)
                     if problem:
                         return 400, {"error": problem}
+                    if data.get("clear"):
+                        self.faults = self.default_faults()
+                    if "task_fail_at" in new:
+                        new["task_fail_at"] = TASK_FAIL_AT[
+                            new["task_fail_at"]]
+                    if "task_fail" in new and new["task_fail"] is None:
+                        new["task_fail"] = ""
                     self.faults.update(new)
                     return 200, dict(self.faults)
         if (method, name) == ("POST", "reset"):
@@ -366,6 +407,8 @@ class Emulator:
             return self.control_power(data)
         if (method, name) == ("POST", "event"):
             return self.control_event(data)
+        if (method, name) == ("POST", "drive"):
+            return self.control_drive(data)
         return 404, {"error": "unknown control request %s /_emulator/%s"
                      % (method, name)}
 
@@ -465,6 +508,30 @@ class Emulator:
             return 200, {"systems": [s.id for s in systems],
                          "power_state": target}
 
+    def control_drive(self, data):
+        health = data.get("health")
+        state = data.get("state")
+        if "drive" not in data or (health is None and state is None) or \
+                health not in (None, "OK", "Warning", "Critical") or \
+                state not in (None, "Enabled", "Disabled", "Absent",
+                              "StandbyOffline", "UnavailableOffline"):
+            return 400, {"error": 'need {"drive": ID, "health": '
+                                  'OK|Warning|Critical [, "state": '
+                                  'Enabled|Disabled|Absent|...] '
+                                  '[, "system": ID]}'}
+        with self.lock:
+            systems = self._systems_for(data.get("system"))
+            if not systems or systems[0].storage is None:
+                return 404, {"error": "no such system, or it has no "
+                                      "storage"}
+            st = systems[0].storage
+            d = st.set_drive(str(data["drive"]), health, state)
+            if d is None:
+                return 404, {"error": "no drive %r (drives: %s)" % (
+                    data["drive"], ", ".join(st.drives))}
+            return 200, {"drive": d.path, "health": d.health,
+                         "state": d.state}
+
     def control_event(self, data):
         etype = data.get("event_type", "Alert")
         mid = data.get("message_id", "EmulatorEvent.1.0.TestEvent")
@@ -487,6 +554,25 @@ def check_faults(new):
         if key == "path_prefix":
             if not isinstance(value, str):
                 return "path_prefix must be a string"
+        elif key == "bios_reject":
+            if not isinstance(value, list) or not all(
+                    isinstance(x, str) for x in value):
+                return "bios_reject must be a list of attribute names"
+        elif key == "volume_task":
+            if not isinstance(value, bool):
+                return "volume_task must be true or false"
+        elif key == "task_fail":
+            if value is not None and not isinstance(value, str):
+                return "task_fail must be a string (\"\": off)"
+        elif key == "task_fail_at":
+            if value not in TASK_FAIL_AT:
+                return "task_fail_at must be one of %s" % ", ".join(
+                    TASK_FAIL_AT)
+        elif key == "task_stall":
+            if value is not None and (isinstance(value, bool) or
+                                      not isinstance(value, int) or
+                                      not 0 <= value <= 100):
+                return "task_stall must be a percent (0..100) or null"
         elif key in ("malformed_json", "drop_connection"):
             if not isinstance(value, (bool, int, float)) or not \
                     0 <= float(value) <= 1:
@@ -565,8 +651,7 @@ class Handler(BaseHTTPRequestHandler):
         return "%s://127.0.0.1:%d" % (self.server.scheme,
                                       self.server.server_address[1])
 
-    def read_body(self):
-        limit = self.server.emu.config.max_body
+    def read_body(self, limit):
         te = (self.headers.get("Transfer-Encoding") or "").lower()
         if "chunked" in te:
             data = b""
@@ -616,8 +701,12 @@ class Handler(BaseHTTPRequestHandler):
             self.reply(Response(400, error_body([message("GeneralError")])),
                        method)
             return
+        limit = emu.config.max_body
+        if canon(path) in emu.upload_paths:
+            # an image plus the multipart framing
+            limit = getattr(emu.config, "max_image_size", limit) + 65536
         try:
-            body = self.read_body()
+            body = self.read_body(limit)
         except RedfishError as exc:
             self.reply(Response(exc.status, exc.body(), exc.headers), method)
             return

@@ -94,6 +94,9 @@ class SystemState:
         self.sensors = []           # SensorResource
         self.boots = []             # [{"time", "target", "mode", ...}]
         self.reset_log = []         # [(time, ResetType)]
+        self.bios = None            # bios.BiosState (generated tree)
+        self.storage = None         # storage.StorageState
+        self.boot_hooks = []        # called when the system reaches On
 
     @property
     def id(self):

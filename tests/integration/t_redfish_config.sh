@@ -1,0 +1,474 @@
+#!/usr/bin/env bash
+# BIOS settings, RAID volumes and firmware updates end to end: underlayd
+# against the project's Redfish emulator (tests/redfish), every effect
+# checked independently of the driver, through the emulator's own state
+# (GET /_emulator/state) or plain curl GETs of the Redfish resources.
+#   - BIOS: attributes read = the Bios resource; bad changes refused before
+#     anything is written (unknown, not in the list, out of range, read-only,
+#     wrong type), naming each attribute; staged changes pending on the BMC;
+#     apply now with Immediate and, on a service without it, by a reset
+#     underlay sends; values the BIOS refuses at apply reported by name;
+#     a service without a registry; a service without Bios: not supported
+#   - RAID: controllers/drives/volumes = the emulator's; create (verified),
+#     refused by us (drive count, drive in use) and by the BMC (capacity),
+#     through a task, delete (verified); a service without Storage
+#   - firmware: list = FirmwareInventory; SimpleUpdate from a local HTTP
+#     server and multipart upload, versions changed; progress seen moving;
+#     a failed task, a stalled task, an unreachable image, on-reset staging;
+#     the daemon stopped (SIGTERM) and killed (SIGKILL) mid-update resumes
+#     following the same task (no second task on the BMC)
+#   - the API refuses bad requests (fields, URIs, uploads without a token or
+#     too large) and leaves nothing behind; a node whose driver lacks the
+#     feature (fake) reads "not supported by this BMC"; the CLI commands
+. "$TOP_SRCDIR/tests/lib.sh"
+
+emuctl() { bash "$TOP_SRCDIR/tests/redfish/emuctl.sh" "$@"; }
+[ -f "$TOP_SRCDIR/tests/redfish/emulator.py" ] || ul_skip "the Redfish emulator is missing"
+python3 -c 'import sys; sys.exit(sys.version_info < (3, 7))' ||
+    ul_skip "the Redfish emulator needs python3 >= 3.7"
+
+EMUDIR="$UL_TMP/emu"
+IMG_PID=""
+rf_cleanup() {
+    local d
+    for d in "$EMUDIR"/*/; do
+        [ -d "$d" ] && emuctl stop "$d" >/dev/null 2>&1
+    done
+    if [ -n "$IMG_PID" ]; then
+        kill "$IMG_PID" 2>/dev/null
+        wait "$IMG_PID" 2>/dev/null
+        IMG_PID=""
+    fi
+}
+trap 'rc=$?; rf_cleanup; (exit $rc); ul__cleanup' EXIT
+
+emu_start() { # NAME [emuctl start options] -> URL
+    local name=$1
+    shift
+    for _ in 1 2 3; do
+        if emuctl start 1 auto "$EMUDIR/$name" "$@" >"$UL_TMP/emuctl-$name.out" 2>&1; then
+            emuctl url "$EMUDIR/$name" 0
+            return 0
+        fi
+        emuctl stop "$EMUDIR/$name" >/dev/null 2>&1
+    done
+    cat "$UL_TMP/emuctl-$name.out" >&2
+    return 1
+}
+
+EMU=$(emu_start main --power-delay 0.3 --task-step-ms 400) || ul_fail "emulator did not start"
+BARE=$(emu_start bare --power-delay 0.3 --no-bios --no-storage) ||
+    ul_fail "emulator (no Bios, no Storage) did not start"
+NOREG=$(emu_start noreg --power-delay 0.3 --no-bios-registry --bios-apply-times OnReset) ||
+    ul_fail "emulator (no registry, OnReset only) did not start"
+
+emu_curl() { curl -sS --max-time 10 "$@"; }
+emu_state() { emu_curl "$1/_emulator/state"; } # BASE
+emu_faults() { # BASE JSON: replace the faults
+    emu_curl -X POST -H 'Content-Type: application/json' \
+        --data-binary "$(jq -c '. + {clear: true}' <<<"$2")" "$1/_emulator/faults" >/dev/null
+}
+rf_get() { emu_curl -u admin:password "$1$2"; } # BASE PATH
+SYS=/redfish/v1/Systems/1
+
+# A local HTTP server for images the BMC fetches (SimpleUpdate).
+IMGDIR="$UL_TMP/images"
+mkdir -p "$IMGDIR"
+make_image() { # FILE COMPONENT VERSION [EXTRA_BYTES]
+    printf 'UNDERLAY-FIRMWARE component=%s version=%s\n' "$2" "$3" >"$IMGDIR/$1"
+    head -c "${4:-4096}" /dev/urandom >>"$IMGDIR/$1"
+}
+IMG_PORT=$(ul_free_port) || ul_fail "no free port for the image server"
+(cd "$IMGDIR" && exec python3 -m http.server --bind 127.0.0.1 "$IMG_PORT") \
+    >"$UL_TMP/images.log" 2>&1 &
+IMG_PID=$!
+IMG="http://127.0.0.1:$IMG_PORT"
+for _ in $(seq 50); do
+    curl -s -o /dev/null "$IMG/" && break
+    sleep 0.1
+done
+
+ul_start -s bmc.timeout=5
+
+rf_node() { # NAME BASE
+    ul_node_add "$1" "$(jq -cn --arg e "$2" \
+        '{endpoint: $e, username: "admin", password: "password"}')"
+}
+run_job() { # NODE OP JSON [TIMEOUT_S] -> UL_JOB, UL_BODY (the finished job)
+    ul_api POST "/api/v1/nodes/$1/$2" "$3"
+    assert_status 202 "$2 on $1"
+    UL_JOB=$(ul_jq .job.id)
+    wait_job "$UL_JOB" "${4:-30}"
+}
+assert_job_error() { # CODE NEEDLE...
+    local code=$1 msg needle
+    shift
+    assert_json .state failed "job $UL_JOB"
+    assert_json .error.code "$code" "job $UL_JOB error code"
+    msg=$(ul_jq .error.message)
+    for needle in "$@"; do
+        assert_contains "$msg" "$needle" "job $UL_JOB error message"
+    done
+}
+
+# Tokens of other roles for the role checks (created once).
+ul_token() { # ROLE NAME -> the secret
+    if [ ! -s "$UL_TMP/token-$2" ]; then
+        ul_api POST /api/v1/tokens "{\"name\":\"$2\",\"role\":\"$1\"}"
+        assert_status 201 "token $2"
+        ul_jq .token >"$UL_TMP/token-$2"
+    fi
+    cat "$UL_TMP/token-$2"
+}
+
+rf_node rf1 "$EMU"
+rf_node bare "$BARE"
+rf_node noreg "$NOREG"
+ul_node_add fake1 '{"endpoint":"fake://fake1"}'
+
+# ---- BIOS ------------------------------------------------------------------------
+emu_bios() { emu_state "$EMU" | jq -c '.bios["1"]'; }
+
+check_bios_read() {
+    run_job rf1 bios '{}'
+    assert_json .state succeeded "bios read"
+    assert_eq "$(jq -c '.result.attributes' <<<"$UL_BODY")" \
+        "$(rf_get "$EMU" $SYS/Bios | jq -c .Attributes)" "attributes = the Bios resource"
+    assert_json .result.registry "$(rf_get "$EMU" $SYS/Bios | jq -r .AttributeRegistry)" \
+        "registry name"
+    assert_json '.result.pending | length' 0 "nothing pending at start"
+    assert_json '.result.apply_times | sort | join(",")' "Immediate,OnReset" "apply times"
+}
+ul_check check_bios_read
+
+check_bios_refused() {
+    local before patches
+    before=$(emu_bios)
+    patches=$(emu_state "$EMU" | jq '[.requests | to_entries[] | select(.key | test("Bios/Settings")) | .value.PATCH // 0] | add // 0')
+    run_job rf1 bios/settings '{"attributes":{"ProcTurboMode":"Bogus","NoSuchThing":1,"ProcCoreDisable":99,"SystemServiceTag":"X","NumaNodesPerSocket":"two"}}'
+    assert_job_error invalid_argument "5 BIOS changes refused" "ProcTurboMode=Bogus is not allowed" \
+        "Enabled, Disabled" "NoSuchThing is not a BIOS attribute" "ProcCoreDisable=99 is out of range" \
+        "SystemServiceTag is read-only" "NumaNodesPerSocket takes an integer"
+    assert_eq "$(emu_bios)" "$before" "BIOS state untouched by a refused change"
+    assert_eq "$(emu_state "$EMU" | jq '[.requests | to_entries[] | select(.key | test("Bios/Settings")) | .value.PATCH // 0] | add // 0')" \
+        "$patches" "no PATCH sent for a refused change"
+    # The request itself is checked at submit: no job.
+    ul_api POST /api/v1/nodes/rf1/bios/settings '{"attributes":[1]}'
+    assert_error 400 invalid_argument attributes
+    ul_api POST /api/v1/nodes/rf1/bios/settings '{"attributes":{"A":1},"apply":"later"}'
+    assert_error 400 invalid_argument apply
+    ul_api POST /api/v1/nodes/rf1/bios/settings '{"attributes":{}}'
+    assert_error 400 invalid_argument "no BIOS attributes"
+}
+ul_check check_bios_refused
+
+check_bios_staged_then_now() {
+    # On reset (the default): staged, pending on the BMC, not applied.
+    run_job rf1 bios/settings '{"attributes":{"ProcTurboMode":"Disabled","ProcCoreDisable":"2"}}'
+    assert_json .state succeeded "bios set on-reset"
+    assert_json '.result.staged.ProcCoreDisable' 2 "\"2\" sent as the integer the registry wants"
+    assert_eq "$(rf_get "$EMU" $SYS/Bios/Settings | jq -c '.Attributes | {ProcTurboMode, ProcCoreDisable}')" \
+        '{"ProcTurboMode":"Disabled","ProcCoreDisable":2}' "Settings resource holds the change"
+    assert_eq "$(rf_get "$EMU" $SYS/Bios | jq -r .Attributes.ProcTurboMode)" Enabled "not applied yet"
+    run_job rf1 bios '{}'
+    assert_json '.result.pending | keys | join(",")' "ProcCoreDisable,ProcTurboMode" "pending read back"
+    # The same values again: nothing to write.
+    run_job rf1 bios/settings '{"attributes":{"BootMode":"Uefi"}}'
+    assert_json .state succeeded "bios set to the current value"
+    assert_json .result.unchanged true "no write for values in place"
+    # Now (Immediate offered): applied and verified without a reset by us.
+    local resets
+    resets=$(emu_state "$EMU" | jq '.systems[0].resets | length')
+    run_job rf1 bios/settings '{"attributes":{"ProcHyperthreading":"Disabled"},"apply":"now"}'
+    assert_json .state succeeded "bios set now"
+    assert_json '.result.not_applied | length' 0 "all applied"
+    assert_eq "$(rf_get "$EMU" $SYS/Bios | jq -r .Attributes.ProcHyperthreading)" Disabled \
+        "applied on the BMC"
+    assert_eq "$(emu_state "$EMU" | jq '.systems[0].resets | length')" "$resets" \
+        "Immediate: no reset sent by underlay"
+}
+ul_check check_bios_staged_then_now
+
+check_bios_rejected_at_apply() {
+    emu_faults "$EMU" '{"bios_reject":["SriovGlobalEnable"]}'
+    run_job rf1 bios/settings '{"attributes":{"SriovGlobalEnable":"Enabled","PowerProfile":"MaxPerf"},"apply":"now"}'
+    assert_job_error rejected "1 of 2 BIOS settings did not take" SriovGlobalEnable "refused"
+    assert_json '.result.not_applied.SriovGlobalEnable.wanted' Enabled "not_applied names it"
+    assert_json '.result.not_applied.SriovGlobalEnable.current' Disabled "with its current value"
+    assert_contains "$(ul_jq .result.not_applied.SriovGlobalEnable.message)" SriovGlobalEnable \
+        "and the BMC's message"
+    assert_json '.result.not_applied | has("PowerProfile")' false "the other one took"
+    assert_eq "$(rf_get "$EMU" $SYS/Bios | jq -r .Attributes.PowerProfile)" MaxPerf "PowerProfile applied"
+    emu_faults "$EMU" '{}'
+}
+ul_check check_bios_rejected_at_apply
+
+check_bios_reset_by_us() {
+    # No Immediate and no registry: the BMC alone judges the values, and
+    # "now" means stage + a reset sent by underlay, then verify.
+    local resets
+    resets=$(emu_state "$NOREG" | jq '.systems[0].resets | length')
+    run_job noreg bios/settings '{"attributes":{"ProcTurboMode":"Disabled"},"apply":"now"}' 60
+    assert_json .state succeeded "bios set now via reset"
+    assert_eq "$(emu_state "$NOREG" | jq '.systems[0].resets | length')" "$((resets + 1))" \
+        "one reset sent"
+    assert_eq "$(emu_state "$NOREG" | jq -r '.systems[0].resets[-1].type')" ForceRestart \
+        "the reset is a ForceRestart"
+    assert_eq "$(rf_get "$NOREG" $SYS/Bios | jq -r .Attributes.ProcTurboMode)" Disabled "applied"
+    # Without a registry the BMC's own refusal comes back, named.
+    run_job noreg bios/settings '{"attributes":{"ProcTurboMode":"Bogus"}}'
+    assert_job_error rejected "refused the BIOS change" ProcTurboMode
+}
+ul_check check_bios_reset_by_us
+
+check_not_supported() {
+    local op
+    for op in bios raid; do
+        run_job bare "$op" '{}'
+        assert_job_error not_supported "not supported by this BMC"
+    done
+    for op in bios raid firmware; do
+        run_job fake1 "$op" '{}'
+        assert_job_error not_supported "not supported by this BMC"
+    done
+    local out
+    out=$("$UNDERLAY" bios bare 2>&1) && ul_fail "underlay bios on a BMC without Bios succeeded"
+    assert_contains "$out" "not supported by this BMC" "CLI message"
+}
+ul_check check_not_supported
+
+# ---- RAID --------------------------------------------------------------------------
+emu_vols() { emu_state "$EMU" | jq -c '[.storage["1"].volumes[] | {id, raid_type, drives}]'; }
+
+check_raid() {
+    run_job rf1 raid '{}'
+    assert_json .state succeeded "raid read"
+    assert_json '.result.controllers | length' 1 "one controller"
+    assert_eq "$(jq -c '[.result.controllers[0].drives[] | {id, capacity_bytes, media, health}]' <<<"$UL_BODY")" \
+        "$(emu_state "$EMU" | jq -c '[.storage["1"].drives[] | {id, capacity_bytes, media, health}]')" \
+        "drives = the emulator's"
+    assert_eq "$(jq -c '[.result.controllers[0].volumes[] | {id, raid_type, drives}]' <<<"$UL_BODY")" "$(emu_vols)" \
+        "volumes = the emulator's"
+    assert_contains "$(jq -c .result.controllers[0].raid_types <<<"$UL_BODY")" RAID5 "RAID levels"
+
+    run_job rf1 raid/volumes '{"name":"data","raid_type":"RAID5","drives":["2","3","4"]}'
+    assert_json .state succeeded "create RAID5"
+    local vid
+    vid=$(ul_jq .result.volume.id)
+    assert_eq "$(emu_vols | jq -c --arg v "$vid" '.[] | select(.id == $v) | [.raid_type, .drives]')" \
+        '["RAID5",["2","3","4"]]' "the emulator holds the RAID5 volume"
+
+    # Refused by our checks before anything is sent ...
+    ul_api POST /api/v1/nodes/rf1/raid/volumes '{"name":"m","raid_type":"RAID5","drives":["5"]}'
+    assert_error 400 invalid_argument "RAID5 needs at least 3 drives"
+    ul_api POST /api/v1/nodes/rf1/raid/volumes '{"raid_type":"RAID1","drives":["5"]}'
+    assert_error 400 invalid_argument name
+    run_job rf1 raid/volumes '{"name":"m","raid_type":"RAID1","drives":["4","5"]}'
+    assert_job_error conflict "drive 4 already belongs to volume $vid"
+    run_job rf1 raid/volumes '{"name":"m","raid_type":"RAID50","drives":["5"]}'
+    assert_job_error invalid_argument "cannot build RAID50"
+    # ... and by the BMC, with its message.
+    run_job rf1 raid/volumes '{"name":"big","raid_type":"RAID0","drives":["5"],"capacity_bytes":5000000000000}'
+    assert_job_error rejected "refused the volume" CapacityBytes
+
+    # Delete: admin only, verified gone.
+    ul_api -t "$(ul_token viewer raidviewer)" DELETE "/api/v1/nodes/rf1/raid/volumes/$vid"
+    assert_error 403 forbidden admin
+    ul_api DELETE "/api/v1/nodes/rf1/raid/volumes/$vid"
+    assert_status 202 "delete volume"
+    UL_JOB=$(ul_jq .job.id)
+    wait_job "$UL_JOB" 30
+    assert_json .state succeeded "delete volume"
+    assert_eq "$(emu_vols | jq --arg v "$vid" '[.[] | select(.id == $v)] | length')" 0 "volume gone"
+
+    # The BMC runs creation and deletion as tasks: followed to the end.
+    emu_faults "$EMU" '{"volume_task":true}'
+    run_job rf1 raid/volumes '{"name":"viatask","raid_type":"RAID1","drives":["2","3"]}'
+    assert_json .state succeeded "create through a task"
+    assert_json .result.volume.raid_type RAID1 "task-built volume"
+    assert_json '.result.task.state' Completed "its task"
+    vid=$(ul_jq .result.volume.id)
+    ul_api DELETE "/api/v1/nodes/rf1/raid/volumes/$vid"
+    UL_JOB=$(ul_jq .job.id)
+    wait_job "$UL_JOB" 30
+    assert_json .state succeeded "delete through a task"
+    emu_faults "$EMU" '{}'
+    assert_eq "$(emu_vols | jq 'length')" 1 "back to the one initial volume"
+}
+ul_check check_raid
+
+# ---- firmware ----------------------------------------------------------------------
+emu_fw() { emu_state "$EMU" | jq -r --arg c "$1" '.firmware[$c]'; } # COMPONENT
+emu_tasks() { emu_state "$EMU" | jq '.tasks | length'; }
+
+check_firmware_list() {
+    run_job rf1 firmware '{}'
+    assert_json .state succeeded "firmware list"
+    assert_eq "$(jq -c '[.result.components[] | {(.id): .version}] | add' <<<"$UL_BODY")" \
+        "$(emu_state "$EMU" | jq -c .firmware)" "components and versions = the emulator's"
+}
+ul_check check_firmware_list
+
+check_firmware_update() {
+    make_image bios-2.6.bin BIOS 2.6.0
+    local before
+    before=$(emu_fw BIOS_1)
+    ul_api POST /api/v1/nodes/rf1/firmware/update "{\"image_uri\":\"$IMG/bios-2.6.bin\"}"
+    assert_status 202 "firmware update"
+    UL_JOB=$(ul_jq .job.id)
+    # Progress moves while the task runs (steps of 400 ms).
+    local seen="" p deadline=$((SECONDS + 30))
+    while :; do
+        ul_api GET "/api/v1/jobs/$UL_JOB"
+        p=$(ul_jq .progress)
+        [[ " $seen " == *" $p "* ]] || seen="$seen $p"
+        [ "$(ul_jq .state)" = succeeded ] || [ "$(ul_jq .state)" = failed ] && break
+        [ $SECONDS -lt $deadline ] || ul_fail "firmware update job did not end"
+        sleep 0.05
+    done
+    assert_json .state succeeded "firmware update"
+    # At least two values between "following the task" (20) and done (100).
+    [ "$(tr ' ' '\n' <<<"$seen" | awk '$1 > 20 && $1 < 100' | wc -l)" -ge 2 ] ||
+        ul_fail "progress seen only as:$seen"
+    assert_json .result.changed.BIOS_1.from "$before" "result: old version"
+    assert_json .result.changed.BIOS_1.to 2.6.0 "result: new version"
+    assert_eq "$(emu_fw BIOS_1)" 2.6.0 "the emulator's BIOS version"
+
+    # Upload through the CLI (multipart push to the BMC), with a target.
+    make_image bmc-3.1.bin BMC_1 3.1.0 3000000
+    local out
+    out=$("$UNDERLAY" firmware rf1 upload "$IMGDIR/bmc-3.1.bin" --target BMC_1 2>&1) ||
+        ul_fail "firmware upload failed: $out"
+    assert_contains "$out" "BMC_1" "CLI reports the component"
+    assert_contains "$out" "-> 3.1.0" "CLI reports the new version"
+    assert_eq "$(emu_fw BMC_1)" 3.1.0 "the emulator's BMC version"
+    assert_eq "$(emu_state "$EMU" | jq '.tasks[-1].image_bytes')" "$(stat -c %s "$IMGDIR/bmc-3.1.bin")" \
+        "the whole image reached the BMC"
+    assert_eq "$(find "$UL_DIR/uploads" -type f | wc -l)" 0 "the spooled upload is removed"
+}
+ul_check check_firmware_update
+
+check_firmware_failures() {
+    make_image bios-2.7.bin BIOS 2.7.0
+    emu_faults "$EMU" '{"task_fail":"image signature does not match the platform key"}'
+    run_job rf1 firmware/update "{\"image_uri\":\"$IMG/bios-2.7.bin\"}"
+    assert_job_error rejected "failed on the BMC" "image signature does not match"
+    assert_eq "$(emu_fw BIOS_1)" 2.6.0 "a failed update leaves the version"
+
+    emu_faults "$EMU" '{"task_stall":40}'
+    run_job rf1 firmware/update "{\"image_uri\":\"$IMG/bios-2.7.bin\",\"stall_timeout\":2}"
+    assert_job_error timeout "stalled" "40%" "for 2 s"
+    # The task goes on on the BMC (we never kill a flash); the operator
+    # kills it here, as one would after looking.
+    local stalled
+    stalled=$(emu_state "$EMU" | jq -r '.tasks[-1].uri')
+    emu_curl -u admin:password -X DELETE "$EMU$stalled" >/dev/null
+    assert_eq "$(rf_get "$EMU" "$stalled" | jq -r .TaskState)" Killed "stalled task killed"
+
+    emu_faults "$EMU" '{}'
+    run_job rf1 firmware/update "{\"image_uri\":\"$IMG/missing.bin\"}"
+    assert_job_error rejected "failed on the BMC" 404
+
+    # On reset: staged, the version changes only at the next reset.
+    run_job rf1 firmware/update "{\"image_uri\":\"$IMG/bios-2.7.bin\",\"apply\":\"on-reset\"}"
+    assert_json .state succeeded "staged update"
+    assert_json .result.applies "at the next reset" "staged result"
+    assert_eq "$(emu_fw BIOS_1)" 2.6.0 "not applied before the reset"
+    run_job rf1 power '{"action":"reset"}'
+    assert_json .state succeeded "reset"
+    local deadline=$((SECONDS + 10))
+    until [ "$(emu_fw BIOS_1)" = 2.7.0 ]; do
+        [ $SECONDS -lt $deadline ] || ul_fail "staged BIOS not applied after the reset"
+        sleep 0.1
+    done
+
+    # Bad requests: refused at submit, no job, no task.
+    local tasks
+    tasks=$(emu_tasks)
+    ul_api POST /api/v1/nodes/rf1/firmware/update '{"image_uri":"file:///etc/passwd"}'
+    assert_error 400 invalid_argument image_uri
+    ul_api POST /api/v1/nodes/rf1/firmware/update '{"image_uri":"http://x/a b"}'
+    assert_error 400 invalid_argument image_uri
+    ul_api POST /api/v1/nodes/rf1/firmware/update "{\"image_uri\":\"$IMG/a\",\"file\":\"/etc/shadow\"}"
+    assert_error 400 invalid_argument file
+    ul_api POST /api/v1/nodes/rf1/firmware/update "{\"image_uri\":\"$IMG/a\",\"apply\":\"soon\"}"
+    assert_error 400 invalid_argument apply
+    ul_api -c application/octet-stream -f "$IMGDIR/bios-2.7.bin" -n POST /api/v1/nodes/rf1/firmware/upload
+    assert_error 401 unauthorized
+    ul_api -c application/octet-stream -f "$IMGDIR/bios-2.7.bin" -t "$(ul_token viewer fwviewer)" \
+        POST /api/v1/nodes/rf1/firmware/upload
+    assert_error 403 forbidden operator
+    ul_api -c application/octet-stream -f /dev/null POST /api/v1/nodes/rf1/firmware/upload
+    assert_error 400 invalid_argument empty
+    ul_api -c application/octet-stream -f "$IMGDIR/bios-2.7.bin" POST /api/v1/nodes/nosuch/firmware/upload
+    assert_error 404 not_found nosuch
+    assert_eq "$(emu_tasks)" "$tasks" "no task started by a refused request"
+    assert_eq "$(find "$UL_DIR/uploads" -type f | wc -l)" 0 "refused uploads leave no file"
+}
+ul_check check_firmware_failures
+
+# ---- restart in the middle of an update ------------------------------------------------
+# Slow steps (600 ms): the daemon is stopped, or killed, while it follows
+# the task; after the restart the same job follows the same task to its end.
+update_interrupted() { # HOW (stop|kill) VERSION
+    local how=$1 ver=$2 tasks id
+    make_image "bios-$ver.bin" BIOS "$ver"
+    emu_faults "$EMU" '{"task_step_ms":600}'
+    tasks=$(emu_tasks)
+    ul_api POST /api/v1/nodes/rf1/firmware/update "{\"image_uri\":\"$IMG/bios-$ver.bin\"}"
+    assert_status 202 "firmware update before the $how"
+    id=$(ul_jq .job.id)
+    wait_json "/api/v1/jobs/$id" '.message | test("task Running")' true 20
+    if [ "$how" = stop ]; then
+        ul_restart
+    else
+        ul_kill9
+        ul_restart
+    fi
+    UL_JOB=$id
+    wait_job "$id" 60
+    assert_json .state succeeded "firmware update after the $how"
+    assert_json .result.changed.BIOS_1.to "$ver" "the version after the $how"
+    assert_eq "$(emu_tasks)" "$((tasks + 1))" "one task on the BMC: followed again, not restarted"
+    assert_eq "$(emu_fw BIOS_1)" "$ver" "the emulator's version after the $how"
+    assert_json '.attempts' 2 "the job ran twice: before and after the $how"
+    emu_faults "$EMU" '{}'
+}
+# Not in ul_check's subshell: the daemon is restarted.
+update_interrupted stop 2.8.0
+update_interrupted kill 2.9.0
+
+# ---- the CLI ------------------------------------------------------------------------
+check_cli() {
+    local out
+    out=$("$UNDERLAY" bios rf1 get) || ul_fail "bios get failed"
+    assert_contains "$out" "ProcTurboMode" "bios get lists attributes"
+    out=$("$UNDERLAY" bios rf1 set ProcTurboMode=Maybe 2>&1) && ul_fail "a bad BIOS value succeeded"
+    assert_contains "$out" "ProcTurboMode=Maybe is not allowed" "bios set names the attribute"
+    out=$("$UNDERLAY" bios rf1 set NumaNodesPerSocket=2) || ul_fail "bios set failed: $out"
+    assert_contains "$out" "staged" "bios set stages by default"
+    out=$("$UNDERLAY" bios rf1 pending) || ul_fail "bios pending failed"
+    assert_contains "$out" "NumaNodesPerSocket" "bios pending lists it"
+    out=$("$UNDERLAY" -o json bios rf1 pending) || ul_fail "bios pending -o json failed"
+    assert_eq "$(jq -r .pending.NumaNodesPerSocket <<<"$out")" 2 "bios pending as JSON"
+    out=$("$UNDERLAY" raid rf1 show) || ul_fail "raid show failed"
+    assert_contains "$out" "RAID1" "raid show lists the volume"
+    out=$("$UNDERLAY" raid rf1 create --name cli --level RAID1 --drives 4,5) ||
+        ul_fail "raid create failed: $out"
+    assert_contains "$out" "created (RAID1" "raid create reports the volume"
+    local vid
+    vid=$(emu_vols | jq -r '.[] | select(.drives == ["4","5"]) | .id')
+    out=$("$UNDERLAY" raid rf1 delete "$vid") || ul_fail "raid delete failed: $out"
+    assert_contains "$out" "deleted" "raid delete"
+    out=$("$UNDERLAY" firmware rf1 list) || ul_fail "firmware list failed"
+    assert_contains "$out" "BIOS_1" "firmware list"
+    "$UNDERLAY" raid rf1 create --name x --level RAID1 >/dev/null 2>&1
+    assert_eq $? 2 "raid create without drives or capacity is a usage error"
+    "$UNDERLAY" firmware rf1 update >/dev/null 2>&1
+    assert_eq $? 2 "firmware update without --image is a usage error"
+    "$UNDERLAY" bios rf1 set >/dev/null 2>&1
+    assert_eq $? 2 "bios set without assignments is a usage error"
+}
+ul_check check_cli
+
+ul_stop
