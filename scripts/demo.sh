@@ -45,7 +45,8 @@ emus="$data/../emus"
 emuctl="$top/tests/redfish/emuctl.sh"
 "$emuctl" stop "$emus" >/dev/null 2>&1 || true
 "$emuctl" start 2 auto "$emus" >/dev/null
-"$build/underlayd" -d "$data" -l "127.0.0.1:$port" &
+# The dashboard straight from the source tree (web/ needs no build).
+"$build/underlayd" -d "$data" -l "127.0.0.1:$port" -s api.web_dir="$top/web" &
 pid=$!
 trap 'kill -TERM $pid 2>/dev/null; wait $pid 2>/dev/null; "$simctl" stop "$sims" >/dev/null 2>&1;
       "$emuctl" stop "$emus" >/dev/null 2>&1' INT TERM EXIT
@@ -98,10 +99,16 @@ underlayd is running with a simulated fleet (pid $pid): 4 IPMI BMCs
 (ipmi_sim) as ipmi-n01..04, 2 Redfish BMCs (the project's emulator) as
 redfish-n01..02, and 16 fake-driver nodes in rack1 and rack2.
 
+  dashboard  $UNDERLAY_URL/   (open it in a browser; docs/dashboard.md)
   API        $UNDERLAY_URL/api/v1   (reference: docs/openapi.yaml)
   health     $UNDERLAY_URL/healthz
   metrics    $UNDERLAY_URL/metrics  (Prometheus; sensors appear within a minute)
   token      $data/admin.token
+
+Sign in to the dashboard by pasting this admin token into its "API token"
+field (it is kept in that browser tab only, until you sign out):
+
+  $(head -n 1 "$data/admin.token")
 
 Try, in another shell:
 

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Install everything underlay needs to build, test and run its demo fleet on
-# Debian 12.  Run as root.  Skips apt entirely when all packages are present.
+# Debian 12.  Run as root.  Skips apt entirely when all packages are present,
+# and npm when the browser test's module is already at its pinned version.
 set -euo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
 
 PACKAGES=(
   # build
@@ -12,7 +14,14 @@ PACKAGES=(
   # tests and demo: real peers and tools
   curl jq python3 sqlite3 openssl openipmi freeipmi-tools ipmitool rrdtool rrdcached
   prometheus     # promtool checks the /metrics exposition in the tests
+  chromium fonts-dejavu-core   # the dashboard's browser test (tests/web)
 )
+
+# The browser test's node module (playwright-core, pinned in
+# tests/web/package-lock.json) lives outside the source tree, so that both an
+# in-tree build and `make distcheck` (read-only sources) find it.  The test
+# looks here too (UL_NODE_MODULES overrides both).
+NODE_PREFIX=${UL_NODE_PREFIX:-/var/cache/underlay-test-node}
 
 missing=()
 for p in "${PACKAGES[@]}"; do
@@ -20,19 +29,42 @@ for p in "${PACKAGES[@]}"; do
     missing+=("$p")
   fi
 done
+# node and npm may come from elsewhere (e.g. a newer upstream package); only
+# when there is no npm at all do we take Debian's.
+if ! command -v npm >/dev/null 2>&1; then
+  missing+=(nodejs npm)
+fi
 
 if [ ${#missing[@]} -eq 0 ]; then
   echo "deps: all ${#PACKAGES[@]} packages already installed"
-  exit 0
+else
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "deps: missing packages: ${missing[*]}" >&2
+    echo "deps: run as root (sudo $0) to install them" >&2
+    exit 1
+  fi
+  echo "deps: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
-if [ "$(id -u)" -ne 0 ]; then
-  echo "deps: missing packages: ${missing[*]}" >&2
-  echo "deps: run as root (sudo $0) to install them" >&2
-  exit 1
+# playwright-core at exactly the version in the lock file, by `npm ci` (the
+# lock pins its integrity hash).  It downloads no browser: the test drives
+# Debian's /usr/bin/chromium.
+want=$(sed -n 's/^ *"playwright-core": "\([0-9][0-9.]*\)".*/\1/p' "$top/tests/web/package.json")
+have=$(sed -n 's/^ *"version": "\([^"]*\)".*/\1/p' \
+  "$NODE_PREFIX/node_modules/playwright-core/package.json" 2>/dev/null | head -n 1 || true)
+if [ -n "$want" ] && [ "$have" = "$want" ]; then
+  echo "deps: playwright-core $have already in $NODE_PREFIX"
+else
+  if ! mkdir -p "$NODE_PREFIX" 2>/dev/null || [ ! -w "$NODE_PREFIX" ]; then
+    # Only the browser test needs it (it skips without); CI runs as root.
+    echo "deps: cannot write $NODE_PREFIX for playwright-core (run as root, or set" \
+      "UL_NODE_PREFIX); the dashboard's browser test will skip" >&2
+    exit 0
+  fi
+  echo "deps: installing playwright-core $want into $NODE_PREFIX"
+  cp "$top/tests/web/package.json" "$top/tests/web/package-lock.json" "$NODE_PREFIX/"
+  (cd "$NODE_PREFIX" && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error)
 fi
-
-echo "deps: installing ${missing[*]}"
-export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq
-apt-get install -y -qq --no-install-recommends "${missing[@]}"

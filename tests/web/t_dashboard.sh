@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# The web dashboard in a real browser: underlayd serves web/ at / and runs a
+# small simulated fleet (two ipmi_sim BMCs polled every 5 s with RRD
+# history, four nodes on the fake driver, one BMC that never answers);
+# headless Chromium driven by playwright-core (dashboard.mjs) signs in with a
+# wrong token (refused), then the admin token, sees every node as a tile,
+# filters, powers a node off and cycles it through the confirmation dialog
+# watching the job to its end and the power state change, finds the job in
+# the jobs view, opens a polled node's sensors and a graph drawn from stored
+# data, and takes screenshots of each step into
+# $TOP_BUILDDIR/tests/web/screenshots (their paths are printed).
+#
+# Skips (77) only when Chromium, node or playwright-core is missing;
+# scripts/deps.sh installs all three (playwright-core outside the source
+# tree, in /var/cache/underlay-test-node; UL_NODE_MODULES overrides).
+. "$TOP_SRCDIR/tests/lib.sh"
+
+CHROMIUM=${UL_CHROMIUM:-/usr/bin/chromium}
+NODE_MODULES=${UL_NODE_MODULES:-/var/cache/underlay-test-node/node_modules}
+[ -x "$CHROMIUM" ] || ul_skip "Chromium is not installed at $CHROMIUM (scripts/deps.sh installs it)"
+command -v node >/dev/null 2>&1 || ul_skip "node is not installed (scripts/deps.sh installs it)"
+[ -f "$NODE_MODULES/playwright-core/package.json" ] ||
+    ul_skip "playwright-core is not in $NODE_MODULES (scripts/deps.sh installs it)"
+[ -f "$TOP_SRCDIR/web/index.html" ] || ul_fail "no dashboard in $TOP_SRCDIR/web"
+
+SIMCTL="$TOP_SRCDIR/tests/ipmisim/simctl.sh"
+"$SIMCTL" deps >/dev/null 2>&1 || ul_skip "ipmi_sim or FreeIPMI tools not installed (scripts/deps.sh)"
+SIMDIR="$UL_TMP/sims"
+trap 'rc=$?; "$SIMCTL" stop "$SIMDIR" >/dev/null 2>&1; (exit $rc); ul__cleanup' EXIT
+"$SIMCTL" start 2 auto "$SIMDIR" >/dev/null || ul_fail "simulators did not start"
+port_of() { "$SIMCTL" info "$SIMDIR" "$1" | sed -n 's/^SIM_PORT=//p'; }
+
+SHOTS="$TOP_BUILDDIR/tests/web/screenshots"
+rm -rf "$SHOTS"
+mkdir -p "$SHOTS" || ul_fail "cannot create $SHOTS"
+
+# Enrol the fleet first with polling off, then restart with polling on: the
+# scheduler reads the node list at start, where nodes added later wait for
+# its 30 s sync.
+ul_start -s api.web_dir="$TOP_SRCDIR/web"
+
+check_static() {
+    local code
+    code=$(curl -s -o "$UL_TMP/index.html" -w '%{http_code} %{content_type}' "$UL_URL/")
+    assert_eq "$code" "200 text/html; charset=utf-8" "GET /"
+    grep -q '<script type="module" src="app.js">' "$UL_TMP/index.html" || ul_fail "/ is not the dashboard"
+    curl -s -D "$UL_TMP/h" -o /dev/null "$UL_URL/app.js"
+    grep -qi '^content-type: text/javascript' "$UL_TMP/h" || ul_fail "app.js type: $(cat "$UL_TMP/h")"
+    grep -qi '^x-content-type-options: nosniff' "$UL_TMP/h" || ul_fail "no nosniff on app.js"
+    grep -qi "^content-security-policy: default-src 'none'" "$UL_TMP/h" || ul_fail "no CSP on app.js"
+    grep -qi '^cache-control: no-cache' "$UL_TMP/h" || ul_fail "cache-control on app.js"
+    assert_eq "$(curl -s -o /dev/null -w '%{http_code}' -I "$UL_URL/style.css")" 200 "HEAD style.css"
+    assert_eq "$(curl -s -o /dev/null -w '%{http_code}' -X POST "$UL_URL/index.html")" 405 "POST index.html"
+    local p
+    for p in /nosuch.html /.hidden.js '/..%2f..%2fetc/passwd' '/../../etc/passwd' /%2e%2e/web/index.html \
+        '/a%5cb.js' /README.md; do
+        ul_api -n GET "$p"
+        assert_error 404 not_found
+    done
+}
+ul_check check_static
+
+OPTS='{"workarounds":"opensesspriv","quirks":"boot-flags-no-valid-bit"}'
+for i in 0 1; do
+    ul_node_add "bmc-n0$((i + 1))" "$(jq -cn --arg e "ipmi://127.0.0.1:$(port_of "$i")" --argjson o "$OPTS" \
+        '{endpoint: $e, username: "admin", password: "password", options: $o, labels: {rack: "ipmi"}}')"
+done
+# Simulated BMCs that take 300 ms a call, so a job's progress can be seen;
+# two start powered on.
+for i in 1 2 3 4; do
+    ul_node_add "rack1-n0$i" "$(jq -cn --argjson on $((i <= 2)) \
+        '{labels: {rack: "rack1"}, options: ({delay_ms: 300} + if $on == 1 then {power: "on"} else {} end)}')"
+done
+# A BMC that never answers: a UDP port nobody listens on.
+ul_node_add rack2-n01 "$(jq -cn --arg e "ipmi://127.0.0.1:$(ul_free_port)" --argjson o "$OPTS" \
+    '{endpoint: $e, username: "admin", password: "password", options: $o, labels: {rack: "rack2"}}')"
+
+UL_ARGS=(-s api.web_dir="$TOP_SRCDIR/web" -s poll.enabled=1 -s poll.sensor_interval=5
+    -s poll.sel_interval=5 -s poll.max_backoff=10 -s bmc.timeout=2)
+ul_restart
+
+export UL_URL UL_TOKEN SHOTS UL_NODE_MODULES="$NODE_MODULES" UL_CHROMIUM="$CHROMIUM"
+export FLEET_SIZE=7 IPMI_NODE=bmc-n01 FAKE_NODE=rack1-n01 UNREACHABLE_NODE=rack2-n01
+# The browser test has its own 170 s watchdog; this is the last resort.
+timeout -k 5 200 node "$TOP_SRCDIR/tests/web/dashboard.mjs" || ul_fail "the browser test failed (screenshots in $SHOTS)"
+
+ul_stop

@@ -1,0 +1,191 @@
+// jobs.js - the jobs view (#/jobs, newest first), one job (#/jobs/ID), and
+// the progress panel the node view shows while an action runs.
+import {api, enc, errorWords} from './api.js';
+import {
+  h, replace, jobBadge, jobTitle, jobResultText, jobFinished, timeEl, timeText, durationText,
+} from './util.js';
+
+const PAGE = 50;
+
+// The job's outcome in words: what it found, or why it failed (operator
+// words first, underlayd's own message as the detail).
+export function jobOutcome(j) {
+  if (j.state === 'succeeded') return h('span', {class: 'outcome ok'}, jobResultText(j) || j.message || 'Done.');
+  if (j.error) {
+    return h('span', {class: 'outcome bad'},
+      h('strong', {}, errorWords(j.error.code, j.error.message)), ' ',
+      h('span', {class: 'detail'}, j.error.message));
+  }
+  if (j.state === 'queued') return h('span', {class: 'outcome'}, 'Waiting for a worker, or for an earlier job on this node.');
+  return h('span', {class: 'outcome'}, j.message || '');
+}
+
+function progressEl(j) {
+  const p = jobFinished(j) && j.state === 'succeeded' ? 100 : j.progress || 0;
+  return h('span', {class: 'progress'},
+    h('progress', {max: '100', value: String(p), 'aria-label': `Job ${j.id} progress`}, `${p}%`),
+    h('span', {class: 'pct'}, `${p}%`));
+}
+
+// ---- the progress panel of one job -----------------------------------------
+
+// Draw job `j` into `box` and follow it every 500 ms until it ends, then call
+// onDone(job).  Returns a function that stops following (view unmounted).
+export function followJob(j, box, onDone) {
+  let stopped = false, timer = 0, drawn = '';
+  const draw = (job) => {
+    // box is a live region: redraw (and so re-announce) only on a change.
+    const sig = [job.state, job.progress, job.message].join('|');
+    if (sig === drawn) return;
+    drawn = sig;
+    replace(box, h('div', {class: `job-panel job-${job.state}`},
+      h('p', {class: 'job-head'},
+        h('strong', {}, jobTitle(job)), ' on ', job.node || '', ' \u2014 ',
+        h('a', {href: `#/jobs/${job.id}`}, `job ${job.id}`), ' ', jobBadge(job.state)),
+      progressEl(job),
+      h('p', {class: 'step'}, job.message ? `Step: ${job.message}` : 'Starting\u2026'),
+      jobFinished(job) ? h('p', {}, jobOutcome(job)) : null));
+  };
+  const tick = async () => {
+    if (stopped) return;
+    let job = j;
+    try {
+      job = await api('GET', `/jobs/${j.id}`);
+    } catch (e) {
+      // A blip (daemon restarting): say so and keep following.
+      box.querySelector('.step')?.replaceChildren(`Cannot read the job's state: ${e.message}`);
+      drawn = ''; // draw again once it answers
+      timer = setTimeout(tick, 2000);
+      return;
+    }
+    if (stopped) return;
+    draw(job);
+    if (jobFinished(job)) onDone?.(job);
+    else timer = setTimeout(tick, 500);
+  };
+  draw(j);
+  timer = setTimeout(tick, 300);
+  return () => { stopped = true; clearTimeout(timer); };
+}
+
+// ---- #/jobs -------------------------------------------------------------------
+
+function mountList(container, app) {
+  let offset = 0, state = '', node = '';
+  let ctl = new AbortController();
+  const status = h('p', {class: 'muted', id: 'jobs-count'});
+  const body = h('div', {class: 'table-wrap'});
+  const newer = h('button', {type: 'button', onclick: () => { offset = Math.max(0, offset - PAGE); app.refresh(); }}, '\u2190 Newer');
+  const older = h('button', {type: 'button', onclick: () => { offset += PAGE; app.refresh(); }}, 'Older \u2192');
+  const stateSel = h('select', {id: 'jobs-state', onchange: (e) => { state = e.target.value; offset = 0; app.refresh(); }},
+    h('option', {value: ''}, 'All states'),
+    ['queued', 'running', 'succeeded', 'failed', 'canceled'].map((s) => h('option', {value: s}, s)));
+  const nodeIn = h('input', {id: 'jobs-node', type: 'search', autocomplete: 'off', placeholder: 'exact node name',
+    onchange: (e) => { node = e.target.value.trim(); offset = 0; app.refresh(); }});
+
+  container.append(
+    h('h1', {}, 'Jobs'),
+    h('p', {class: 'lead'}, 'Every operation underlayd ran on a BMC for an operator (power, boot, reads), newest first. Background polls are not jobs.'),
+    h('form', {class: 'filters', onsubmit: (e) => e.preventDefault()},
+      h('label', {for: 'jobs-state'}, 'State'), stateSel,
+      h('label', {for: 'jobs-node'}, 'Node'), nodeIn),
+    status, body,
+    h('nav', {class: 'pager', 'aria-label': 'Job pages'}, newer, older));
+
+  async function refresh() {
+    ctl.abort();
+    ctl = new AbortController();
+    const q = new URLSearchParams({limit: PAGE, offset});
+    if (state) q.set('state', state);
+    if (node) q.set('node', node);
+    const page = await api('GET', `/jobs?${q}`, {signal: ctl.signal});
+    const n = page.items.length;
+    status.textContent = page.total
+      ? `Jobs ${offset + 1}\u2013${offset + n} of ${page.total}, newest first.` : 'No jobs match.';
+    newer.disabled = offset === 0;
+    older.disabled = offset + n >= page.total;
+    replace(body, page.items.length ? jobsTable(page.items) : '');
+  }
+  return {refresh, unmount: () => ctl.abort()};
+}
+
+export function jobsTable(items, {showNode = true} = {}) {
+  return h('table', {class: 'jobs'},
+    h('thead', {}, h('tr', {},
+      h('th', {scope: 'col'}, 'Job'), h('th', {scope: 'col'}, 'What'),
+      showNode ? h('th', {scope: 'col'}, 'Node') : null,
+      h('th', {scope: 'col'}, 'State'), h('th', {scope: 'col'}, 'Progress'),
+      h('th', {scope: 'col'}, 'Result or step'), h('th', {scope: 'col'}, 'By'),
+      h('th', {scope: 'col'}, 'Created'), h('th', {scope: 'col'}, 'Took'))),
+    h('tbody', {}, items.map((j) => h('tr', {class: `job-row job-${j.state}`, dataset: {job: j.id}},
+      h('td', {}, h('a', {href: `#/jobs/${j.id}`, dataset: {key: `job-${j.id}`}}, `#${j.id}`)),
+      h('td', {}, jobTitle(j)),
+      showNode ? h('td', {class: 'nowrap'}, j.node ? h('a', {href: `#/node/${enc(j.node)}`, dataset: {key: `jn-${j.id}`}}, j.node) : '\u2014') : null,
+      h('td', {}, jobBadge(j.state)),
+      h('td', {}, progressEl(j)),
+      h('td', {}, jobOutcome(j)),
+      h('td', {}, j.actor),
+      h('td', {class: 'nowrap'}, timeEl(j.created_at)),
+      h('td', {}, durationText(j))))));
+}
+
+// ---- #/jobs/ID --------------------------------------------------------------
+
+function mountDetail(container, id, app) {
+  let ctl = new AbortController();
+  const title = h('h1', {}, `Job ${id}`);
+  const body = h('div', {});
+  const live = h('div', {role: 'status', 'aria-live': 'polite', class: 'job-live'});
+  container.append(h('p', {class: 'crumbs'}, h('a', {href: '#/jobs'}, '\u2190 All jobs')), title, live, body);
+  let lastState = '';
+
+  async function cancel(j) {
+    const ok = await app.confirm({
+      title: `Cancel job ${j.id}?`,
+      text: `${jobTitle(j)} on ${j.node}: a queued job is dropped at once; a running one stops at its next safe point.`,
+      ok: 'Cancel the job',
+    });
+    if (!ok) return;
+    try {
+      await api('POST', `/jobs/${j.id}/cancel`);
+    } catch (e) {
+      live.replaceChildren(h('p', {class: 'error'}, h('strong', {}, e.message), ' ', h('span', {class: 'detail'}, e.detail)));
+    }
+    app.refresh();
+  }
+
+  async function refresh() {
+    // A finished job does not change: stop asking.
+    if (jobFinished({state: lastState})) return;
+    ctl.abort();
+    ctl = new AbortController();
+    const j = await api('GET', `/jobs/${enc(id)}`, {signal: ctl.signal});
+    if (j.state !== lastState) live.textContent = `Job ${j.id}: ${jobBadge(j.state).textContent.trim()}`;
+    lastState = j.state;
+    title.textContent = `Job ${j.id}: ${jobTitle(j)}${j.node ? ` on ${j.node}` : ''}`;
+    const row = (k, v) => [h('dt', {}, k), h('dd', {}, v)];
+    replace(body,
+      h('dl', {class: 'facts'},
+        row('State', jobBadge(j.state)),
+        row('Progress', progressEl(j)),
+        row('Step', j.message || '\u2014'),
+        row('Outcome', jobFinished(j) ? jobOutcome(j) : 'Not finished yet'),
+        row('Node', j.node ? h('a', {href: `#/node/${enc(j.node)}`}, j.node) : '\u2014'),
+        row('Started by', j.actor || '\u2014'),
+        row('Created', timeText(j.created_at)),
+        row('Started', timeText(j.started_at)),
+        row('Finished', timeText(j.finished_at)),
+        row('Took', durationText(j) || '\u2014'),
+        row('Attempts', String(j.attempts)),
+        row('Time limit', `${j.timeout} s`),
+        j.cancel_requested ? row('Cancel', 'requested') : null),
+      jobFinished(j) ? null : h('p', {}, h('button', {type: 'button', class: 'danger', dataset: {key: 'cancel'}, onclick: () => cancel(j)}, 'Cancel this job\u2026')),
+      h('h2', {}, 'Parameters'), h('pre', {class: 'json'}, JSON.stringify(j.params, null, 2)),
+      j.result ? [h('h2', {}, 'Result (as the BMC reported it)'), h('pre', {class: 'json'}, JSON.stringify(j.result, null, 2))] : null);
+  }
+  return {refresh, unmount: () => ctl.abort()};
+}
+
+export function mount(container, params, app) {
+  return params.id ? mountDetail(container, params.id, app) : mountList(container, app);
+}

@@ -1,0 +1,197 @@
+// util.js - small DOM and formatting helpers shared by the views.
+//
+// Everything that comes from the API (node names, BMC messages, labels) is
+// put into the page as text, never as HTML: h() only ever sets textContent
+// and attributes, so a BMC that names a sensor "<img onerror=...>" shows
+// exactly that.
+
+// h('a', {href: '#/x', class: 'c'}, 'text', child, [more children])
+export function h(tag, attrs, ...children) {
+  const el = document.createElement(tag);
+  const props = [];
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (v === undefined || v === null || v === false) continue;
+    if (k === 'class') el.className = v;
+    else if (k === 'dataset') Object.assign(el.dataset, v);
+    else if (k.startsWith('on') && typeof v === 'function') el.addEventListener(k.slice(2), v);
+    else if (k === 'value' || k === 'checked') props.push([k, v]);
+    else el.setAttribute(k, v === true ? '' : String(v));
+  }
+  append(el, children);
+  // After the children: a <select>'s value needs its options first.
+  for (const [k, v] of props) el[k] = v;
+  return el;
+}
+
+function append(el, children) {
+  for (const c of children) {
+    if (c === undefined || c === null || c === false) continue;
+    if (Array.isArray(c)) append(el, c);
+    else el.append(c instanceof Node ? c : String(c));
+  }
+}
+
+// Replace a container's children.  The live refresh rebuilds parts of the
+// page every few seconds; without this a keyboard user would lose their place
+// each time.  Elements that can hold focus carry data-key; the one that had
+// focus gets it back in the new content.
+export function replace(container, ...children) {
+  const active = document.activeElement;
+  const key = active && container.contains(active) ? active.dataset.key : undefined;
+  container.replaceChildren();
+  append(container, children);
+  if (key) {
+    const again = container.querySelector(`[data-key="${CSS.escape(key)}"]`);
+    if (again) again.focus({preventScroll: true});
+  }
+}
+
+// ---- words for states ------------------------------------------------------
+
+// Node health from the poller, in words and with a glyph, so that state is
+// never told by colour alone.
+export const HEALTH = {
+  ok: {text: 'OK', glyph: '\u2714', help: 'latest polls succeeded, every sensor normal'},
+  degraded: {text: 'Degraded', glyph: '\u25B2', help: 'a sensor is warning or critical, or a poll fails'},
+  unreachable: {text: 'Unreachable', glyph: '\u2716', help: 'the BMC does not answer'},
+  auth_failed: {text: 'BMC login refused', glyph: '\u2716', help: 'the BMC refuses the stored credentials'},
+  unknown: {text: 'Not polled', glyph: '?', help: 'no successful sensor poll yet (or the BMC has no sensors)'},
+};
+export const HEALTH_ORDER = ['unreachable', 'auth_failed', 'degraded', 'ok', 'unknown'];
+
+export function healthBadge(health) {
+  const hh = HEALTH[health] || HEALTH.unknown;
+  return h('span', {class: `badge health-${HEALTH[health] ? health : 'unknown'}`, title: hh.help},
+    h('span', {'aria-hidden': 'true', class: 'glyph'}, hh.glyph), ' ', hh.text);
+}
+
+export const SENSOR_STATUS = {
+  ok: {text: 'OK', glyph: '\u2714'},
+  warning: {text: 'Warning', glyph: '\u25B2'},
+  critical: {text: 'Critical', glyph: '\u2716'},
+  unknown: {text: 'Unknown', glyph: '?'},
+  info: {text: 'Info', glyph: 'i'}, // event severities share these badges
+};
+
+export function statusBadge(status) {
+  const s = SENSOR_STATUS[status] ? status : 'unknown';
+  return h('span', {class: `badge status-${s}`},
+    h('span', {'aria-hidden': 'true', class: 'glyph'}, SENSOR_STATUS[s].glyph), ' ', SENSOR_STATUS[s].text);
+}
+
+export const JOB_STATE = {
+  queued: 'Queued', running: 'Running', succeeded: 'Done', failed: 'Failed', canceled: 'Canceled',
+};
+export const jobFinished = (j) => j.state === 'succeeded' || j.state === 'failed' || j.state === 'canceled';
+
+export function jobBadge(state) {
+  const glyph = {queued: '\u2026', running: '\u25B6', succeeded: '\u2714', failed: '\u2716', canceled: '\u25A0'}[state] || '?';
+  return h('span', {class: `badge job-${state}`},
+    h('span', {'aria-hidden': 'true', class: 'glyph'}, glyph), ' ', JOB_STATE[state] || state);
+}
+
+export function powerText(p) {
+  return p === 'on' ? 'On' : p === 'off' ? 'Off' : 'Unknown';
+}
+
+// What a job does, as an operator would say it.
+export function jobTitle(j) {
+  const p = j.params || {};
+  switch (j.type) {
+  case 'power':
+    return {
+      on: 'Power on', off: 'Power off (hard)', soft: 'Soft power off', cycle: 'Power cycle',
+      reset: 'Hard reset', status: 'Read power state',
+    }[p.action] || `Power ${p.action || ''}`.trim();
+  case 'boot':
+    return p.device ? `Boot from ${deviceText(p.device)}${p.persistent ? ' (always)' : ' (next boot)'}`
+      : 'Read boot device';
+  case 'sensors': return 'Read sensors';
+  case 'sel': return p.clear ? 'Collect and clear event log' : 'Collect event log';
+  case 'inventory': return 'Read inventory';
+  default: return {
+    'bios.read': 'Read BIOS settings', 'bios.set': 'Change BIOS settings', 'raid.read': 'Read RAID configuration',
+    'raid.create': 'Create RAID volume', 'raid.delete': 'Delete RAID volume', 'firmware.list': 'Read firmware versions',
+    'firmware.update': 'Update firmware',
+  }[j.type] || j.type;
+  }
+}
+
+export function deviceText(d) {
+  return {none: 'firmware boot order', pxe: 'network (PXE)', disk: 'disk', cdrom: 'CD/DVD', bios: 'firmware setup'}[d] || d;
+}
+
+// What a finished job found, in words.
+export function jobResultText(j) {
+  const r = j.result;
+  if (!r) return '';
+  switch (j.type) {
+  case 'power': return r.power ? `Power is ${powerText(r.power).toLowerCase()}.` : '';
+  case 'boot':
+    return `Boot device: ${deviceText(r.device)}` +
+      (r.persistent === true ? ', every boot' : r.persistent === false ? ', next boot only' : '') +
+      (r.mode ? `, ${r.mode === 'uefi' ? 'UEFI' : 'legacy BIOS'}` : '') + '.';
+  case 'sel': return `Read ${r.read} event log entries, ${r.new} new${r.cleared ? '; log cleared' : ''}.`;
+  case 'sensors': return `Read ${(r.sensors || []).length} sensors.`;
+  case 'inventory': return 'Inventory collected.';
+  default: return '';
+  }
+}
+
+// ---- numbers and times -----------------------------------------------------
+
+const UNITS = {celsius: '\u00B0C', rpm: 'RPM', volts: 'V', amperes: 'A', watts: 'W'};
+export function unitText(u) {
+  return UNITS[u] ?? u ?? '';
+}
+
+export function num(v, digits) {
+  if (v === null || v === undefined || Number.isNaN(v)) return '\u2014';
+  const d = digits ?? (Math.abs(v) >= 100 ? 0 : Math.abs(v) >= 10 ? 1 : 2);
+  return Number(v).toLocaleString(undefined, {maximumFractionDigits: d});
+}
+
+export function reading(v, unit) {
+  if (v === null || v === undefined) return '\u2014';
+  return `${num(v)}\u00A0${unitText(unit)}`.trim();
+}
+
+const timeFmt = new Intl.DateTimeFormat(undefined, {
+  year: 'numeric', month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit', second: '2-digit',
+});
+export function timeText(iso) {
+  if (!iso) return '\u2014';
+  const d = new Date(iso);
+  return Number.isNaN(d.getTime()) ? iso : timeFmt.format(d);
+}
+
+// Compact, for table cells: the time alone when it is today.
+const clockFmt = new Intl.DateTimeFormat(undefined, {hour: '2-digit', minute: '2-digit', second: '2-digit'});
+const dayFmt = new Intl.DateTimeFormat(undefined, {month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit'});
+export function shortTime(iso) {
+  if (!iso) return '\u2014';
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return iso;
+  return d.toDateString() === new Date().toDateString() ? clockFmt.format(d) : dayFmt.format(d);
+}
+
+export function agoText(iso, now = Date.now()) {
+  if (!iso) return 'never';
+  const s = Math.round((now - new Date(iso).getTime()) / 1000);
+  if (s < 5) return 'just now';
+  if (s < 90) return `${s} s ago`;
+  if (s < 5400) return `${Math.round(s / 60)} min ago`;
+  if (s < 129600) return `${Math.round(s / 3600)} h ago`;
+  return `${Math.round(s / 86400)} days ago`;
+}
+
+export function timeEl(iso) {
+  return iso ? h('time', {datetime: iso, title: timeText(iso)}, agoText(iso)) : h('span', {}, '\u2014');
+}
+
+export function durationText(j) {
+  if (!j.started_at) return '';
+  const end = j.finished_at ? new Date(j.finished_at) : new Date();
+  const s = Math.max(0, Math.round((end - new Date(j.started_at)) / 1000));
+  return s < 90 ? `${s} s` : `${Math.round(s / 60)} min`;
+}
