@@ -325,17 +325,17 @@ static bool is_2xx(const struct cl_reply *reply)
     return reply->http_status >= 200 && reply->http_status < 300;
 }
 
-enum cl_status cl_request(struct cl_client *c, const char *method, const char *path,
-                          json_object *body, struct cl_reply *reply)
+/* Read a performed request's JSON reply into *reply (an API error body or
+ * the result) and free buf.  st is perform()'s status. */
+static enum cl_status json_reply(struct cl_client *c, enum cl_status st, struct body_buf *buf,
+                                 struct cl_reply *reply)
 {
-    struct body_buf buf = {0};
     ul_errmsg em;
-
-    enum cl_status st = perform(c, method, path, body, NULL, "application/json", &buf, reply);
     if (st != CL_OK)
         goto out;
     st = is_2xx(reply) ? CL_OK : CL_API_ERROR;
-    if (buf.len > 0 && jv_parse(buf.data, buf.len, 0, &reply->body, &em) != UL_OK && st == CL_OK) {
+    if (buf->len > 0 && jv_parse(buf->data, buf->len, 0, &reply->body, &em) != UL_OK &&
+        st == CL_OK) {
         st = CL_API_ERROR;
         reply_set(reply, "bad_reply", "unreadable reply from %s: %s", c->base_url, em.text);
         goto out;
@@ -343,15 +343,24 @@ enum cl_status cl_request(struct cl_client *c, const char *method, const char *p
     if (st == CL_API_ERROR)
         api_error(c, reply);
 out:
-    free(buf.data);
+    free(buf->data);
+    buf->data = NULL;
     return st;
+}
+
+enum cl_status cl_request(struct cl_client *c, const char *method, const char *path,
+                          json_object *body, struct cl_reply *reply)
+{
+    struct body_buf buf = {0};
+
+    enum cl_status st = perform(c, method, path, body, NULL, "application/json", &buf, reply);
+    return json_reply(c, st, &buf, reply);
 }
 
 enum cl_status cl_post_file(struct cl_client *c, const char *path, const char *file,
                             struct cl_reply *reply)
 {
     struct body_buf buf = {0};
-    ul_errmsg em;
     struct stat sb;
     struct cl_upload up = {.f = fopen(file, "rb")};
     if (!up.f || fstat(fileno(up.f), &sb) != 0 || !S_ISREG(sb.st_mode)) {
@@ -365,19 +374,7 @@ enum cl_status cl_post_file(struct cl_client *c, const char *path, const char *f
     up.size = (curl_off_t)sb.st_size;
     enum cl_status st = perform(c, "POST", path, NULL, &up, "application/json", &buf, reply);
     fclose(up.f);
-    if (st != CL_OK)
-        goto out;
-    st = is_2xx(reply) ? CL_OK : CL_API_ERROR;
-    if (buf.len > 0 && jv_parse(buf.data, buf.len, 0, &reply->body, &em) != UL_OK && st == CL_OK) {
-        st = CL_API_ERROR;
-        reply_set(reply, "bad_reply", "unreadable reply from %s: %s", c->base_url, em.text);
-        goto out;
-    }
-    if (st == CL_API_ERROR)
-        api_error(c, reply);
-out:
-    free(buf.data);
-    return st;
+    return json_reply(c, st, &buf, reply);
 }
 
 enum cl_status cl_get_bytes(struct cl_client *c, const char *path, const char *accept,

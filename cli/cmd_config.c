@@ -118,6 +118,39 @@ static int finish(struct cli *cli, json_object *job, bool ok,
     return ok ? CLI_EXIT_OK : CLI_EXIT_ERROR;
 }
 
+/* After the options: NODE and an optional subcommand (def when absent).
+ * Returns 0, or CLI_EXIT_USAGE after saying why. */
+static int node_and_sub(const char *cmd, int argc, char **argv, const char *def, const char **node,
+                        const char **sub, int *nargs)
+{
+    *nargs = argc - optind;
+    if (*nargs < 1)
+        return args_usage(cmd, "expected a node NAME");
+    *node = argv[optind];
+    *sub = *nargs >= 2 ? argv[optind + 1] : def;
+    return args_node(cmd, *node) != 0 ? CLI_EXIT_USAGE : 0;
+}
+
+/* A job started by a request of our own (DELETE, an upload): follow it as
+ * nj_run does.  r is the request's reply; its status st. */
+static json_object *follow_reply(struct cl_client *c, const char *node, const char *opname,
+                                 enum cl_status st, struct cl_reply *r, bool *ok)
+{
+    struct jw_item it = {0};
+    json_object *j = NULL, *id = NULL, *job = NULL;
+    *ok = false;
+    if (st == CL_OK && json_object_object_get_ex(r->body, "job", &j) &&
+        json_object_object_get_ex(j, "id", &id)) {
+        it.id = json_object_get_int64(id);
+        it.job = json_object_get(j);
+        job = nj_follow(c, node, opname, &it, ok);
+    } else {
+        out_err("%s: %s: %s", node, opname, st == CL_OK ? "reply carries no job" : r->message);
+    }
+    jw_items_clear(&it, 1);
+    return job;
+}
+
 /* ---- bios ---- */
 
 static void print_bios_get(const char *node, json_object *res)
@@ -261,13 +294,10 @@ int cmd_bios(struct cli *cli, int argc, char **argv)
             return args_try_help(cmd);
         }
     }
-    int nargs = argc - optind;
-    if (nargs < 1)
-        return args_usage(cmd, "expected a node NAME");
-    const char *node = argv[optind];
-    const char *sub = nargs >= 2 ? argv[optind + 1] : "get";
-    if (args_node(cmd, node) != 0)
-        return CLI_EXIT_USAGE;
+    const char *node, *sub;
+    int nargs, urc = node_and_sub(cmd, argc, argv, "get", &node, &sub, &nargs);
+    if (urc)
+        return urc;
     bool set = strcmp(sub, "set") == 0;
     if (!set && strcmp(sub, "get") != 0 && strcmp(sub, "pending") != 0)
         return args_usage(cmd, "unknown subcommand '%s' (get, pending, set)", sub);
@@ -491,13 +521,10 @@ int cmd_raid(struct cli *cli, int argc, char **argv)
             return args_try_help(cmd);
         }
     }
-    int nargs = argc - optind;
-    if (nargs < 1)
-        return args_usage(cmd, "expected a node NAME");
-    const char *node = argv[optind];
-    const char *sub = nargs >= 2 ? argv[optind + 1] : "show";
-    if (args_node(cmd, node) != 0)
-        return CLI_EXIT_USAGE;
+    const char *node, *sub;
+    int nargs, urc = node_and_sub(cmd, argc, argv, "show", &node, &sub, &nargs);
+    if (urc)
+        return urc;
     bool create = strcmp(sub, "create") == 0, del = strcmp(sub, "delete") == 0;
     if (!create && !del && strcmp(sub, "show") != 0)
         return args_usage(cmd, "unknown subcommand '%s' (show, create, delete)", sub);
@@ -539,19 +566,9 @@ int cmd_raid(struct cli *cli, int argc, char **argv)
         if (controller)
             cl_query_add(c, &path, "controller", controller);
         struct cl_reply r;
-        struct jw_item it = {0};
-        json_object *j = NULL, *id = NULL;
-        if (cl_request(c, "DELETE", path, NULL, &r) == CL_OK &&
-            json_object_object_get_ex(r.body, "job", &j) &&
-            json_object_object_get_ex(j, "id", &id)) {
-            it.id = json_object_get_int64(id);
-            it.job = json_object_get(j);
-            job = nj_follow(c, node, "raid delete", &it, &ok);
-        } else {
-            out_err("%s: raid delete: %s", node, r.message);
-        }
+        enum cl_status st = cl_request(c, "DELETE", path, NULL, &r);
+        job = follow_reply(c, node, "raid delete", st, &r, &ok);
         cl_reply_clear(&r);
-        jw_items_clear(&it, 1);
         free(path);
         free(vesc);
         free(esc);
@@ -657,15 +674,11 @@ int cmd_firmware(struct cli *cli, int argc, char **argv)
             goto out;
         }
     }
-    int nargs = argc - optind;
-    if (nargs < 1) {
-        rc = args_usage(cmd, "expected a node NAME");
+    const char *node, *sub;
+    int nargs;
+    if ((rc = node_and_sub(cmd, argc, argv, "list", &node, &sub, &nargs)) != 0)
         goto out;
-    }
-    const char *node = argv[optind];
-    const char *sub = nargs >= 2 ? argv[optind + 1] : "list";
-    if (args_node(cmd, node) != 0)
-        goto out;
+    rc = CLI_EXIT_USAGE;
     bool update = strcmp(sub, "update") == 0, upload = strcmp(sub, "upload") == 0;
     if (!update && !upload && strcmp(sub, "list") != 0) {
         rc = args_usage(cmd, "unknown subcommand '%s' (list, update, upload)", sub);
@@ -722,19 +735,9 @@ int cmd_firmware(struct cli *cli, int argc, char **argv)
             cl_query_add(c, &path, "timeout", num);
         }
         struct cl_reply r;
-        struct jw_item it = {0};
-        json_object *j = NULL, *id = NULL;
-        if (cl_post_file(c, path, argv[optind + 2], &r) == CL_OK &&
-            json_object_object_get_ex(r.body, "job", &j) &&
-            json_object_object_get_ex(j, "id", &id)) {
-            it.id = json_object_get_int64(id);
-            it.job = json_object_get(j);
-            job = nj_follow(c, node, "firmware upload", &it, &ok);
-        } else {
-            out_err("%s: firmware upload: %s", node, r.message);
-        }
+        enum cl_status st = cl_post_file(c, path, argv[optind + 2], &r);
+        job = follow_reply(c, node, "firmware upload", st, &r, &ok);
         cl_reply_clear(&r);
-        jw_items_clear(&it, 1);
         free(path);
     } else {
         json_object *body = nj_body(timeout);

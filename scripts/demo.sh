@@ -93,6 +93,11 @@ for i in 0 1; do
   fi
 done
 
+# A firmware image the emulator accepts, for `firmware upload`.
+fwimage="$data/../demo-bios-2.6.bin"
+printf 'UNDERLAY-FIRMWARE component=BIOS version=2.6.0\n' >"$fwimage"
+head -c 1048576 /dev/urandom >>"$fwimage"
+
 cat <<TXT
 
 underlayd is running with a simulated fleet (pid $pid): 4 IPMI BMCs
@@ -122,6 +127,9 @@ Try, in another shell:
   $cli power cycle 'ipmi-n[01-04]' --wait
   $cli power on 'rack2-n[01-04]' --wait
   $cli job list
+  $cli bios redfish-n01 set ProcTurboMode=Disabled NumaNodesPerSocket=2 --apply now
+  $cli raid redfish-n01 create --name data --level RAID5 --drives 2,3,4
+  $cli firmware redfish-n01 upload $fwimage
   curl -s $UNDERLAY_URL/metrics | grep ipmi_temperature_celsius
   curl -H "Authorization: Bearer \$(cat $data/admin.token)" $UNDERLAY_URL/api/v1/nodes
 

@@ -26,42 +26,15 @@
 #     ASan, ul_stop's exit status catches a crash or a leak.
 . "$TOP_SRCDIR/tests/lib.sh"
 
-# Through bash: the script need not keep its execute bit in a tarball.
-emuctl() { bash "$TOP_SRCDIR/tests/redfish/emuctl.sh" "$@"; }
-[ -f "$TOP_SRCDIR/tests/redfish/emulator.py" ] || ul_skip "the Redfish emulator is missing"
-python3 -c 'import sys; sys.exit(sys.version_info < (3, 7))' ||
-    ul_skip "the Redfish emulator needs python3 >= 3.7"
+. "$TOP_SRCDIR/tests/lib_redfish.sh"
 
-EMUDIR="$UL_TMP/emu"
 HOSTILE_PID=""
-rf_cleanup() {
-    local d
-    for d in "$EMUDIR"/*/; do
-        [ -d "$d" ] && emuctl stop "$d" >/dev/null 2>&1
-    done
+rf_extra_cleanup() {
     if [ -n "$HOSTILE_PID" ]; then
         kill "$HOSTILE_PID" 2>/dev/null
         wait "$HOSTILE_PID" 2>/dev/null
         HOSTILE_PID=""
     fi
-}
-trap 'rc=$?; rf_cleanup; (exit $rc); ul__cleanup' EXIT
-
-# emu_start NAME [emuctl start options]: one emulator instance in
-# $EMUDIR/NAME on a free port; prints its URL.  Retried: another test may
-# take the port between emuctl's choice and the bind.
-emu_start() {
-    local name=$1
-    shift
-    for _ in 1 2 3; do
-        if emuctl start 1 auto "$EMUDIR/$name" "$@" >"$UL_TMP/emuctl-$name.out" 2>&1; then
-            emuctl url "$EMUDIR/$name" 0
-            return 0
-        fi
-        emuctl stop "$EMUDIR/$name" >/dev/null 2>&1
-    done
-    cat "$UL_TMP/emuctl-$name.out" >&2
-    return 1
 }
 
 # Every instance: power transitions of 0.5 s, so waiting for them is short.
@@ -119,24 +92,6 @@ rf_node() { # NAME ENDPOINT [EXTRA JSON]: enroll with the emulator's account
     ul_node_add "$1" "$(jq -cn --arg e "$2" --argjson x "${3:-{\}}" \
         '{endpoint: $e, username: "admin", password: "password"} + $x')"
 }
-run_job() { # NODE OP JSON [TIMEOUT_S] -> UL_JOB, UL_BODY (the finished job)
-    ul_api POST "/api/v1/nodes/$1/$2" "$3"
-    assert_status 202 "$2 on $1"
-    UL_JOB=$(ul_jq .job.id)
-    wait_job "$UL_JOB" "${4:-20}"
-}
-# The last job failed with CODE and its message names each NEEDLE.
-assert_job_error() { # CODE NEEDLE... (UL_BODY: a finished job)
-    local code=$1 msg needle
-    shift
-    assert_json .state failed "job $UL_JOB"
-    assert_json .error.code "$code" "job $UL_JOB error code"
-    msg=$(ul_jq .error.message)
-    for needle in "$@"; do
-        assert_contains "$msg" "$needle" "job $UL_JOB error message"
-    done
-}
-
 rf_node rf1 "$PLAIN"
 SYS=/redfish/v1/Systems/1
 

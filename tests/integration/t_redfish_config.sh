@@ -22,38 +22,15 @@
 #     feature (fake) reads "not supported by this BMC"; the CLI commands
 . "$TOP_SRCDIR/tests/lib.sh"
 
-emuctl() { bash "$TOP_SRCDIR/tests/redfish/emuctl.sh" "$@"; }
-[ -f "$TOP_SRCDIR/tests/redfish/emulator.py" ] || ul_skip "the Redfish emulator is missing"
-python3 -c 'import sys; sys.exit(sys.version_info < (3, 7))' ||
-    ul_skip "the Redfish emulator needs python3 >= 3.7"
+. "$TOP_SRCDIR/tests/lib_redfish.sh"
 
-EMUDIR="$UL_TMP/emu"
 IMG_PID=""
-rf_cleanup() {
-    local d
-    for d in "$EMUDIR"/*/; do
-        [ -d "$d" ] && emuctl stop "$d" >/dev/null 2>&1
-    done
+rf_extra_cleanup() {
     if [ -n "$IMG_PID" ]; then
         kill "$IMG_PID" 2>/dev/null
         wait "$IMG_PID" 2>/dev/null
         IMG_PID=""
     fi
-}
-trap 'rc=$?; rf_cleanup; (exit $rc); ul__cleanup' EXIT
-
-emu_start() { # NAME [emuctl start options] -> URL
-    local name=$1
-    shift
-    for _ in 1 2 3; do
-        if emuctl start 1 auto "$EMUDIR/$name" "$@" >"$UL_TMP/emuctl-$name.out" 2>&1; then
-            emuctl url "$EMUDIR/$name" 0
-            return 0
-        fi
-        emuctl stop "$EMUDIR/$name" >/dev/null 2>&1
-    done
-    cat "$UL_TMP/emuctl-$name.out" >&2
-    return 1
 }
 
 EMU=$(emu_start main --power-delay 0.3 --task-step-ms 400) || ul_fail "emulator did not start"
@@ -94,23 +71,6 @@ rf_node() { # NAME BASE
     ul_node_add "$1" "$(jq -cn --arg e "$2" \
         '{endpoint: $e, username: "admin", password: "password"}')"
 }
-run_job() { # NODE OP JSON [TIMEOUT_S] -> UL_JOB, UL_BODY (the finished job)
-    ul_api POST "/api/v1/nodes/$1/$2" "$3"
-    assert_status 202 "$2 on $1"
-    UL_JOB=$(ul_jq .job.id)
-    wait_job "$UL_JOB" "${4:-30}"
-}
-assert_job_error() { # CODE NEEDLE...
-    local code=$1 msg needle
-    shift
-    assert_json .state failed "job $UL_JOB"
-    assert_json .error.code "$code" "job $UL_JOB error code"
-    msg=$(ul_jq .error.message)
-    for needle in "$@"; do
-        assert_contains "$msg" "$needle" "job $UL_JOB error message"
-    done
-}
-
 # Tokens of other roles for the role checks (created once).
 ul_token() { # ROLE NAME -> the secret
     if [ ! -s "$UL_TMP/token-$2" ]; then

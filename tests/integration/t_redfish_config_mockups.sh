@@ -22,17 +22,7 @@ for d in "$MOCKUPS"/*/; do
     [ -f "$d/index.json" ] && DIRS+=("${d%/}")
 done
 [ ${#DIRS[@]} -gt 0 ] || ul_skip "no mockups (folders with an index.json) in $MOCKUPS"
-emuctl() { bash "$TOP_SRCDIR/tests/redfish/emuctl.sh" "$@"; }
-[ -f "$TOP_SRCDIR/tests/redfish/emulator.py" ] || ul_skip "the Redfish emulator is missing"
-
-EMUDIR="$UL_TMP/emu"
-rf_cleanup() {
-    local d
-    for d in "$EMUDIR"/*/; do
-        [ -d "$d" ] && emuctl stop "$d" >/dev/null 2>&1
-    done
-}
-trap 'rc=$?; rf_cleanup; (exit $rc); ul__cleanup' EXIT
+. "$TOP_SRCDIR/tests/lib_redfish.sh"
 
 cat >"$UL_TMP/expect.py" <<'PY'
 import json, sys
@@ -99,26 +89,8 @@ if fw is not None:
 print(json.dumps(out))
 PY
 
-emu_start() { # NAME MOCKUP-DIR -> the URL; retried (a port race with other tests)
-    for _ in 1 2 3; do
-        if emuctl start 1 auto "$EMUDIR/$1" --mockup "$2" >"$UL_TMP/emuctl-$1.out" 2>&1; then
-            emuctl url "$EMUDIR/$1" 0
-            return 0
-        fi
-        emuctl stop "$EMUDIR/$1" >/dev/null 2>&1
-    done
-    cat "$UL_TMP/emuctl-$1.out" >&2
-    return 1
-}
-
 ul_start -s bmc.timeout=5
 
-run_job() { # NODE OP -> UL_JOB, UL_BODY (the finished job)
-    ul_api POST "/api/v1/nodes/$1/$2" '{}'
-    assert_status 202 "$2 on $1"
-    UL_JOB=$(ul_jq .job.id)
-    wait_job "$UL_JOB" 60
-}
 not_supported() { # WHAT
     assert_json .state failed "$1"
     assert_json .error.code not_supported "$1: error code"
@@ -128,7 +100,7 @@ not_supported() { # WHAT
 check_mockup() { # NODE EXPECT-FILE
     local node=$1 ex
     ex=$(cat "$2")
-    run_job "$node" bios
+    run_job "$node" bios '{}' 60
     if jq -e 'has("bios")' <<<"$ex" >/dev/null; then
         assert_json .state succeeded "$node: bios read"
         assert_eq "$(jq -cS .result.attributes <<<"$UL_BODY")" "$(jq -cS .bios.attributes <<<"$ex")" \
@@ -141,7 +113,7 @@ check_mockup() { # NODE EXPECT-FILE
         not_supported "$node: bios"
     fi
 
-    run_job "$node" raid
+    run_job "$node" raid '{}' 60
     if jq -e 'has("storage")' <<<"$ex" >/dev/null; then
         assert_json .state succeeded "$node: raid read"
         assert_eq "$(jq -cS '[.result.controllers[] | {id, drives: [.drives[] | {id, capacity_bytes}], volumes: [.volumes[] | {id, raid_type}]}]' <<<"$UL_BODY")" \
@@ -150,7 +122,7 @@ check_mockup() { # NODE EXPECT-FILE
         not_supported "$node: raid"
     fi
 
-    run_job "$node" firmware
+    run_job "$node" firmware '{}' 60
     if jq -e 'has("firmware")' <<<"$ex" >/dev/null; then
         assert_json .state succeeded "$node: firmware list"
         assert_eq "$(jq -cS '[.result.components[] | {(.id): .version}] | add // {}' <<<"$UL_BODY")" \
@@ -166,7 +138,7 @@ for dir in "${DIRS[@]}"; do
     name=$(basename "$dir")
     python3 "$UL_TMP/expect.py" "$dir" "$TOP_SRCDIR/tests/integration" >"$UL_TMP/expect-$i.json" ||
         ul_fail "$name: cannot read the mockup's files"
-    url=$(emu_start "m$i" "$dir") || ul_fail "$name: emulator did not start"
+    url=$(emu_start "m$i" --mockup "$dir") || ul_fail "$name: emulator did not start"
     system=$(jq -r '.system // ""' "$UL_TMP/expect-$i.json")
     path=$(python3 -c 'import sys, urllib.parse; print(urllib.parse.urlsplit(sys.argv[1]).path)' "$system")
     ul_node_add "m$i" "$(jq -cn --arg e "$url$path" \

@@ -26,74 +26,19 @@ for d in "$MOCKUPS"/*/; do
     [ -f "$d/index.json" ] && DIRS+=("${d%/}")
 done
 [ ${#DIRS[@]} -gt 0 ] || ul_skip "no mockups (folders with an index.json) in $MOCKUPS"
-# Through bash: the script need not keep its execute bit in a tarball.
-emuctl() { bash "$TOP_SRCDIR/tests/redfish/emuctl.sh" "$@"; }
-[ -f "$TOP_SRCDIR/tests/redfish/emulator.py" ] || ul_skip "the Redfish emulator is missing"
-python3 -c 'import sys; sys.exit(sys.version_info < (3, 7))' ||
-    ul_skip "the Redfish emulator needs python3 >= 3.7"
-
-EMUDIR="$UL_TMP/emu"
-rf_cleanup() {
-    local d
-    for d in "$EMUDIR"/*/; do
-        [ -d "$d" ] && emuctl stop "$d" >/dev/null 2>&1
-    done
-}
-trap 'rc=$?; rf_cleanup; (exit $rc); ul__cleanup' EXIT
+. "$TOP_SRCDIR/tests/lib_redfish.sh"
 
 # ---- what each mockup says, from its files ------------------------------------
 # One JSON object per mockup: its systems, the first system's power state,
 # serial number and boot override, where its chassis keep readings, and its
-# firmware inventory.  Links are resolved to folders the way the DMTF
-# layout stores them: segments after /redfish/v1, matched ignoring letter
-# case, percent-encoding and trailing slashes (HPE iLO 5 writes
-# /redfish/v1/systems/1/).
+# firmware inventory, read from the files by mockup_read.py.
 cat >"$UL_TMP/expect.py" <<'PY'
-import json, os, sys, urllib.parse
+import json, sys
+sys.path.insert(0, sys.argv[2])
+from mockup_read import Mockup, link, members, key, absent
 
-ROOT = sys.argv[1]
-
-def folder(link):
-    path = urllib.parse.urlsplit(link).path
-    segs = [urllib.parse.unquote(s) for s in path.split("/") if s]
-    if [s.lower() for s in segs[:2]] != ["redfish", "v1"]:
-        return None
-    d = ROOT
-    for seg in segs[2:]:
-        try:
-            names = os.listdir(d)
-        except OSError:
-            return None
-        match = [n for n in names if n == seg] or \
-            [n for n in names if urllib.parse.unquote(n).lower() == seg.lower()]
-        if not match:
-            return None
-        d = os.path.join(d, match[0])
-    return d
-
-def load(link):
-    d = folder(link) if isinstance(link, str) else None
-    f = d and os.path.join(d, "index.json")
-    if not f or not os.path.isfile(f):
-        return None
-    with open(f, encoding="utf-8") as fh:
-        data = json.load(fh)
-    return data if isinstance(data, dict) and "error" not in data else None
-
-def link(obj, name):
-    v = obj.get(name) if isinstance(obj, dict) else None
-    return v.get("@odata.id") if isinstance(v, dict) else None
-
-def members(coll):
-    m = coll.get("Members") if isinstance(coll, dict) else None
-    return [x["@odata.id"] for x in m if isinstance(x, dict) and "@odata.id" in x] \
-        if isinstance(m, list) else []
-
-def key(p):
-    return urllib.parse.urlsplit(p).path.rstrip("/").lower()
-
-def absent(obj):
-    return isinstance(obj, dict) and (obj.get("Status") or {}).get("State") == "Absent"
+m = Mockup(sys.argv[1])
+load = m.load
 
 root = load("/redfish/v1/")
 systems = members(load(link(root, "Systems")))
@@ -161,27 +106,8 @@ print(json.dumps(out))
 PY
 
 # ---- one emulator per mockup ------------------------------------------------------
-emu_start() { # NAME MOCKUP-DIR -> the URL; retried (a port race with other tests)
-    for _ in 1 2 3; do
-        if emuctl start 1 auto "$EMUDIR/$1" --mockup "$2" >"$UL_TMP/emuctl-$1.out" 2>&1; then
-            emuctl url "$EMUDIR/$1" 0
-            return 0
-        fi
-        emuctl stop "$EMUDIR/$1" >/dev/null 2>&1
-    done
-    cat "$UL_TMP/emuctl-$1.out" >&2
-    return 1
-}
-
 ul_start -s bmc.timeout=5
 URLS=()
-
-run_job() { # NODE OP JSON [TIMEOUT_S] -> UL_JOB, UL_BODY (the finished job)
-    ul_api POST "/api/v1/nodes/$1/$2" "$3"
-    assert_status 202 "$2 on $1"
-    UL_JOB=$(ul_jq .job.id)
-    wait_job "$UL_JOB" "${4:-30}"
-}
 
 check_mockup() { # NAME EXPECT-FILE
     local node=$1 ex
@@ -249,14 +175,14 @@ check_mockup() { # NAME EXPECT-FILE
 for dir in "${DIRS[@]}"; do
     name=$(basename "$dir")
     name=$(tr -c 'A-Za-z0-9.\n-' - <<<"$name" | cut -c1-48)
-    python3 "$UL_TMP/expect.py" "$dir" >"$UL_TMP/$name.expect" ||
+    python3 "$UL_TMP/expect.py" "$dir" "$TOP_SRCDIR/tests/integration" >"$UL_TMP/$name.expect" ||
         ul_fail "$name: cannot read the mockup's files"
     nsys=$(jq '.systems | length' "$UL_TMP/$name.expect")
     if [ "$nsys" -eq 0 ] || [ "$(jq -r '.system // ""' "$UL_TMP/$name.expect")" = "" ]; then
         ul_log "$name: no readable ComputerSystem in the mockup; skipped"
         continue
     fi
-    url=$(emu_start "$name" "$dir") || ul_fail "$name: the emulator did not start"
+    url=$(emu_start "$name" --mockup "$dir") || ul_fail "$name: the emulator did not start"
     endpoint=$url
     if [ "$nsys" -gt 1 ]; then
         endpoint=$url$(jq -r .system "$UL_TMP/$name.expect")
