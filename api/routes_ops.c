@@ -26,9 +26,9 @@ static void submit_node_job(api_server *srv, struct api_req *rq, struct api_repl
     struct ul_node *n = NULL;
     struct ul_job *job = NULL;
     ul_errmsg em;
-    ul_err rc = node_name_valid(name) ? store_node_get(srv->st, name, false, &n, &em)
-                                      : ul_errmsg_set(&em, UL_ERR_NOT_FOUND,
-                                                      "node '%.64s' not found", name);
+    ul_err rc = node_name_valid(name)
+                    ? store_node_get(srv->st, name, false, &n, &em)
+                    : ul_errmsg_set(&em, UL_ERR_NOT_FOUND, "node '%.64s' not found", name);
     if (rc != UL_OK) {
         api_error_from(rp, rc, em.text);
         return;
@@ -191,9 +191,9 @@ void route_node_inventory_get(api_server *srv, struct api_req *rq, struct api_re
     int64_t updated = 0;
     ul_errmsg em;
     struct ul_node *n = NULL;
-    ul_err rc = node_name_valid(name) ? store_node_get(srv->st, name, false, &n, &em)
-                                      : ul_errmsg_set(&em, UL_ERR_NOT_FOUND,
-                                                      "node '%.64s' not found", name);
+    ul_err rc = node_name_valid(name)
+                    ? store_node_get(srv->st, name, false, &n, &em)
+                    : ul_errmsg_set(&em, UL_ERR_NOT_FOUND, "node '%.64s' not found", name);
     if (rc == UL_OK)
         rc = store_inventory_get(srv->st, name, &text, &updated, &em);
     node_free(n);
@@ -298,8 +298,8 @@ static const struct jv_field bios_set_fields[] = {
 
 void route_node_bios_set(api_server *srv, struct api_req *rq, struct api_reply *rp)
 {
-    config_job(srv, rq, rp, bios_set_fields, NFIELDS(bios_set_fields), "bios.set",
-               CONFIG_TIMEOUT_S, "bios.set");
+    config_job(srv, rq, rp, bios_set_fields, NFIELDS(bios_set_fields), "bios.set", CONFIG_TIMEOUT_S,
+               "bios.set");
 }
 
 void route_node_raid_read(api_server *srv, struct api_req *rq, struct api_reply *rp)
@@ -315,8 +315,8 @@ static const struct jv_field volume_fields[] = {
 
 void route_node_volume_create(api_server *srv, struct api_req *rq, struct api_reply *rp)
 {
-    config_job(srv, rq, rp, volume_fields, NFIELDS(volume_fields), "raid.create",
-               CONFIG_TIMEOUT_S, "raid.create");
+    config_job(srv, rq, rp, volume_fields, NFIELDS(volume_fields), "raid.create", CONFIG_TIMEOUT_S,
+               "raid.create");
 }
 
 /* DELETE /nodes/NAME/raid/volumes/ID[?controller=C] */
@@ -372,6 +372,16 @@ void route_node_firmware_upload(api_server *srv, struct api_req *rq, struct api_
     if (!api_query_int(rq, rp, "timeout", FIRMWARE_TIMEOUT_S, 1, 86400, &timeout_s) ||
         !api_query_int(rq, rp, "stall_timeout", 0, 0, 86400, &stall_s))
         return;
+    /* The file's own name, passed on to the BMC (it shows in its logs). */
+    const char *name = api_query(rq, "name");
+    if (name && (!*name || strlen(name) > 128 || name[0] == '.' ||
+                 strspn(name, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                              "0123456789._-+") != strlen(name))) {
+        api_error(rp, MHD_HTTP_BAD_REQUEST, "invalid_argument",
+                  "query parameter 'name': 1 to 128 of A-Z a-z 0-9 . _ - +, not starting "
+                  "with '.'");
+        return;
+    }
     /* Durable before the job that names it is. */
     if (fsync(rq->upload_fd) != 0 || close(rq->upload_fd) != 0) {
         rq->upload_fd = -1;
@@ -398,6 +408,8 @@ void route_node_firmware_upload(api_server *srv, struct api_req *rq, struct api_
         json_object_object_add(params, "stall_timeout", json_object_new_int64(stall_s));
     json_object *up = json_object_new_object();
     json_object_object_add(up, "bytes", json_object_new_int64(rq->upload_len));
+    if (name)
+        json_object_object_add(up, "name", json_object_new_string(name));
     json_object_object_add(params, "upload", up);
     submit_node_job(srv, rq, rp, "firmware.update", params, (int)timeout_s, "firmware.upload");
     if (rp->status == MHD_HTTP_ACCEPTED) {

@@ -301,6 +301,7 @@ int main(int argc, char **argv)
     if (mkdir(upload_dir, 0700) != 0 && errno != EEXIST)
         ul_warn("cannot create %s (firmware uploads will fail): %s", upload_dir, strerror(errno));
     bmc_config_ops_register(jobs, upload_dir);
+    bmc_config_uploads_sweep(st);
     free(upload_dir);
     if (jobs_start(jobs, &em) != UL_OK) {
         ul_error("%s", em.text);

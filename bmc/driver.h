@@ -195,6 +195,7 @@ struct ul_volume_spec {
 struct ul_fw_update {
     const char *image_uri;
     const char *file;
+    const char *file_name; /* the name sent with file (the operator's), NULL: its own */
     const char *const *targets; /* component ids from firmware_list; may be empty */
     size_t ntargets;
     enum ul_apply_time apply;

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <dirent.h>
 #include <unistd.h>
 
 #include "bmc/bios.h"
@@ -121,6 +122,14 @@ static ul_err read_versions(struct bmc_op *os, json_object **out, ul_errmsg *em)
     return UL_OK;
 }
 
+/* The name the operator's file had, as the API recorded it, or NULL. */
+static const char *upload_name(json_object *params)
+{
+    json_object *up = NULL;
+    json_object_object_get_ex(params, "upload", &up);
+    return up ? jv_str(up, "name") : NULL;
+}
+
 static void drop_upload(json_object *params)
 {
     const char *file = jv_str(params, "file");
@@ -177,6 +186,7 @@ ul_err firmware_update_run(ul_job_ctx *ctx, json_object *params, json_object **r
     struct ul_fw_update u = {
         .image_uri = jv_str(params, "image_uri"),
         .file = jv_str(params, "file"),
+        .file_name = upload_name(params),
         .targets = targets,
         .ntargets = nt,
         .apply = apply ? (on_reset ? UL_APPLY_ON_RESET : UL_APPLY_IMMEDIATE) : UL_APPLY_DEFAULT,
@@ -268,4 +278,44 @@ out:
     json_object_put(before);
     json_object_put(after);
     return rc;
+}
+
+/* An upload whose job was canceled before it ran, or a spool file left by a
+ * crash during an upload, belongs to no unfinished job: remove it. */
+void bmc_config_uploads_sweep(ul_store *st)
+{
+    const char *dir = cfg_spool_dir();
+    struct ul_job_list l;
+    ul_errmsg em;
+    if (!dir[0] || store_job_list_unfinished(st, &l, &em) != UL_OK)
+        return;
+    DIR *d = opendir(dir);
+    if (!d) {
+        store_job_list_free(&l);
+        return;
+    }
+    int removed = 0;
+    for (struct dirent *e; (e = readdir(d));) {
+        if (e->d_name[0] == '.')
+            continue;
+        char *path = xasprintf("%s/%s", dir, e->d_name);
+        bool wanted = false;
+        for (size_t i = 0; i < l.count && !wanted; i++) {
+            json_object *params = NULL;
+            if (strcmp(l.items[i]->type, "firmware.update") != 0 ||
+                jv_parse(l.items[i]->params, strlen(l.items[i]->params), 0, &params, &em) != UL_OK)
+                continue;
+            const char *f = jv_str(params, "file");
+            wanted = f && strcmp(f, path) == 0;
+            json_object_put(params);
+        }
+        if (!wanted && unlink(path) == 0)
+            removed++;
+        free(path);
+    }
+    closedir(d);
+    store_job_list_free(&l);
+    if (removed)
+        ul_info("removed %d firmware upload%s no job needs from %s", removed,
+                removed == 1 ? "" : "s", dir);
 }

@@ -43,6 +43,9 @@ void bmc_op_close(ul_job_ctx *ctx, struct bmc_op *os, ul_err rc);
 /* Register the configuration job types (bios.*, raid.*, firmware.*;
  * config_ops.c).  spool_dir: where uploaded firmware images wait. */
 void bmc_config_ops_register(ul_jobs *jobs, const char *upload_dir);
+/* At start, before the jobs run: remove uploaded images no unfinished job
+ * names (their job was canceled, or the daemon died mid-upload). */
+void bmc_config_uploads_sweep(ul_store *st);
 
 /* ---- the cores of the read jobs, shared with the poll scheduler ----
  * Each runs on a worker holding ctx's node lock (a job or a background task),

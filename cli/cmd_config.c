@@ -723,6 +723,13 @@ int cmd_firmware(struct cli *cli, int argc, char **argv)
             cl_query_add(c, &path, "targets", list);
             free(list);
         }
+        /* Its name goes to the BMC with it, where the name is usable. */
+        const char *base = strrchr(argv[optind + 2], '/');
+        base = base ? base + 1 : argv[optind + 2];
+        if (*base && *base != '.' && strlen(base) <= 128 &&
+            strspn(base, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-+") ==
+                strlen(base))
+            cl_query_add(c, &path, "name", base);
         char num[32];
         if (apply)
             cl_query_add(c, &path, "apply", apply);

@@ -369,6 +369,8 @@ static ul_err push_update(struct ul_bmc_session *s, json_object *us, const char 
         goto out;
     }
     curl_mime_type(part, "application/octet-stream");
+    if (u->file_name)
+        curl_mime_filename(part, u->file_name);
     /* Room to send the image at a slow 1 MB/s on top of the usual bound. */
     int timeout_ms = s->opt.timeout_ms ? s->opt.timeout_ms : s->timeout_ms;
     long long need = (long long)timeout_ms + (long long)(sb.st_size / 1000);

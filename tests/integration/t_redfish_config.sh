@@ -304,6 +304,8 @@ check_firmware_update() {
     assert_eq "$(emu_fw BMC_1)" 3.1.0 "the emulator's BMC version"
     assert_eq "$(emu_state "$EMU" | jq '.tasks[-1].image_bytes')" "$(stat -c %s "$IMGDIR/bmc-3.1.bin")" \
         "the whole image reached the BMC"
+    assert_eq "$(emu_state "$EMU" | jq -r '.tasks[-1].image')" bmc-3.1.bin \
+        "under the operator's file name"
     assert_eq "$(find "$UL_DIR/uploads" -type f | wc -l)" 0 "the spooled upload is removed"
 }
 ul_check check_firmware_update
@@ -380,7 +382,11 @@ update_interrupted() { # HOW (stop|kill) VERSION
     id=$(ul_jq .job.id)
     wait_json "/api/v1/jobs/$id" '.message | test("task Running")' true 20
     if [ "$how" = stop ]; then
+        # A spooled upload no job names (its job was canceled while queued):
+        # swept at the next start.
+        echo stray >"$UL_DIR/uploads/image-stray"
         ul_restart
+        [ -e "$UL_DIR/uploads/image-stray" ] && ul_fail "an orphaned upload survived the restart"
     else
         ul_kill9
         ul_restart
