@@ -241,6 +241,18 @@ check_raid() {
     assert_json .state succeeded "delete volume"
     assert_eq "$(emu_vols | jq --arg v "$vid" '[.[] | select(.id == $v)] | length')" 0 "volume gone"
 
+    # By capacity alone: the BMC picks the drives; the job reports them.
+    run_job rf1 raid/volumes '{"name":"bycap","raid_type":"RAID1","capacity_bytes":1000000000000}'
+    assert_json .state succeeded "create by capacity"
+    assert_json '.result.volume.drives | length' 2 "a RAID1 on two drives the BMC chose"
+    vid=$(ul_jq .result.volume.id)
+    assert_eq "$(emu_vols | jq -c --arg v "$vid" '.[] | select(.id == $v) | .drives | length')" 2 \
+        "the emulator holds it"
+    ul_api DELETE "/api/v1/nodes/rf1/raid/volumes/$vid"
+    UL_JOB=$(ul_jq .job.id)
+    wait_job "$UL_JOB" 30
+    assert_json .state succeeded "delete the volume made by capacity"
+
     # The BMC runs creation and deletion as tasks: followed to the end.
     emu_faults "$EMU" '{"volume_task":true}'
     run_job rf1 raid/volumes '{"name":"viatask","raid_type":"RAID1","drives":["2","3"]}'
