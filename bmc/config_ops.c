@@ -30,6 +30,9 @@
 #include "ultime.h"
 #include "xalloc.h"
 
+/* How long a task's BMC may refuse our login before the job gives up. */
+#define AUTH_GRACE_MS (5 * 60 * 1000)
+
 static char spool_dir[4096]; /* uploaded images live here; set at registration */
 
 const char *cfg_spool_dir(void)
@@ -121,6 +124,7 @@ ul_err cfg_follow_task(ul_job_ctx *ctx, struct bmc_op *os, const struct ul_task_
     char last_msg[sizeof(st->message)] = "";
     int64_t changed_at = ul_mono_ms();
     int64_t interval = 500;
+    int64_t auth_failing_since = 0;
     for (;;) {
         ul_err rc = os->driver->task_poll(os->s, task, st, em);
         if (rc == UL_OK) {
@@ -150,9 +154,22 @@ ul_err cfg_follow_task(ul_job_ctx *ctx, struct bmc_op *os, const struct ul_task_
             }
         } else if (!ul_err_is_transient(rc) && rc != UL_ERR_AUTH) {
             return rc;
+        } else if (rc == UL_ERR_AUTH && auth_failing_since &&
+                   ul_mono_ms() - auth_failing_since > AUTH_GRACE_MS) {
+            /* A BMC rebooting into new firmware may refuse logins for a
+             * while; one that still does after this long has other
+             * credentials now. */
+            return rc;
         } else {
+            if (rc == UL_ERR_AUTH && !auth_failing_since)
+                auth_failing_since = ul_mono_ms();
+            /* A BMC that is away (rebooting into its new firmware) is not a
+             * stalled task: the stall clock starts again when it answers. */
+            changed_at = ul_mono_ms();
             ul_debug("node %s: %s: task poll: %s (waiting)", node, what, em->text);
         }
+        if (rc != UL_ERR_AUTH)
+            auth_failing_since = 0;
         if ((rc = job_ctx_check(ctx, em)) != UL_OK) {
             if (rc == UL_ERR_TIMEOUT)
                 ul_errmsg_set(em, UL_ERR_TIMEOUT,
