@@ -32,6 +32,8 @@
 
 /* How long a task's BMC may refuse our login before the job gives up. */
 #define AUTH_GRACE_MS (5 * 60 * 1000)
+/* Malformed task replies in a row before the job gives up. */
+#define MAX_GARBLED 5
 
 static char spool_dir[4096]; /* uploaded images live here; set at registration */
 
@@ -125,6 +127,8 @@ ul_err cfg_follow_task(ul_job_ctx *ctx, struct bmc_op *os, const struct ul_task_
     int64_t changed_at = ul_mono_ms();
     int64_t interval = 500;
     int64_t auth_failing_since = 0;
+    int garbled = 0; /* protocol errors in a row */
+    int job_pct = lo;
     for (;;) {
         ul_err rc = os->driver->task_poll(os->s, task, st, em);
         if (rc == UL_OK) {
@@ -139,8 +143,9 @@ ul_err cfg_follow_task(ul_job_ctx *ctx, struct bmc_op *os, const struct ul_task_
             if (st->state == UL_TASK_PENDING && accept_pending)
                 return UL_OK;
             int pct = st->percent < 0 ? 0 : st->percent;
-            job_ctx_progress(ctx, lo + (hi - lo) * pct / 100, "%s: task %s %d%%%s%s", what,
-                             st->service_state, pct, st->message[0] ? ": " : "", st->message);
+            job_pct = lo + (hi - lo) * pct / 100;
+            job_ctx_progress(ctx, job_pct, "%s: task %s %d%%%s%s", what, st->service_state, pct,
+                             st->message[0] ? ": " : "", st->message);
             if (st->percent != last_pct || strcmp(st->message, last_msg) != 0) {
                 last_pct = st->percent;
                 snprintf(last_msg, sizeof(last_msg), "%s", st->message);
@@ -152,7 +157,10 @@ ul_err cfg_follow_task(ul_job_ctx *ctx, struct bmc_op *os, const struct ul_task_
                                      node, what, pct, stall_s, st->service_state,
                                      st->message[0] ? ": " : "", st->message);
             }
-        } else if (!ul_err_is_transient(rc) && rc != UL_ERR_AUTH) {
+        } else if ((!ul_err_is_transient(rc) && rc != UL_ERR_AUTH) ||
+                   (rc == UL_ERR_PROTOCOL && ++garbled >= MAX_GARBLED)) {
+            /* Garbage once may be a BMC rebooting; every time, it is not
+             * a task we can follow. */
             return rc;
         } else if (rc == UL_ERR_AUTH && auth_failing_since &&
                    ul_mono_ms() - auth_failing_since > AUTH_GRACE_MS) {
@@ -163,6 +171,7 @@ ul_err cfg_follow_task(ul_job_ctx *ctx, struct bmc_op *os, const struct ul_task_
         } else {
             if (rc == UL_ERR_AUTH && !auth_failing_since)
                 auth_failing_since = ul_mono_ms();
+            job_ctx_progress(ctx, job_pct, "%s: waiting for the BMC (%s)", what, em->text);
             /* A BMC that is away (rebooting into its new firmware) is not a
              * stalled task: the stall clock starts again when it answers. */
             changed_at = ul_mono_ms();
@@ -170,6 +179,8 @@ ul_err cfg_follow_task(ul_job_ctx *ctx, struct bmc_op *os, const struct ul_task_
         }
         if (rc != UL_ERR_AUTH)
             auth_failing_since = 0;
+        if (rc != UL_ERR_PROTOCOL)
+            garbled = 0;
         if ((rc = job_ctx_check(ctx, em)) != UL_OK) {
             if (rc == UL_ERR_TIMEOUT)
                 ul_errmsg_set(em, UL_ERR_TIMEOUT,

@@ -17,6 +17,8 @@
 #     a failed task, a stalled task, an unreachable image, on-reset staging;
 #     the daemon stopped (SIGTERM) and killed (SIGKILL) mid-update resumes
 #     following the same task (no second task on the BMC)
+#   - hostile replies: malformed BIOS and storage, tasks that are not
+#     tasks, a monitor answering garbage, a task that never ends
 #   - the API refuses bad requests (fields, URIs, uploads without a token or
 #     too large) and leaves nothing behind; a node whose driver lacks the
 #     feature (fake) reads "not supported by this BMC"; the CLI commands
@@ -24,13 +26,15 @@
 
 . "$TOP_SRCDIR/tests/lib_redfish.sh"
 
-IMG_PID=""
+IMG_PID="" HOSTILE_PID=""
 rf_extra_cleanup() {
-    if [ -n "$IMG_PID" ]; then
-        kill "$IMG_PID" 2>/dev/null
-        wait "$IMG_PID" 2>/dev/null
-        IMG_PID=""
-    fi
+    local p
+    for p in "$IMG_PID" "$HOSTILE_PID"; do
+        [ -n "$p" ] || continue
+        kill "$p" 2>/dev/null
+        wait "$p" 2>/dev/null
+    done
+    IMG_PID="" HOSTILE_PID=""
 }
 
 EMU=$(emu_start main --power-delay 0.3 --task-step-ms 400) || ul_fail "emulator did not start"
@@ -380,6 +384,123 @@ check_firmware_failures() {
     assert_eq "$(find "$UL_DIR/uploads" -type f | wc -l)" 0 "refused uploads leave no file"
 }
 ul_check check_firmware_failures
+
+# ---- hostile replies ------------------------------------------------------------------
+# A service of our own, since the emulator only serves well-formed documents:
+# a Bios whose Attributes is not an object, drives that are not links, a
+# Volumes collection that pages to itself, a task whose state is a number,
+# one whose monitor answers garbage, and one that never ends.  Each is a
+# bounded failure naming node and resource (or a bounded success), and the
+# daemon stays up.
+cat >"$UL_TMP/hostile.py" <<'PY'
+import json, socket, sys, threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+S = "/redfish/v1/Systems/h"
+T = "/redfish/v1/TaskService/Tasks/"
+N = {"n": 0}
+TREE = {
+    "/redfish/v1": {"Systems": {"@odata.id": "/redfish/v1/Systems"},
+                    "UpdateService": {"@odata.id": "/redfish/v1/UpdateService"}},
+    "/redfish/v1/Systems": {"Members": [{"@odata.id": S}]},
+    S: {"@odata.id": S, "Id": "h", "PowerState": "On",
+        "Bios": {"@odata.id": S + "/Bios"}, "Storage": {"@odata.id": S + "/Storage"}},
+    S + "/Bios": {"@odata.id": S + "/Bios", "Attributes": "everything is fine"},
+    S + "/Storage": {"Members": [{"@odata.id": S + "/Storage/1"}, {"@odata.id": S + "/Storage/2"}]},
+    S + "/Storage/1": {"Id": "1", "Drives": ["not-a-link"]},
+    S + "/Storage/2": {"Id": "2", "Drives": [], "Volumes": {"@odata.id": S + "/Storage/2/Volumes"}},
+    S + "/Storage/2/Volumes": {"Members": [{"@odata.id": S + "/Storage/2/Volumes"}],
+                               "Members@odata.nextLink": S + "/Storage/2/Volumes"},
+    "/redfish/v1/UpdateService": {
+        "FirmwareInventory": {"@odata.id": "/redfish/v1/UpdateService/FirmwareInventory"},
+        "Actions": {"#UpdateService.SimpleUpdate": {"target": "/redfish/v1/UpdateService/Actions/SimpleUpdate"}}},
+    "/redfish/v1/UpdateService/FirmwareInventory": {"Members": []},
+    T + "numeric": {"@odata.id": T + "numeric", "TaskState": 7},
+    "/redfish/v1/TaskMonitors/garbage": None,
+}
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    def log_message(self, *args):
+        pass
+    def setup(self):
+        super().setup()
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    def send(self, status, data, extra=()):
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        for k, v in extra:
+            self.send_header(k, v)
+        self.end_headers()
+        self.wfile.write(data)
+    def do_GET(self):
+        key = self.path.partition("?")[0].rstrip("/")
+        if key == "/redfish/v1/TaskMonitors/garbage":
+            self.send(202, b'{"TaskState": "Running", "PercentComplete": ')
+            return
+        if key == T + "endless":
+            # Progress that moves forever: only the job's deadline ends it.
+            N["n"] += 1
+            d = {"@odata.id": key, "TaskState": "Running", "PercentComplete": N["n"] % 100,
+                 "Messages": [{"Message": "x" * 100000}]}
+            self.send(200, json.dumps(d).encode())
+            return
+        body = TREE.get(key)
+        if body is None:
+            self.send(404, b'{"error": {"code": "Base.1.0.ResourceMissingAtURI", "message": "no"}}')
+        else:
+            self.send(200, json.dumps(body).encode())
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        uri = json.loads(body or b"{}").get("ImageURI", "")
+        which = uri.rsplit("/", 1)[-1]
+        if which == "numeric":
+            self.send(202, json.dumps({"@odata.id": T + "numeric", "TaskState": 7}).encode())
+        elif which == "garbage":
+            self.send(202, b"", [("Location", "/redfish/v1/TaskMonitors/garbage")])
+        else:
+            self.send(202, json.dumps({"@odata.id": T + "endless", "TaskState": "New"}).encode())
+
+srv = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+srv.daemon_threads = True
+threading.Thread(target=srv.serve_forever, daemon=True).start()
+print(srv.server_address[1], flush=True)
+threading.Event().wait()
+PY
+python3 "$UL_TMP/hostile.py" >"$UL_TMP/hostile.port" 2>"$UL_TMP/hostile.err" &
+HOSTILE_PID=$!
+for _ in $(seq 100); do
+    [ -s "$UL_TMP/hostile.port" ] && break
+    sleep 0.1
+done
+HPORT=$(cat "$UL_TMP/hostile.port")
+[ -n "$HPORT" ] || ul_fail "the hostile server did not start: $(cat "$UL_TMP/hostile.err")"
+ul_node_add hostile "{\"endpoint\":\"http://127.0.0.1:$HPORT\",\"username\":\"admin\",\"password\":\"password\",\"options\":{\"auth\":\"basic\"}}"
+
+healthy() {
+    assert_eq "$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 "$UL_URL/healthz")" 200 \
+        "healthz after $1"
+}
+check_hostile() {
+    run_job hostile bios '{}'
+    assert_job_error protocol_error "node hostile" /redfish/v1/Systems/h/Bios "no Attributes object"
+    run_job hostile raid '{}'
+    assert_job_error protocol_error "node hostile" /redfish/v1/Systems/h/Storage/1 "Drives[0]"
+    healthy "malformed BIOS and storage"
+    run_job hostile firmware/update '{"image_uri":"http://127.0.0.1:1/numeric"}'
+    assert_job_error protocol_error "node hostile" /redfish/v1/TaskService/Tasks/numeric "not a Task"
+    run_job hostile firmware/update '{"image_uri":"http://127.0.0.1:1/garbage","stall_timeout":3}'
+    assert_json .state failed "a monitor answering garbage"
+    healthy "malformed tasks"
+    local t0
+    t0=$SECONDS
+    run_job hostile firmware/update '{"image_uri":"http://127.0.0.1:1/endless","timeout":4}' 30
+    assert_job_error timeout "deadline passed" "goes on on the BMC"
+    [ $((SECONDS - t0)) -le 15 ] || ul_fail "an endless task held the job $((SECONDS - t0)) s"
+    healthy "an endless task"
+}
+ul_check check_hostile
 
 # ---- restart in the middle of an update ------------------------------------------------
 # Slow steps (600 ms): the daemon is stopped, or killed, while it follows
