@@ -1,5 +1,6 @@
 // jobs.js - the jobs view (#/jobs, newest first), one job (#/jobs/ID), and
-// the progress panel the node view shows while an action runs.
+// following a job: the progress panel the node view's actions (power, boot,
+// reads, configuration) share.
 import {api, enc, errorWords} from './api.js';
 import {
   h, replace, jobBadge, jobTitle, jobResultText, jobFinished, timeEl, timeText, durationText,
@@ -8,9 +9,15 @@ import {
 const PAGE = 50;
 
 // The job's outcome in words: what it found, or why it failed (operator
-// words first, underlayd's own message as the detail).
+// words first, underlayd's own message as the detail).  Something the BMC
+// lacks is not a fault: that is said quietly.
 export function jobOutcome(j) {
   if (j.state === 'succeeded') return h('span', {class: 'outcome ok'}, jobResultText(j) || j.message || 'Done.');
+  if (unsupported(j)) {
+    return h('span', {class: 'outcome unsupported'},
+      h('span', {'aria-hidden': 'true', class: 'info-glyph'}, 'i'), ' ', errorWords('not_supported'), ' ',
+      h('span', {class: 'detail'}, j.error.message));
+  }
   if (j.error) {
     return h('span', {class: 'outcome bad'},
       h('strong', {}, errorWords(j.error.code, j.error.message)), ' ',
@@ -20,6 +27,16 @@ export function jobOutcome(j) {
   return h('span', {class: 'outcome'}, j.message || '');
 }
 
+// A job that failed only because this BMC lacks the feature.
+export const unsupported = (j) => j.state === 'failed' && !!j.error && j.error.code === 'not_supported';
+
+// A refused request (or any API error) as a line: operator words, then
+// underlayd's message.
+export function errorP(e) {
+  return h('p', {class: 'error'}, h('strong', {}, e.message || errorWords(e.code, e.detail)), ' ',
+    h('span', {class: 'detail'}, e.detail || ''));
+}
+
 function progressEl(j) {
   const p = jobFinished(j) && j.state === 'succeeded' ? 100 : j.progress || 0;
   return h('span', {class: 'progress'},
@@ -27,45 +44,115 @@ function progressEl(j) {
     h('span', {class: 'pct'}, `${p}%`));
 }
 
-// ---- the progress panel of one job -----------------------------------------
+// ---- following a job ---------------------------------------------------------
 
-// Draw job `j` into `box` and follow it every 500 ms until it ends, then call
-// onDone(job).  Returns a function that stops following (view unmounted).
-export function followJob(j, box, onDone) {
-  let stopped = false, timer = 0, drawn = '';
+// Read job `j` every 500 ms until it ends.  onUpdate(job) with `j` at once
+// and after every read; onBlip(error) when a read fails (a daemon
+// restarting: tried again 2 s later).  Returns {done, stop}: done resolves
+// with the finished job, unless stop() was called first.
+export function watchJob(j, {onUpdate, onBlip} = {}) {
+  let stopped = false, timer = 0, resolve;
+  const done = new Promise((r) => { resolve = r; });
+  const tick = async () => {
+    if (stopped) return;
+    let job;
+    try {
+      job = await api('GET', `/jobs/${j.id}`);
+    } catch (e) {
+      if (stopped) return;
+      onBlip?.(e);
+      timer = setTimeout(tick, 2000);
+      return;
+    }
+    if (stopped) return;
+    onUpdate?.(job);
+    if (jobFinished(job)) resolve(job);
+    else timer = setTimeout(tick, 500);
+  };
+  onUpdate?.(j);
+  if (jobFinished(j)) resolve(j);
+  else timer = setTimeout(tick, 300);
+  return {done, stop() { stopped = true; clearTimeout(timer); }};
+}
+
+// Draw job `j` into `box` (a live region) and follow it until it ends, then
+// call onDone(job).  outcome(job), when given, draws a finished job's
+// outcome instead of jobOutcome (what a configuration change found).
+// Returns a function that stops following (view unmounted).
+export function followJob(j, box, {onDone, outcome} = {}) {
+  let drawn = '';
   const draw = (job) => {
     // box is a live region: redraw (and so re-announce) only on a change.
     const sig = [job.state, job.progress, job.message].join('|');
     if (sig === drawn) return;
     drawn = sig;
-    replace(box, h('div', {class: `job-panel job-${job.state}`},
-      h('p', {class: 'job-head'},
-        h('strong', {}, jobTitle(job)), ' on ', job.node || '', ' \u2014 ',
-        h('a', {href: `#/jobs/${job.id}`}, `job ${job.id}`), ' ', jobBadge(job.state)),
-      progressEl(job),
-      h('p', {class: 'step'}, job.message ? `Step: ${job.message}` : 'Starting\u2026'),
-      jobFinished(job) ? h('p', {}, jobOutcome(job)) : null));
-  };
-  const tick = async () => {
-    if (stopped) return;
-    let job = j;
-    try {
-      job = await api('GET', `/jobs/${j.id}`);
-    } catch (e) {
-      // A blip (daemon restarting): say so and keep following.
-      box.querySelector('.step')?.replaceChildren(`Cannot read the job's state: ${e.message}`);
-      drawn = ''; // draw again once it answers
-      timer = setTimeout(tick, 2000);
+    const head = h('p', {class: 'job-head'},
+      h('strong', {}, jobTitle(job)), ' on ', job.node || '', ' \u2014 ',
+      h('a', {href: `#/jobs/${job.id}`}, `job ${job.id}`), ' ');
+    if (unsupported(job)) {
+      // Calm: no progress bar, no red; the BMC simply has no such thing.
+      replace(box, h('div', {class: 'job-panel job-unsupported', dataset: {state: job.state, code: 'not_supported'}},
+        head, h('p', {}, jobOutcome(job))));
       return;
     }
-    if (stopped) return;
-    draw(job);
-    if (jobFinished(job)) onDone?.(job);
-    else timer = setTimeout(tick, 500);
+    head.append(jobBadge(job.state));
+    const finished = jobFinished(job);
+    replace(box, h('div', {class: `job-panel job-${job.state}`, dataset: {state: job.state}},
+      head,
+      progressEl(job),
+      h('p', {class: 'step'}, job.message ? `Step: ${job.message}` : 'Starting\u2026'),
+      finished ? h('div', {class: 'job-outcome'}, (outcome && outcome(job)) || h('p', {}, jobOutcome(job))) : null));
   };
-  draw(j);
-  timer = setTimeout(tick, 300);
-  return () => { stopped = true; clearTimeout(timer); };
+  const w = watchJob(j, {
+    onUpdate: draw,
+    onBlip: (e) => {
+      box.querySelector('.step')?.replaceChildren(`Cannot read the job's state: ${e.message}`);
+      drawn = ''; // draw again once it answers
+    },
+  });
+  w.done.then((job) => onDone?.(job));
+  return w.stop;
+}
+
+// The job panel a view's actions share: run(method, path, body) sends the
+// operation and follows its job in `box` (a live region) to its end; a new
+// run replaces the last one's panel.  Resolves with the finished job, or
+// null when underlayd refused the request (the panel then says why, e.g.
+// the role a 403 needs).  Options: onDone(job) after every job, outcome as
+// for followJob (also per run).
+export function jobRunner(box, {onDone, outcome} = {}) {
+  let stop = null, gen = 0;
+  const halt = () => {
+    gen++; // a request still on its way is not followed
+    if (stop) stop();
+    stop = null;
+  };
+  return {
+    async run(method, path, body, opts = {}) {
+      halt();
+      const mine = gen;
+      replace(box, h('p', {}, 'Sending\u2026'));
+      let r;
+      try {
+        r = await api(method, path, body === undefined ? {} : {body});
+      } catch (e) {
+        if (e.name !== 'AbortError' && mine === gen) replace(box, errorP(e));
+        return null;
+      }
+      if (mine !== gen) return null;
+      return new Promise((resolve) => {
+        stop = followJob(r.job, box, {
+          outcome: opts.outcome || outcome,
+          onDone: (job) => {
+            stop = null;
+            onDone?.(job);
+            resolve(job);
+          },
+        });
+      });
+    },
+    stop: halt,
+  };
 }
 
 // ---- #/jobs -------------------------------------------------------------------

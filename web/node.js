@@ -1,11 +1,12 @@
 // node.js - one node (#/node/NAME): health and power, power and boot
 // actions behind a confirmation with the job's progress, the latest sensor
-// readings with their thresholds, history graphs, the event log, inventory
-// and the node's recent jobs.
-import {api, enc, errorWords} from './api.js';
-import {followJob, jobsTable} from './jobs.js';
+// readings with their thresholds, history graphs, the event log, inventory,
+// configuration (config.js: firmware, BIOS, RAID) and the node's recent jobs.
+import {api, enc} from './api.js';
+import {jobRunner, jobsTable, errorP} from './jobs.js';
+import {configSection} from './config.js';
 import {
-  h, replace, healthBadge, statusBadge, powerText, deviceText, reading, num, timeEl, timeText, shortTime,
+  h, replace, section, healthBadge, statusBadge, powerText, deviceText, reading, num, timeEl, timeText, shortTime,
 } from './util.js';
 
 const SLOW_EVERY_MS = 60000; // graphs, history list, inventory: they change once a minute at most
@@ -28,7 +29,6 @@ const POWER = {
 export function mount(container, {name}, app) {
   const base = `/nodes/${enc(name)}`;
   let ctl = new AbortController();
-  let stopFollow = null;
   let slowAt = 0;
   const graph = {kind: 'temperature', sensor: '', range: '1h', url: '', history: null};
 
@@ -48,6 +48,13 @@ export function mount(container, {name}, app) {
   const eventsBox = h('div', {class: 'table-wrap'});
   const invBox = h('div', {});
   const jobsBox = h('div', {class: 'table-wrap'});
+  // Power, boot and reads share one job panel; a finished job refreshes the
+  // node's data (reads of the slow parts at once).
+  const runner = jobRunner(jobBox, {onDone: (j) => {
+    if (j.type === 'inventory' || j.type === 'sel') slowAt = 0;
+    app.refresh();
+  }});
+  const config = configSection(name, app);
 
   const powerButtons = Object.entries(POWER).map(([action, p]) =>
     h('button', {type: 'button', class: action === 'on' ? '' : 'danger', dataset: {action, key: `power-${action}`},
@@ -86,6 +93,7 @@ export function mount(container, {name}, app) {
         h('p', {}, h('button', {type: 'button', dataset: {key: 'sel-read'}, onclick: () => run('/sel', {})}, 'Collect event log now'))),
       section('inventory', 'Inventory', invBox,
         h('p', {}, h('button', {type: 'button', dataset: {key: 'inv-read'}, onclick: () => run('/inventory', {})}, 'Read inventory now'))),
+      config.el,
       section('node-jobs', 'Recent jobs on this node', jobsBox, {wide: true})));
 
   // ---- actions ---------------------------------------------------------------------
@@ -107,18 +115,8 @@ export function mount(container, {name}, app) {
   }
 
   // POST an operation, then follow its job to the end and refresh.
-  async function run(path, body) {
-    if (stopFollow) stopFollow();
-    replace(jobBox, h('p', {}, 'Sending\u2026'));
-    try {
-      const r = await api('POST', base + path, {body});
-      stopFollow = followJob(r.job, jobBox, (j) => {
-        if (j.type === 'inventory' || j.type === 'sel') slowAt = 0;
-        app.refresh();
-      });
-    } catch (e) {
-      replace(jobBox, h('p', {class: 'error'}, h('strong', {}, e.message), ' ', h('span', {class: 'detail'}, e.detail)));
-    }
+  function run(path, body) {
+    return runner.run('POST', base + path, body);
   }
 
   // ---- data --------------------------------------------------------------------------
@@ -368,7 +366,8 @@ export function mount(container, {name}, app) {
     unmount() {
       ctl.abort();
       graphCtl.abort();
-      if (stopFollow) stopFollow();
+      runner.stop();
+      config.stop();
       if (graph.url) URL.revokeObjectURL(graph.url);
     },
   };
@@ -383,20 +382,8 @@ function pollError(e) {
     h('span', {class: 'muted'}, `(${e.kind} poll, `, timeEl(e.time), ')'));
 }
 
-function section(id, title, ...children) {
-  const opts = children.length && children[children.length - 1] && children[children.length - 1].constructor === Object
-    ? children.pop() : {};
-  return h('section', {class: `panel${opts.wide ? ' wide' : ''}`, id, 'aria-labelledby': `${id}-title`},
-    h('h2', {id: `${id}-title`}, title), children);
-}
-
 const choice = (kind, sensor) => `${kind}\u0000${sensor}`;
 const splitChoice = (v) => v.split('\u0000');
-
-function errorP(e) {
-  return h('p', {class: 'error'}, h('strong', {}, e.message || errorWords(e.code, e.detail)), ' ',
-    h('span', {class: 'detail'}, e.detail || ''));
-}
 
 // Inventory: nested key/value sections as headings and definition lists.
 function kv(obj, level) {

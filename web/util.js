@@ -46,6 +46,15 @@ export function replace(container, ...children) {
   }
 }
 
+// A panel of a view: <section> labelled by its <h2>.  The last argument may
+// be options: {wide: true} spans the whole grid row.
+export function section(id, title, ...children) {
+  const opts = children.length && children[children.length - 1] && children[children.length - 1].constructor === Object
+    ? children.pop() : {};
+  return h('section', {class: `panel${opts.wide ? ' wide' : ''}`, id, 'aria-labelledby': `${id}-title`},
+    h('h2', {id: `${id}-title`}, title), children);
+}
+
 // ---- words for states ------------------------------------------------------
 
 // Node health from the poller, in words and with a glyph, so that state is
@@ -121,6 +130,9 @@ export function deviceText(d) {
   return {none: 'firmware boot order', pxe: 'network (PXE)', disk: 'disk', cdrom: 'CD/DVD', bios: 'firmware setup'}[d] || d;
 }
 
+// "1 drive", "6 drives".
+export const count = (n, one) => `${n} ${one}${n === 1 ? '' : 's'}`;
+
 // What a finished job found, in words.
 export function jobResultText(j) {
   const r = j.result;
@@ -134,6 +146,27 @@ export function jobResultText(j) {
   case 'sel': return `Read ${r.read} event log entries, ${r.new} new${r.cleared ? '; log cleared' : ''}.`;
   case 'sensors': return `Read ${(r.sensors || []).length} sensors.`;
   case 'inventory': return 'Inventory collected.';
+  case 'firmware.list': return `Read ${count((r.components || []).length, 'firmware component')}.`;
+  case 'firmware.update': {
+    if (r.applies) return `Staged; it applies ${r.applies}.`;
+    const ch = Object.entries(r.changed || {});
+    return ch.length ? `Updated ${ch.map(([id, c]) => `${id} from ${c.from ?? 'none'} to ${c.to}`).join('; ')}.` : '';
+  }
+  case 'bios.read':
+    return `Read ${Object.keys(r.attributes || {}).length} BIOS settings, ${Object.keys(r.pending || {}).length} pending.`;
+  case 'bios.set': {
+    const pairs = (o) => Object.entries(o || {}).map(([k, v]) => `${k}=${v ?? '(none)'}`).join(', ');
+    if (r.unchanged) return `Already set (${pairs(r.requested)}); nothing written.`;
+    if (r.staged) return `Staged ${pairs(r.staged)}; applies ${r.applies || 'at the next reset'}.`;
+    return r.requested ? `Applied and verified: ${pairs(r.requested)}.` : '';
+  }
+  case 'raid.read': {
+    const cs = r.controllers || [];
+    const sum = (k) => cs.reduce((a, c) => a + (c[k] || []).length, 0);
+    return `${count(cs.length, 'storage controller')}, ${count(sum('drives'), 'drive')}, ${count(sum('volumes'), 'volume')}.`;
+  }
+  case 'raid.create': return r.volume ? `Volume ${r.volume.id} (${r.volume.raid_type}) created and verified.` : '';
+  case 'raid.delete': return r.deleted ? `Volume ${r.deleted} deleted.` : '';
   default: return '';
   }
 }

@@ -4,9 +4,11 @@
 //
 // Environment: UL_URL, UL_TOKEN (admin), UL_NODE_MODULES (where
 // playwright-core is), UL_CHROMIUM, SHOTS (screenshot directory),
-// FLEET_SIZE, IPMI_NODE (polled, with history), FAKE_NODE (power-cycled),
-// UNREACHABLE_NODE.  Prints one line per step; exits 0 when every step
-// passed, 1 at the first failure (with a screenshot of the page then).
+// FLEET_SIZE, IPMI_NODE (polled, with history), FAKE_NODE (power-cycled;
+// its BMC has no configuration services), UNREACHABLE_NODE, RF_NODE (a
+// Redfish emulator at EMU_URL, configured), IMAGE_URL (a BIOS 2.6.0 image
+// its BMC can fetch).  Prints one line per step; exits 0 when every step
+// passed, 1 at the first failure (with failure.png of the page then).
 import {createRequire} from 'node:module';
 import path from 'node:path';
 
@@ -21,17 +23,29 @@ const FLEET_SIZE = Number(env('FLEET_SIZE'));
 const IPMI_NODE = env('IPMI_NODE');
 const FAKE_NODE = env('FAKE_NODE');
 const UNREACHABLE_NODE = env('UNREACHABLE_NODE');
+const RF_NODE = env('RF_NODE');
+const EMU_URL = env('EMU_URL');
+const IMAGE_URL = env('IMAGE_URL');
 const require = createRequire(path.join(env('UL_NODE_MODULES'), 'noop.js'));
 const {chromium} = require('playwright-core');
 
 const t0 = Date.now();
 const log = (msg) => console.log(`dashboard: [${((Date.now() - t0) / 1000).toFixed(1)} s] ${msg}`);
-let page, browser, shotN = 0;
+let page, browser;
 const pageErrors = [];
 
-async function shot(name) {
-  const file = path.join(SHOTS, `${String(++shotN).padStart(2, '0')}-${name}.png`);
-  await page.screenshot({path: file, fullPage: true});
+// Screenshots are numbered in this order whatever order the steps run in
+// (the configuration steps run while the poller gathers history, but their
+// pictures come after the older ones).
+const SHOT_ORDER = ['wrong-token', 'fleet', 'confirm-power-cycle', 'power-cycle-running', 'power-cycled', 'jobs',
+  'node-graph', 'wall-4k', 'firmware-updated', 'bios', 'storage'];
+
+// The whole page, or only the element `of` (a locator).
+async function shot(name, of) {
+  const n = SHOT_ORDER.indexOf(name);
+  const file = path.join(SHOTS, n < 0 ? `${name}.png` : `${String(n + 1).padStart(2, '0')}-${name}.png`);
+  if (of) await of.screenshot({path: file});
+  else await page.screenshot({path: file, fullPage: true});
   log(`screenshot ${file}`);
   // Whatever the step, no JavaScript value leaks into the text as words.
   const junk = await page.evaluate(() => (document.body.innerText.match(/.{0,30}\b(undefined|null|NaN|\[object Object\])\b.{0,30}/) || [])[0]);
@@ -47,6 +61,191 @@ function check(cond, what) {
 async function apiGet(p) {
   const r = await fetch(URL_ + '/api/v1' + p, {headers: {Authorization: `Bearer ${TOKEN}`}});
   return {status: r.status, body: r.headers.get('content-type')?.includes('json') ? await r.json() : null};
+}
+
+// The Redfish emulator's own view of its state (independent of underlayd).
+async function emuState() {
+  const r = await fetch(EMU_URL + '/_emulator/state');
+  check(r.ok, `emulator state: HTTP ${r.status}`);
+  return r.json();
+}
+
+// Confirm the open dialog with `confirmName`, then follow the new job's
+// panel in `box` (a CSS selector) to its end.  Returns the job id, the
+// panel's text and every state:progress:step seen; onRunning(panel) is
+// called once while the job runs.
+async function confirmAndFollow(box, confirmName, {timeout = 20000, onRunning} = {}) {
+  const dialog = page.getByRole('dialog');
+  const previous = await page.locator(`${box} .job-panel a[href^="#/jobs/"]`).getAttribute('href', {timeout: 100}).catch(() => null);
+  await dialog.getByRole('button', {name: confirmName, exact: true}).click();
+  await dialog.waitFor({state: 'hidden'});
+  // The panel of the new job (the last one's stays until it is replaced).
+  await page.waitForFunction(([sel, prev]) => {
+    const a = document.querySelector(`${sel} .job-panel a[href^="#/jobs/"]`);
+    return a && a.getAttribute('href') !== prev;
+  }, [box, previous]);
+  const panel = page.locator(`${box} .job-panel`);
+  const jobId = (await panel.locator('a[href^="#/jobs/"]').innerText()).replace(/\D/g, '');
+  const seen = [];
+  let ran = !onRunning;
+  const deadline = Date.now() + timeout;
+  for (;;) {
+    const st = (await panel.getAttribute('class')).replace('job-panel ', '');
+    const pct = await panel.locator('progress').evaluate((p) => p.value, null, {timeout: 200}).catch(() => -1);
+    const step = await panel.locator('.step').innerText({timeout: 200}).catch(() => '');
+    const sig = `${st}:${pct}${step ? `:${step.replace(/^Step: /, '')}` : ''}`;
+    if (seen[seen.length - 1] !== sig) seen.push(sig);
+    if (/job-(succeeded|failed|canceled|unsupported)/.test(st)) break;
+    if (!ran && /job-running/.test(st)) {
+      ran = true;
+      await onRunning(panel);
+    }
+    check(Date.now() < deadline, `job ${jobId} did not finish; seen ${seen.join(' -> ')}`);
+    await page.waitForTimeout(100);
+  }
+  return {jobId, panel, text: await panel.innerText(), seen, state: (await panel.getAttribute('class')).replace('job-panel ', '')};
+}
+
+// Every visible control has an accessible name (a label, aria-label or text).
+async function checkLabels(where) {
+  const unlabelled = await page.evaluate(() => [...document.querySelectorAll('input, select, button, a[href]')]
+    .filter((e) => e.offsetParent !== null)
+    .filter((e) => !((e.labels && e.labels.length) || e.getAttribute('aria-label') || e.textContent.trim()))
+    .map((e) => e.outerHTML.slice(0, 80)));
+  check(unlabelled.length === 0, `controls without a label (${where}): ${unlabelled.join(', ')}`);
+}
+
+// Configuration of a Redfish node (firmware, BIOS, storage), each change a
+// job through the confirmation dialog, each effect checked in the
+// emulator's own state; then a node whose BMC has none of it.
+async function configuration() {
+  await page.goto(`${URL_}/#/node/${RF_NODE}`);
+  await page.getByRole('heading', {level: 1, name: RF_NODE}).waitFor();
+  await page.locator('#config').getByRole('heading', {level: 2, name: 'Configuration'}).waitFor();
+
+  // Firmware: the list, then BIOS_1 updated from the image server.
+  await page.getByRole('button', {name: 'Read firmware'}).click();
+  const fwRow = page.locator('#fw-data tr[data-component="BIOS_1"]');
+  await fwRow.waitFor();
+  const fwBefore = (await fwRow.innerText()).replace(/\s+/g, ' ');
+  check(/U46 v2\.10/.test(fwBefore) && /\bYes\b/.test(fwBefore), `BIOS_1 row before: ${fwBefore}`);
+  check(await page.locator('#fw-data tbody tr').count() === 4, 'four firmware components');
+  await page.getByLabel('Image URI').fill(IMAGE_URL);
+  await page.getByLabel('Component').selectOption('BIOS_1');
+  await page.locator('#fw-apply-now').check();
+  await page.getByRole('button', {name: 'Update firmware\u2026'}).click();
+  await page.getByRole('dialog').waitFor();
+  check(await page.evaluate(() => document.activeElement.id === 'confirm-cancel'), 'the firmware dialog starts on Cancel');
+  const fwDialog = await page.locator('#confirm-text').innerText();
+  check(fwDialog.includes(IMAGE_URL) && fwDialog.includes('BIOS_1'), `firmware dialog: ${fwDialog}`);
+  const fw = await confirmAndFollow('#fw-job', 'Update firmware', {timeout: 40000});
+  check(fw.state === 'job-succeeded', `firmware update job ${fw.jobId}: ${fw.text}`);
+  // The BMC task's percentage and message came through as the job's progress.
+  const taskSteps = fw.seen.filter((x) => /^job-running:([1-9]\d?):.*task \w+ \d+%/.test(x));
+  check(taskSteps.length >= 2, `firmware task progress seen: ${fw.seen.join(' -> ')}`);
+  check(/U46 v2\.10 .*\u2192 2\.6\.0/.test(fw.text) && /1 component changed version/.test(fw.text), `firmware outcome: ${fw.text}`);
+  await page.waitForFunction(() => /2\.6\.0/.test(document.querySelector('#fw-data tr[data-component="BIOS_1"]')?.textContent || ''));
+  check((await emuState()).firmware.BIOS_1 === '2.6.0', 'the emulator runs BIOS 2.6.0');
+  log(`firmware update: job ${fw.jobId} progressed ${fw.seen.map((x) => x.split(':').slice(1).join(':')).join(' -> ')}`);
+  await shot('firmware-updated', page.locator('#config'));
+
+  // BIOS: the settings with a filter; ProcTurboMode=Disabled applied now
+  // and read back; ProcCoreDisable=2 staged, shown pending.
+  await page.getByRole('button', {name: 'Read BIOS'}).click();
+  const turbo = page.locator('#bios-data tr[data-attr="ProcTurboMode"]');
+  await turbo.waitFor();
+  const cell = (attr, i) => page.locator(`#bios-data tr[data-attr="${attr}"] td`).nth(i).innerText();
+  check(await cell('ProcTurboMode', 0) === 'Enabled', 'ProcTurboMode read as Enabled');
+  const allRows = await page.locator('#bios-data tbody tr').count();
+  await page.getByLabel('Filter settings').fill('proc');
+  await page.waitForFunction(() => /match/.test(document.getElementById('bios-count').textContent));
+  const shown = await page.locator('#bios-data tbody tr:not([hidden])').allInnerTexts();
+  check(shown.length >= 4 && shown.length < allRows && shown.every((t) => /proc/i.test(t)),
+    `filter "proc": ${shown.length} of ${allRows} rows`);
+  await page.getByLabel('Filter settings').fill('');
+  await page.getByLabel('Setting', {exact: true}).selectOption('ProcTurboMode');
+  await page.getByLabel('New value', {exact: true}).fill('Disabled');
+  await page.locator('#bios-apply-now').check();
+  await page.getByRole('button', {name: 'Change\u2026'}).click();
+  await page.getByRole('dialog').waitFor();
+  const biosDialog = await page.locator('#confirm-text').innerText();
+  check(/Enabled \u2192 Disabled/.test(biosDialog) && /reboot/.test(biosDialog), `BIOS dialog warns of a reboot: ${biosDialog}`);
+  const bset = await confirmAndFollow('#bios-job', 'Change and apply now');
+  check(bset.state === 'job-succeeded' && /Applied and verified: ProcTurboMode = Disabled/.test(bset.text), `BIOS change job ${bset.jobId}: ${bset.text}`);
+  // The table is read again.
+  await page.waitForFunction(() => document.querySelector('#bios-data tr[data-attr="ProcTurboMode"] td')?.textContent === 'Disabled');
+  check((await emuState()).bios['1'].current.ProcTurboMode === 'Disabled', 'the emulator\u2019s BIOS has ProcTurboMode=Disabled');
+  log(`BIOS: job ${bset.jobId}: ${bset.text.split('\n').pop()}`);
+  await page.getByLabel('Setting', {exact: true}).selectOption('ProcCoreDisable');
+  await page.getByLabel('New value', {exact: true}).fill('2');
+  await page.locator('#bios-apply-on-reset').check();
+  await page.getByRole('button', {name: 'Change\u2026'}).click();
+  await page.getByRole('dialog').waitFor();
+  const staged = await confirmAndFollow('#bios-job', 'Stage the change');
+  check(staged.state === 'job-succeeded' && /Staged: ProcCoreDisable = 2/.test(staged.text), `BIOS staged job ${staged.jobId}: ${staged.text}`);
+  await page.waitForFunction(() => {
+    const tr = document.querySelector('#bios-data tr[data-attr="ProcCoreDisable"]');
+    return tr && tr.classList.contains('pending') && /2 \(pending\)/.test(tr.cells[2].textContent);
+  });
+  check((await emuState()).bios['1'].pending.ProcCoreDisable === 2, 'the emulator holds ProcCoreDisable=2 pending');
+  check(/1 change pending: ProcCoreDisable/.test(await page.locator('#bios-pending').innerText()), 'pending said in words');
+  await shot('bios', page.locator('#config'));
+
+  // Storage: 6 drives; a RAID1 of the free HDDs 2 and 3 created, listed,
+  // then deleted.
+  await page.getByRole('button', {name: 'Read storage'}).click();
+  await page.waitForFunction(() => document.querySelectorAll('#raid-data table.drives tbody tr').length === 6);
+  const d2 = (await page.locator('#raid-data tr[data-drive="2"]').innerText()).replace(/\s+/g, ' ');
+  check(/HDD/.test(d2) && /1\.92\sTB/.test(d2) && /free/.test(d2), `drive 2: ${d2}`);
+  check(await page.locator('#raid-data table.volumes tbody tr').count() === 1, 'one volume at start');
+  await checkLabels('configuration');
+  await page.getByLabel('Name', {exact: true}).fill('scratch');
+  await page.getByLabel('RAID level').selectOption('RAID1');
+  await page.getByLabel(/^Drive 2:/).check();
+  await page.getByLabel(/^Drive 3:/).check();
+  await page.getByRole('button', {name: 'Create volume\u2026'}).click();
+  await page.getByRole('dialog').waitFor();
+  const mkDialog = await page.locator('#confirm-text').innerText();
+  check(/drives 2, 3/.test(mkDialog) && /lost/.test(mkDialog), `create dialog: ${mkDialog}`);
+  const mk = await confirmAndFollow('#raid-job', 'Create volume');
+  check(mk.state === 'job-succeeded' && /created and verified/.test(mk.text), `create job ${mk.jobId}: ${mk.text}`);
+  const volRow = page.locator('#raid-data table.volumes tbody tr', {hasText: 'scratch'});
+  await volRow.waitFor();
+  const vid = await volRow.getAttribute('data-volume');
+  const vtext = (await volRow.innerText()).replace(/\s+/g, ' ');
+  check(/RAID1/.test(vtext) && /2, 3/.test(vtext), `new volume row: ${vtext}`);
+  const emuVol = (await emuState()).storage['1'].volumes.find((v) => v.name === 'scratch');
+  check(emuVol && emuVol.raid_type === 'RAID1' && emuVol.drives.join(',') === '2,3', `the emulator's volume: ${JSON.stringify(emuVol)}`);
+  log(`storage: job ${mk.jobId} created volume ${vid}: ${vtext}`);
+  await shot('storage', page.locator('#config'));
+  await page.getByRole('button', {name: `Delete volume ${vid} (scratch)`}).click();
+  await page.getByRole('dialog').waitFor();
+  const rmDialog = await page.locator('#confirm-text').innerText();
+  check(/data .*is lost/.test(rmDialog), `delete dialog says data is lost: ${rmDialog}`);
+  const rm = await confirmAndFollow('#raid-job', 'Delete volume');
+  check(rm.state === 'job-succeeded' && /deleted/.test(rm.text), `delete job ${rm.jobId}: ${rm.text}`);
+  await volRow.waitFor({state: 'detached'});
+  check(await page.locator('#raid-data table.volumes tbody tr').count() === 1, 'back to one volume');
+  check((await emuState()).storage['1'].volumes.length === 1, 'the emulator has one volume again');
+  // Focus was on the deleted volume's button: it goes to the part's heading.
+  const focused = await page.waitForFunction(() => document.activeElement && document.activeElement.id === 'raid-title', null, {timeout: 3000})
+    .then(() => '', () => page.evaluate(() => document.activeElement.outerHTML.slice(0, 80)));
+  check(!focused, `focus after the delete: ${focused}`);
+  log(`storage: job ${rm.jobId} deleted volume ${vid}`);
+
+  // A BMC without any of it (the fake driver): said calmly, in place.
+  await page.goto(`${URL_}/#/node/${FAKE_NODE}`);
+  await page.getByRole('heading', {level: 1, name: FAKE_NODE}).waitFor();
+  await page.getByRole('button', {name: 'Read firmware'}).click();
+  const ns = page.locator('#fw-job .job-unsupported');
+  await ns.waitFor();
+  const nsText = await ns.innerText();
+  check(/Not supported by this BMC/.test(nsText), `fake node firmware: ${nsText}`);
+  check(await ns.evaluate((e) => !e.closest('.error') && !e.querySelector('.error, .outcome.bad')), 'not supported is not shown as an error');
+  check(await page.locator('#fw-update').isHidden(), 'no update form for a BMC without firmware updates');
+  await page.getByRole('button', {name: 'Read storage'}).click();
+  await page.locator('#raid-job .job-unsupported', {hasText: 'Not supported by this BMC'}).waitFor();
+  log(`${FAKE_NODE}: configuration "Not supported by this BMC"`);
 }
 
 async function main() {
@@ -126,12 +325,7 @@ async function main() {
   // Keyboard: "/" jumps to the search box; tiles are links reached by Tab.
   await page.locator('body').press('/');
   check(await page.evaluate(() => document.activeElement.id === 'search'), '"/" focuses the search box');
-  // Every control has an accessible name (a label, aria-label or text).
-  const unlabelled = await page.evaluate(() => [...document.querySelectorAll('input, select, button, a[href]')]
-    .filter((e) => e.offsetParent !== null)
-    .filter((e) => !((e.labels && e.labels.length) || e.getAttribute('aria-label') || e.textContent.trim()))
-    .map((e) => e.outerHTML.slice(0, 80)));
-  check(unlabelled.length === 0, `controls without a label: ${unlabelled.join(', ')}`);
+  await checkLabels('fleet');
 
   // 3. Power: off, then cycle, each through the confirmation dialog; the
   // job's progress shows to its end and the node's power state follows.
@@ -148,37 +342,15 @@ async function main() {
     const dialog = page.getByRole('dialog');
     await dialog.waitFor();
     check(await page.evaluate(() => document.activeElement.id === 'confirm-cancel'), 'the dialog starts on Cancel');
-    const s = confirmName === 'Power cycle' ? await shot('confirm-power-cycle') : null;
-    const previous = await page.locator('#job-box a[href^="#/jobs/"]').getAttribute('href', {timeout: 100}).catch(() => null);
-    await dialog.getByRole('button', {name: confirmName, exact: true}).click();
-    // The panel of the new job (the last one's stays until it is replaced).
-    await page.waitForFunction((prev) => {
-      const a = document.querySelector('#job-box .job-panel a[href^="#/jobs/"]');
-      return a && a.getAttribute('href') !== prev;
-    }, previous);
-    const panel = page.locator('#job-box .job-panel');
-    const jobId = (await panel.locator('a[href^="#/jobs/"]').innerText()).replace(/\D/g, '');
+    const cycle = confirmName === 'Power cycle';
+    if (cycle) await shot('confirm-power-cycle');
     // Progress seen while it runs (the simulated BMC takes 300 ms a call).
-    const seen = new Set();
-    let shotRunning = confirmName !== 'Power cycle';
-    const deadline = Date.now() + 20000;
-    for (;;) {
-      const st = await panel.getAttribute('class');
-      const pct = await panel.locator('progress').evaluate((p) => p.value).catch(() => -1);
-      seen.add(`${st.replace('job-panel ', '')}:${pct}`);
-      if (/job-(succeeded|failed|canceled)/.test(st)) break;
-      if (!shotRunning && /job-running/.test(st)) {
-        shotRunning = true;
-        await shot('power-cycle-running');
-      }
-      check(Date.now() < deadline, `job ${jobId} did not finish; states seen ${[...seen]}`);
-      await page.waitForTimeout(100);
-    }
-    const text = await panel.innerText();
-    check(/job-succeeded/.test(await panel.getAttribute('class')), `job ${jobId} failed: ${text}`);
+    const {jobId, text, seen, state} = await confirmAndFollow('#job-box', confirmName,
+      {onRunning: cycle ? () => shot('power-cycle-running') : undefined});
+    check(state === 'job-succeeded', `job ${jobId} failed: ${text}`);
     check(text.includes(`Power is ${expect}.`), `job ${jobId} result: ${text}`);
     await page.waitForFunction((want) => document.querySelector('#node-power')?.dataset.power === want, expect);
-    log(`${button.replace('\u2026', '')}: job ${jobId} progressed ${[...seen].join(' -> ')}; power now ${expect}`);
+    log(`${button.replace('\u2026', '')}: job ${jobId} progressed ${seen.map((x) => x.split(':').slice(0, 2).join(':')).join(' -> ')}; power now ${expect}`);
     return jobId;
   }
   await powerAction('Power off\u2026', 'Power off', 'off');
@@ -210,7 +382,10 @@ async function main() {
   await row.getByRole('link', {name: `#${cycleJob}`}).click();
   await page.getByRole('heading', {level: 1, name: new RegExp(`Job ${cycleJob}: Power cycle`)}).waitFor();
 
-  // 5. A node with history: sensors with thresholds, and a graph drawn from
+  // 5. Configuration, while the poller gathers history.
+  await configuration();
+
+  // 6. A node with history: sensors with thresholds, and a graph drawn from
   // data.  RRD history steps are a minute, so wait (bounded) until the
   // poller has stored a reading in the last hour.
   const series = `/nodes/${IPMI_NODE}/series?sensor=Inlet%20Temp&kind=temperature&range=1h`;
@@ -254,7 +429,7 @@ async function main() {
   log(`events: ${await page.locator('#events table tbody tr').count()} rows`);
   await shot('node-graph');
 
-  // 6. Wall mode on a 4K screen.
+  // 7. Wall mode on a 4K screen.
   await page.setViewportSize({width: 3840, height: 2160});
   await page.goto(`${URL_}/#/fleet`);
   await page.getByRole('button', {name: 'Wall mode'}).click();
@@ -262,7 +437,7 @@ async function main() {
   await page.waitForFunction((n) => document.querySelectorAll('#tiles > li').length === n, FLEET_SIZE);
   await shot('wall-4k');
 
-  // 7. Signing out forgets the token.
+  // 8. Signing out forgets the token.
   await page.getByRole('button', {name: 'Sign out'}).click();
   await page.getByLabel('API token').waitFor();
   check(await page.evaluate(() => sessionStorage.getItem('underlay.token') === null), 'sign-out clears the token');

@@ -6,14 +6,22 @@
 # wrong token (refused), then the admin token, sees every node as a tile,
 # filters, powers a node off and cycles it through the confirmation dialog
 # watching the job to its end and the power state change, finds the job in
-# the jobs view, opens a polled node's sensors and a graph drawn from stored
-# data, and takes screenshots of each step into
+# the jobs view, configures a Redfish node (the project's emulator) through
+# the Configuration section (firmware update from a local image server,
+# BIOS change applied now, RAID volume created and deleted; a fake node says
+# "Not supported by this BMC"), opens a polled node's sensors and a graph
+# drawn from stored data, and takes screenshots of each step into
 # $TOP_BUILDDIR/tests/web/screenshots (their paths are printed).
 #
-# Skips (77) only when Chromium, node or playwright-core is missing;
-# scripts/deps.sh installs all three (playwright-core outside the source
-# tree, in /var/cache/underlay-test-node; UL_NODE_MODULES overrides).
+# Skips (77) only when Chromium, node, playwright-core or a simulator
+# (ipmi_sim, the Redfish emulator's python3) is missing; scripts/deps.sh
+# installs them (playwright-core outside the source tree, in
+# /var/cache/underlay-test-node; UL_NODE_MODULES overrides).
 . "$TOP_SRCDIR/tests/lib.sh"
+# The Redfish emulator (emu_start; stopped at exit, then rf_extra_cleanup).
+. "$TOP_SRCDIR/tests/lib_redfish.sh"
+# Nothing written into the source tree (distcheck's is read-only).
+export PYTHONDONTWRITEBYTECODE=1
 
 CHROMIUM=${UL_CHROMIUM:-/usr/bin/chromium}
 NODE_MODULES=${UL_NODE_MODULES:-/var/cache/underlay-test-node/node_modules}
@@ -26,9 +34,32 @@ command -v node >/dev/null 2>&1 || ul_skip "node is not installed (scripts/deps.
 SIMCTL="$TOP_SRCDIR/tests/ipmisim/simctl.sh"
 "$SIMCTL" deps >/dev/null 2>&1 || ul_skip "ipmi_sim or FreeIPMI tools not installed (scripts/deps.sh)"
 SIMDIR="$UL_TMP/sims"
-trap 'rc=$?; "$SIMCTL" stop "$SIMDIR" >/dev/null 2>&1; (exit $rc); ul__cleanup' EXIT
+IMG_PID=""
+rf_extra_cleanup() {
+    "$SIMCTL" stop "$SIMDIR" >/dev/null 2>&1
+    if [ -n "$IMG_PID" ]; then
+        kill "$IMG_PID" 2>/dev/null
+        wait "$IMG_PID" 2>/dev/null
+        IMG_PID=""
+    fi
+}
 "$SIMCTL" start 2 auto "$SIMDIR" >/dev/null || ul_fail "simulators did not start"
 port_of() { "$SIMCTL" info "$SIMDIR" "$1" | sed -n 's/^SIM_PORT=//p'; }
+
+# A Redfish BMC (BIOS, storage, firmware updates run as tasks of 300 ms
+# steps), and a local HTTP server for the image its SimpleUpdate fetches.
+EMU=$(emu_start rf --power-delay 0.3 --task-step-ms 300) || ul_fail "the Redfish emulator did not start"
+IMGDIR="$UL_TMP/images"
+mkdir -p "$IMGDIR"
+{ printf 'UNDERLAY-FIRMWARE component=BIOS version=2.6.0\n'; head -c 4096 /dev/urandom; } >"$IMGDIR/bios-2.6.bin"
+IMG_PORT=$(ul_free_port) || ul_fail "no free port for the image server"
+(cd "$IMGDIR" && exec python3 -m http.server --bind 127.0.0.1 "$IMG_PORT") >"$UL_TMP/images.log" 2>&1 &
+IMG_PID=$!
+for _ in $(seq 50); do
+    curl -s -o /dev/null "http://127.0.0.1:$IMG_PORT/" && break
+    sleep 0.1
+done
+curl -sf -o /dev/null "http://127.0.0.1:$IMG_PORT/bios-2.6.bin" || ul_fail "the image server does not answer"
 
 SHOTS="$TOP_BUILDDIR/tests/web/screenshots"
 rm -rf "$SHOTS"
@@ -71,6 +102,8 @@ for i in 1 2 3 4; do
     ul_node_add "rack1-n0$i" "$(jq -cn --argjson on $((i <= 2)) \
         '{labels: {rack: "rack1"}, options: ({delay_ms: 300} + if $on == 1 then {power: "on"} else {} end)}')"
 done
+ul_node_add rf-n01 "$(jq -cn --arg e "$EMU" \
+    '{endpoint: $e, username: "admin", password: "password", labels: {rack: "redfish"}}')"
 # A BMC that never answers: a UDP port nobody listens on.
 ul_node_add rack2-n01 "$(jq -cn --arg e "ipmi://127.0.0.1:$(ul_free_port)" --argjson o "$OPTS" \
     '{endpoint: $e, username: "admin", password: "password", options: $o, labels: {rack: "rack2"}}')"
@@ -80,7 +113,8 @@ UL_ARGS=(-s api.web_dir="$TOP_SRCDIR/web" -s poll.enabled=1 -s poll.sensor_inter
 ul_restart
 
 export UL_URL UL_TOKEN SHOTS UL_NODE_MODULES="$NODE_MODULES" UL_CHROMIUM="$CHROMIUM"
-export FLEET_SIZE=7 IPMI_NODE=bmc-n01 FAKE_NODE=rack1-n01 UNREACHABLE_NODE=rack2-n01
+export FLEET_SIZE=8 IPMI_NODE=bmc-n01 FAKE_NODE=rack1-n01 UNREACHABLE_NODE=rack2-n01
+export RF_NODE=rf-n01 EMU_URL="$EMU" IMAGE_URL="http://127.0.0.1:$IMG_PORT/bios-2.6.bin"
 # The browser test has its own 170 s watchdog; this is the last resort.
 timeout -k 5 200 node "$TOP_SRCDIR/tests/web/dashboard.mjs" || ul_fail "the browser test failed (screenshots in $SHOTS)"
 
