@@ -49,6 +49,7 @@ struct api_req {
     char *upload_path; /* owned */
     long long upload_len;
     bool upload_failed; /* a write failed or the caller was refused */
+    bool upload_nospace; /* ... because the spool's file system is (nearly) full */
 };
 
 /* What a handler answers: a status and a JSON body (owned; NULL for none),

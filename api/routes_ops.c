@@ -358,6 +358,11 @@ void route_node_firmware_update(api_server *srv, struct api_req *rq, struct api_
  * disk).  The job takes the file over and removes it once the BMC has it. */
 void route_node_firmware_upload(api_server *srv, struct api_req *rq, struct api_reply *rp)
 {
+    if (rq->upload_nospace) {
+        api_error(rp, MHD_HTTP_INSUFFICIENT_STORAGE, "io_error",
+                  "not enough free space under the daemon's data directory for this image");
+        return;
+    }
     if (rq->upload_failed || !rq->upload_path) {
         api_error(rp, MHD_HTTP_INTERNAL_SERVER_ERROR, "io_error",
                   "the uploaded image could not be stored (see the daemon's log)");
@@ -383,7 +388,8 @@ void route_node_firmware_upload(api_server *srv, struct api_req *rq, struct api_
         return;
     }
     /* Durable before the job that names it is. */
-    if (fsync(rq->upload_fd) != 0 || close(rq->upload_fd) != 0) {
+    int synced = fsync(rq->upload_fd), closed = close(rq->upload_fd);
+    if (synced != 0 || closed != 0) {
         rq->upload_fd = -1;
         api_error(rp, MHD_HTTP_INTERNAL_SERVER_ERROR, "io_error",
                   "the uploaded image could not be written to disk");

@@ -10,7 +10,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
+
+/* Free space an upload must leave on the data directory's file system. */
+#define UPLOAD_RESERVE (256LL * 1024 * 1024)
 
 #include "api/api_internal.h"
 #include "core/secret.h"
@@ -246,6 +250,23 @@ static void upload_begin(api_server *srv, struct api_req *rq)
         rq->upload_failed = true; /* dispatch answers with the reason */
         return;
     }
+    /* The spool shares a file system with the state store: an image that
+     * would leave less than UPLOAD_RESERVE free is refused before it is
+     * written, not when the store can no longer commit. */
+    char *dir = xasprintf("%s/uploads", srv->cfg->data_dir);
+    struct statvfs vfs;
+    const char *clen = MHD_lookup_connection_value(rq->conn, MHD_HEADER_KIND,
+                                                   MHD_HTTP_HEADER_CONTENT_LENGTH);
+    long long want = clen ? strtoll(clen, NULL, 10) : 0;
+    if (statvfs(dir, &vfs) == 0 &&
+        (long long)vfs.f_bavail * (long long)vfs.f_frsize < want + UPLOAD_RESERVE) {
+        ul_warn("http: refusing a %lld-byte upload: %s has %lld bytes free", want, dir,
+                (long long)vfs.f_bavail * (long long)vfs.f_frsize);
+        free(dir);
+        rq->upload_failed = rq->upload_nospace = true;
+        return;
+    }
+    free(dir);
     char *path = xasprintf("%s/uploads/image-XXXXXX", srv->cfg->data_dir);
     int fd = mkstemp(path);
     if (fd < 0) {
@@ -274,6 +295,7 @@ static void upload_chunk(api_server *srv, struct api_req *rq, const char *data, 
         if (w <= 0) {
             ul_warn("http: writing upload %s: %s", rq->upload_path, strerror(errno));
             rq->upload_failed = true;
+            rq->upload_nospace = errno == ENOSPC || errno == EDQUOT;
             return;
         }
         data += w;

@@ -119,6 +119,14 @@ static json_object *check_one(const char *name, json_object *def, json_object *v
         problem(buf, size, used, count, "%s takes true or false, not %s", name, sv);
         return NULL;
     }
+    if (strcmp(type, "string") != 0 && strcmp(type, "password") != 0) {
+        /* A type we do not know: any scalar, and the BMC judges it. */
+        if (json_object_is_type(v, json_type_object) || json_object_is_type(v, json_type_array)) {
+            problem(buf, size, used, count, "%s takes a single value", name);
+            return NULL;
+        }
+        return json_object_get(v);
+    }
     /* string, password: any scalar becomes its text */
     if (json_object_is_type(v, json_type_object) || json_object_is_type(v, json_type_array) ||
         json_object_is_type(v, json_type_null)) {
@@ -207,9 +215,8 @@ json_object *bios_verify(json_object *wanted, json_object *current, json_object 
         json_object *o = json_object_new_object();
         json_object_object_add(o, "wanted", json_object_get(want));
         json_object_object_add(o, "current", cur ? json_object_get(cur) : NULL);
-        size_t nm = json_object_is_type(messages, json_type_array)
-                        ? json_object_array_length(messages)
-                        : 0;
+        size_t nm =
+            json_object_is_type(messages, json_type_array) ? json_object_array_length(messages) : 0;
         for (size_t i = 0; i < nm; i++) {
             json_object *m = json_object_array_get_idx(messages, i);
             json_object *attrs, *text;

@@ -74,20 +74,33 @@ static int still_pending(json_object *bios, json_object *wanted)
 }
 
 /* Reset the host so staged settings apply (power it on when it is off). */
-static ul_err bios_reset(ul_job_ctx *ctx, struct bmc_op *os, ul_errmsg *em)
+/* The reset is never sent twice: its phase is saved before it is sent, and
+ * a run resumed in that phase (send false) only waits for the host. */
+static ul_err bios_reset(ul_job_ctx *ctx, struct bmc_op *os, json_object *wanted, bool send,
+                         ul_errmsg *em)
 {
     enum ul_power_state ps = UL_POWER_UNKNOWN;
+    ul_err rc;
     if (!os->driver->power_get || !os->driver->power_set)
         return cfg_unsupported(ctx, "power control (to apply the settings)", em);
-    ul_err rc = os->driver->power_get(os->s, &ps, em);
-    if (rc != UL_OK)
-        return rc;
-    job_ctx_progress(ctx, 50, "%s the host to apply the settings",
-                     ps == UL_POWER_OFF ? "powering on" : "resetting");
-    rc = os->driver->power_set(os->s,
-                               ps == UL_POWER_OFF ? UL_POWER_ACTION_ON : UL_POWER_ACTION_RESET, em);
-    if (rc != UL_OK)
-        return rc;
+    if (send) {
+        if ((rc = os->driver->power_get(os->s, &ps, em)) != UL_OK)
+            return rc;
+        json_object *extra = json_object_new_object();
+        json_object_object_add(extra, "attributes", json_object_get(wanted));
+        rc = cfg_save_phase(ctx, "resetting", NULL, extra, em);
+        json_object_put(extra);
+        if (rc != UL_OK)
+            return rc;
+        job_ctx_progress(ctx, 50, "%s the host to apply the settings",
+                         ps == UL_POWER_OFF ? "powering on" : "resetting");
+        rc = os->driver->power_set(
+            os->s, ps == UL_POWER_OFF ? UL_POWER_ACTION_ON : UL_POWER_ACTION_RESET, em);
+        if (rc != UL_OK)
+            return rc;
+    } else {
+        job_ctx_progress(ctx, 50, "resumed: waiting for the host the last run reset");
+    }
     /* Wait for the host to come back on. */
     for (int64_t interval = 250;;) {
         rc = os->driver->power_get(os->s, &ps, em);
@@ -194,6 +207,7 @@ ul_err bios_set_run(ul_job_ctx *ctx, json_object *params, json_object **result, 
         rc = cfg_unsupported(ctx, "BIOS settings", em);
         goto out;
     }
+    bool resend = true;
     const char *phase = cfg_checkpoint_phase(ctx);
     json_object *cp = job_ctx_checkpoint(ctx), *cw;
     if (phase && cp && json_object_object_get_ex(cp, "attributes", &cw)) {
@@ -201,6 +215,10 @@ ul_err bios_set_run(ul_job_ctx *ctx, json_object *params, json_object **result, 
         wanted = json_object_get(cw);
         if (strcmp(phase, "reset") == 0 || strcmp(phase, "immediate") == 0)
             goto verify;
+        if (strcmp(phase, "resetting") == 0) {
+            resend = false;
+            goto reset;
+        }
         if (strcmp(phase, "staged") == 0 && now)
             goto reset;
         if (strcmp(phase, "staged") == 0)
@@ -271,7 +289,8 @@ ul_err bios_set_run(ul_job_ctx *ctx, json_object *params, json_object **result, 
         at = list_has(bios, "apply_times", "OnReset") ? UL_APPLY_ON_RESET : UL_APPLY_DEFAULT;
     job_ctx_progress(ctx, 35, "writing %d BIOS settings (apply %s)",
                      json_object_object_length(wanted), bmc_apply_time_name(at));
-    /* Saved first: a resumed job never writes twice. */
+    /* Saved after the write: writing the same values again after a crash
+     * is harmless; the reset, which is not, has a phase of its own. */
     json_object *extra = json_object_new_object();
     json_object_object_add(extra, "attributes", json_object_get(wanted));
     rc = os.driver->bios_set(os.s, wanted, at, em);
@@ -286,7 +305,7 @@ ul_err bios_set_run(ul_job_ctx *ctx, json_object *params, json_object **result, 
     if (!now)
         goto staged;
 reset:
-    if ((rc = bios_reset(ctx, &os, em)) != UL_OK)
+    if ((rc = bios_reset(ctx, &os, wanted, resend, em)) != UL_OK)
         goto out;
     {
         json_object *extra2 = json_object_new_object();

@@ -131,6 +131,16 @@ ul_err cfg_follow_task(ul_job_ctx *ctx, struct bmc_op *os, const struct ul_task_
     int job_pct = lo;
     for (;;) {
         ul_err rc = os->driver->task_poll(os->s, task, st, em);
+        if (rc == UL_ERR_NOT_FOUND) {
+            /* The BMC forgot the task (it restarted, as many do at the end
+             * of their own update): over, outcome unknown.  The caller
+             * reads the BMC back to tell. */
+            ul_info("node %s: %s: %s; checking the result", node, what, em->text);
+            st->state = UL_TASK_DONE;
+            snprintf(st->service_state, sizeof(st->service_state), "Gone");
+            snprintf(st->message, sizeof(st->message), "%.200s", em->text);
+            return UL_OK;
+        }
         if (rc == UL_OK) {
             if (st->state == UL_TASK_DONE)
                 return UL_OK;
@@ -218,14 +228,21 @@ static bool yes(json_object *params)
 
 /* Resumable: each handler reads its checkpoint and never sends a request
  * twice (see unknown_outcome). */
+#define CONFIG_JOB(n, v, r, d)                                                                     \
+    {                                                                                              \
+        .name = (n), .needs_node = true, .validate = (v), .resumable = yes, .run = (r),            \
+        .discard = (d)                                                                             \
+    }
+
 static const struct ul_job_type config_jobs[] = {
-    {"bios.read", true, no_params, yes, bios_read_run},
-    {"bios.set", true, bios_set_validate, yes, bios_set_run},
-    {"raid.read", true, no_params, yes, raid_read_run},
-    {"raid.create", true, raid_create_validate, yes, raid_create_run},
-    {"raid.delete", true, raid_delete_validate, yes, raid_delete_run},
-    {"firmware.list", true, no_params, yes, firmware_list_run},
-    {"firmware.update", true, firmware_update_validate, yes, firmware_update_run},
+    CONFIG_JOB("bios.read", no_params, bios_read_run, NULL),
+    CONFIG_JOB("bios.set", bios_set_validate, bios_set_run, NULL),
+    CONFIG_JOB("raid.read", no_params, raid_read_run, NULL),
+    CONFIG_JOB("raid.create", raid_create_validate, raid_create_run, NULL),
+    CONFIG_JOB("raid.delete", raid_delete_validate, raid_delete_run, NULL),
+    CONFIG_JOB("firmware.list", no_params, firmware_list_run, NULL),
+    CONFIG_JOB("firmware.update", firmware_update_validate, firmware_update_run,
+               firmware_update_discard),
 };
 
 void bmc_config_ops_register(ul_jobs *jobs, const char *upload_dir)

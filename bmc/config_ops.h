@@ -40,7 +40,9 @@ json_object *cfg_task_json(const struct ul_task_ref *t, const struct ul_task_sta
  * progress between lo and hi.  Fails the job when the BMC reports the task
  * failed (UL_ERR_REJECTED, with the BMC's message) or it shows no progress
  * for stall_s (UL_ERR_TIMEOUT); transient errors are waited out until the
- * job's deadline.  A Pending task ends the wait when accept_pending. */
+ * job's deadline.  A Pending task ends the wait when accept_pending.  A
+ * task the BMC no longer knows ends it too, as DONE with service_state
+ * "Gone": the caller must read the BMC back to tell whether it worked. */
 ul_err cfg_follow_task(ul_job_ctx *ctx, struct bmc_op *os, const struct ul_task_ref *task,
                        const char *what, int lo, int hi, int stall_s, bool accept_pending,
                        struct ul_task_status *st, ul_errmsg *em);
@@ -58,5 +60,7 @@ ul_err firmware_list_run(ul_job_ctx *ctx, json_object *params, json_object **res
 ul_err firmware_update_validate(json_object *params, ul_errmsg *em);
 ul_err firmware_update_run(ul_job_ctx *ctx, json_object *params, json_object **result,
                            ul_errmsg *em);
+/* A firmware.update that never ran (canceled while queued): its upload goes. */
+void firmware_update_discard(json_object *params);
 
 #endif

@@ -130,6 +130,13 @@ static const char *upload_name(json_object *params)
     return up ? jv_str(up, "name") : NULL;
 }
 
+static void drop_upload(json_object *params);
+
+void firmware_update_discard(json_object *params)
+{
+    drop_upload(params);
+}
+
 static void drop_upload(json_object *params)
 {
     const char *file = jv_str(params, "file");
@@ -258,6 +265,14 @@ follow:
     }
     json_object_object_add(*result, "after", json_object_get(after));
     json_object_object_add(*result, "changed", changed);
+    if (strcmp(st.service_state, "Gone") == 0 && json_object_object_length(changed) == 0) {
+        rc = ul_errmsg_set(em, UL_ERR_REJECTED,
+                           "node %s: the BMC forgot its update task and no component reports "
+                           "a new version; look again with `underlay firmware %s list` (some "
+                           "apply at the next reset)",
+                           node, node);
+        goto out;
+    }
     if (json_object_object_length(changed) == 0)
         job_ctx_progress(ctx, 100,
                          "task completed; no component reports a new version yet "

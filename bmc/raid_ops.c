@@ -129,6 +129,23 @@ static json_object *storage_controller(json_object *storage, const char *id)
     return found;
 }
 
+/* The volume ids a create recorded before it sent its request (borrowed;
+ * NULL when none). */
+static json_object *before_ids(ul_job_ctx *ctx)
+{
+    json_object *cp = job_ctx_checkpoint(ctx), *ids = NULL;
+    return cp && json_object_object_get_ex(cp, "before", &ids) ? ids : NULL;
+}
+
+static bool id_in(json_object *ids, const char *id)
+{
+    for (size_t i = 0;
+         json_object_is_type(ids, json_type_array) && i < json_object_array_length(ids); i++)
+        if (strcasecmp(json_object_get_string(json_object_array_get_idx(ids, i)), id) == 0)
+            return true;
+    return false;
+}
+
 /* Check the request against what the controller reports, before sending. */
 static ul_err raid_precheck(ul_job_ctx *ctx, json_object *c, json_object *params, ul_errmsg *em)
 {
@@ -139,9 +156,11 @@ static ul_err raid_precheck(ul_job_ctx *ctx, json_object *c, json_object *params
     json_object_object_get_ex(c, "drives", &known);
     if (types && json_object_array_length(types) > 0) {
         bool ok = false;
-        for (size_t i = 0; i < json_object_array_length(types); i++)
-            if (strcasecmp(json_object_get_string(json_object_array_get_idx(types, i)), type) == 0)
+        for (size_t i = 0; i < json_object_array_length(types); i++) {
+            const char *t = json_object_get_string(json_object_array_get_idx(types, i));
+            if (t && strcasecmp(t, type) == 0)
                 ok = true;
+        }
         if (!ok)
             return ul_errmsg_set(em, UL_ERR_INVALID,
                                  "node %s: controller %s cannot build %s (it offers %s)", node,
@@ -222,7 +241,19 @@ ul_err raid_create_run(ul_job_ctx *ctx, json_object *params, json_object **resul
         .capacity_bytes = cap ? (uint64_t)json_object_get_int64(cap) : 0,
     };
     job_ctx_progress(ctx, 30, "creating %s volume '%s'", spec.raid_type, name);
-    if ((rc = cfg_save_phase(ctx, "submitting", NULL, NULL, em)) != UL_OK)
+    /* The volumes there before, so that the new one is told apart from an
+     * older one of the same name when only the name identifies it. */
+    json_object *extra = json_object_new_object(), *old_vols = NULL, *ids = json_object_new_array();
+    json_object_object_get_ex(c, "volumes", &old_vols);
+    for (size_t i = 0; old_vols && i < json_object_array_length(old_vols); i++) {
+        const char *id = jv_str(json_object_array_get_idx(old_vols, i), "id");
+        if (id)
+            json_object_array_add(ids, json_object_new_string(id));
+    }
+    json_object_object_add(extra, "before", ids);
+    rc = cfg_save_phase(ctx, "submitting", NULL, extra, em);
+    json_object_put(extra);
+    if (rc != UL_OK)
         goto out;
     rc = os.driver->volume_create(os.s, &spec, volume_id, &task, em);
     if (rc != UL_OK) {
@@ -230,15 +261,20 @@ ul_err raid_create_run(ul_job_ctx *ctx, json_object *params, json_object **resul
         goto out;
     }
     if (bmc_task_ref_empty(&task)) {
-        json_object *extra = json_object_new_object();
+        extra = json_object_new_object();
         json_object_object_add(extra, "volume", json_object_new_string(volume_id));
+        json_object_object_add(extra, "before", json_object_get(before_ids(ctx)));
         rc = cfg_save_phase(ctx, "created", NULL, extra, em);
         json_object_put(extra);
         if (rc != UL_OK)
             goto out;
         goto verify;
     }
-    if ((rc = cfg_save_phase(ctx, "following", &task, NULL, em)) != UL_OK)
+    extra = json_object_new_object();
+    json_object_object_add(extra, "before", json_object_get(before_ids(ctx)));
+    rc = cfg_save_phase(ctx, "following", &task, extra, em);
+    json_object_put(extra);
+    if (rc != UL_OK)
         goto out;
 follow:
     if ((rc = cfg_follow_task(ctx, &os, &task, "volume creation", 40, 80, DEFAULT_STALL_S, false,
@@ -254,15 +290,19 @@ verify:
     if (volume_id[0])
         vol = find_id(vols, volume_id);
     for (size_t i = 0; !vol && vols && i < json_object_array_length(vols); i++) {
-        json_object *v = json_object_array_get_idx(vols, i), *vn;
-        if (json_object_object_get_ex(v, "name", &vn) &&
-            strcmp(json_object_get_string(vn), name) == 0)
+        json_object *v = json_object_array_get_idx(vols, i);
+        const char *vn = jv_str(v, "name"), *vid = jv_str(v, "id");
+        if (vn && strcmp(vn, name) == 0 && !(vid && id_in(before_ids(ctx), vid)))
             vol = v;
     }
     if (!vol) {
         rc = ul_errmsg_set(em, UL_ERR_REJECTED,
                            "node %s: the BMC reported success but volume '%s' is not there", node,
                            volume_id[0] ? volume_id : name);
+        goto out;
+    }
+    if (!jv_str(vol, "id")) {
+        rc = ul_errmsg_set(em, UL_ERR_PROTOCOL, "node %s: the new volume has no id", node);
         goto out;
     }
     const char *got = jv_str(vol, "raid_type");
@@ -291,7 +331,7 @@ verify:
     if (!bmc_task_ref_empty(&task))
         json_object_object_add(*result, "task", cfg_task_json(&task, &st));
     job_ctx_progress(ctx, 100, "volume %s (%s) created and verified", jv_str(vol, "id"),
-                     jv_str(vol, "raid_type"));
+                     got ? got : jv_str(params, "raid_type"));
 out:
     bmc_op_close(ctx, &os, rc);
     free(drives);
@@ -330,16 +370,20 @@ ul_err raid_delete_run(ul_job_ctx *ctx, json_object *params, json_object **resul
         goto out;
     }
     const char *phase = cfg_checkpoint_phase(ctx);
-    /* Deleting twice is harmless (the second finds nothing and the verify
-     * passes), so an unknown outcome simply goes on to verify. */
+    /* Deleting twice is harmless: after a run that died while sending, the
+     * DELETE goes again, and "no such volume" then means it went through. */
+    bool again = phase && strcmp(phase, "submitting") == 0;
     if (cfg_checkpoint_task(ctx, &task))
         goto follow;
-    if (phase && (strcmp(phase, "submitting") == 0 || strcmp(phase, "deleted") == 0))
+    if (phase && strcmp(phase, "deleted") == 0)
         goto verify;
     job_ctx_progress(ctx, 30, "deleting volume %s", volume);
     if ((rc = cfg_save_phase(ctx, "submitting", NULL, NULL, em)) != UL_OK)
         goto out;
-    if ((rc = os.driver->volume_delete(os.s, controller, volume, &task, em)) != UL_OK)
+    rc = os.driver->volume_delete(os.s, controller, volume, &task, em);
+    if (rc == UL_ERR_NOT_FOUND && again)
+        goto verify;
+    if (rc != UL_OK)
         goto out;
     if ((rc = cfg_save_phase(ctx, bmc_task_ref_empty(&task) ? "deleted" : "following", &task, NULL,
                              em)) != UL_OK)

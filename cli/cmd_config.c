@@ -151,6 +151,16 @@ static json_object *follow_reply(struct cl_client *c, const char *node, const ch
     return job;
 }
 
+/* BMC text for printf (control characters out, "-" for none); newly
+ * allocated.  Table cells get the same through out_table_add. */
+static char *text_of(json_object *o, const char *key)
+{
+    char *raw = out_field(o, key);
+    char *clean = out_clean(raw);
+    free(raw);
+    return clean;
+}
+
 /* ---- bios ---- */
 
 static void print_bios_get(const char *node, json_object *res)
@@ -174,7 +184,7 @@ static void print_bios_get(const char *node, json_object *res)
     }
     out_table_print(t, stdout);
     out_table_free(t);
-    char *reg = out_field(res, "registry");
+    char *reg = text_of(res, "registry");
     printf("\n%d attributes, %d pending; registry %s\n", json_object_object_length(attrs),
            pending ? json_object_object_length(pending) : 0, reg);
     free(reg);
@@ -365,8 +375,8 @@ static void print_raid(const char *node, json_object *res)
         printf("no storage controllers\n");
     for (size_t i = 0; i < n; i++) {
         json_object *c = json_object_array_get_idx(ctrls, i), *drives = NULL, *vols = NULL;
-        char *id = out_field(c, "id"), *name = out_field(c, "name"), *model = out_field(c, "model"),
-             *types = out_field(c, "raid_types"), *health = out_field(c, "health");
+        char *id = text_of(c, "id"), *name = text_of(c, "name"), *model = text_of(c, "model"),
+             *types = text_of(c, "raid_types"), *health = text_of(c, "health");
         printf("%sController %s: %s (%s), health %s\n  RAID levels: %s\n", i ? "\n" : "", id, name,
                model, health, types);
         free(id), free(name), free(model), free(types), free(health);
@@ -433,7 +443,7 @@ static void print_raid_change(const char *node, json_object *res)
     } else if (json_object_object_get_ex(res, "volume", &vol)) {
         json_object *cap = NULL;
         json_object_object_get_ex(vol, "capacity_bytes", &cap);
-        char *id = out_field(vol, "id"), *rt = out_field(vol, "raid_type"), *c = human_bytes(cap);
+        char *id = text_of(vol, "id"), *rt = text_of(vol, "raid_type"), *c = human_bytes(cap);
         printf("%s: volume %s created (%s, %s)\n", node, id, rt, c);
         free(id), free(rt), free(c);
     }
@@ -618,8 +628,10 @@ static void print_firmware_update(const char *node, json_object *res)
     }
     json_object_object_foreach(changed, id, c)
     {
-        char *from = out_field(c, "from"), *to = out_field(c, "to");
-        printf("%s: %s %s -> %s\n", node, id, from, to);
+        char *from = text_of(c, "from"), *to = text_of(c, "to");
+        char *cid = out_clean(id);
+        printf("%s: %s %s -> %s\n", node, cid, from, to);
+        free(cid);
         free(from);
         free(to);
     }

@@ -171,6 +171,28 @@ static const char *final_message(enum ul_job_state s)
     return s == UL_JOB_SUCCEEDED ? "succeeded" : s == UL_JOB_CANCELED ? "canceled" : "failed";
 }
 
+static bool stopping(ul_jobs *jobs);
+
+/* A job that ended without its handler running: let its type release what
+ * its parameters hold outside the store. */
+static void discard_params(const struct ul_job_type *t, const char *params_text)
+{
+    json_object *params = NULL;
+    if (!t || !t->discard || !params_text ||
+        jv_parse(params_text, strlen(params_text), 0, &params, NULL) != UL_OK)
+        return;
+    t->discard(params);
+    json_object_put(params);
+}
+
+static void discard_job(ul_jobs *jobs, int64_t id)
+{
+    struct ul_job *j = NULL;
+    if (store_job_get(jobs->st, id, &j, NULL) == UL_OK)
+        discard_params(jobs_find_type(jobs, j->type), j->params);
+    job_free(j);
+}
+
 /* Run one job to its end and record the outcome.  No engine lock held. */
 static void run_job(ul_jobs *jobs, ul_job_ctx *ctx)
 {
@@ -189,6 +211,7 @@ static void run_job(ul_jobs *jobs, ul_job_ctx *ctx)
     if (job->cancel_requested) {
         store_job_finish(jobs->st, job->id, UL_JOB_CANCELED, NULL, ul_err_name(UL_ERR_CANCELED),
                          "canceled before it started", NULL);
+        discard_params(jobs_find_type(jobs, job->type), job->params);
         goto out;
     }
     const struct ul_job_type *type = jobs_find_type(jobs, job->type);
@@ -232,7 +255,10 @@ static void run_job(ul_jobs *jobs, ul_job_ctx *ctx)
         final = UL_JOB_CANCELED;
         rc = UL_ERR_CANCELED;
         snprintf(em.text, sizeof(em.text), "canceled by request");
-    } else if (rc == UL_ERR_INTERRUPTED) {
+    } else if (rc == UL_ERR_INTERRUPTED && stopping(jobs)) {
+        /* Only a daemon that is stopping puts a job back: a handler that
+         * says "interrupted" on its own (an earlier run died mid-request)
+         * has ended it. */
         if (type->resumable && type->resumable(params)) {
             store_job_requeue(jobs->st, job->id, "interrupted by shutdown; resumes at next start",
                               NULL);
@@ -334,6 +360,7 @@ ul_err jobs_start(ul_jobs *jobs, ul_errmsg *em)
         if (j->cancel_requested) {
             store_job_finish(jobs->st, j->id, UL_JOB_CANCELED, NULL,
                              ul_err_name(UL_ERR_CANCELED), "canceled by request", NULL);
+            discard_params(t, j->params);
             continue;
         }
         if (j->state == UL_JOB_QUEUED) {
@@ -422,6 +449,8 @@ ul_err jobs_cancel(ul_jobs *jobs, int64_t id, ul_errmsg *em)
         qitem_free(q);
         rc = store_job_finish(jobs->st, id, UL_JOB_CANCELED, NULL, ul_err_name(UL_ERR_CANCELED),
                               "canceled before it started", em);
+        if (rc == UL_OK)
+            discard_job(jobs, id);
         goto out;
     }
     for (int i = 0; i < jobs->nworkers; i++) {
@@ -450,9 +479,10 @@ ul_err jobs_cancel(ul_jobs *jobs, int64_t id, ul_errmsg *em)
     if (job_state_final(j->state))
         rc = ul_errmsg_set(em, UL_ERR_CONFLICT, "job %lld has already %s", (long long)id,
                            job_state_name(j->state));
-    else
-        rc = store_job_finish(jobs->st, id, UL_JOB_CANCELED, NULL, ul_err_name(UL_ERR_CANCELED),
-                              "canceled before it started", em);
+    else if ((rc = store_job_finish(jobs->st, id, UL_JOB_CANCELED, NULL,
+                                    ul_err_name(UL_ERR_CANCELED), "canceled before it started",
+                                    em)) == UL_OK)
+        discard_params(jobs_find_type(jobs, j->type), j->params);
     job_free(j);
 out:
     pthread_mutex_unlock(&jobs->lock);

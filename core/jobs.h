@@ -40,6 +40,10 @@ struct ul_job_type {
     /* Do the work.  Blocks.  Sets *result (new reference or NULL) on
      * success; must call job_ctx_check() between steps and return its error. */
     ul_err (*run)(ul_job_ctx *ctx, json_object *params, json_object **result, ul_errmsg *em);
+    /* Release what params hold outside the store (an uploaded file) when
+     * the job ends without run being called: canceled while queued.  NULL:
+     * nothing to release. */
+    void (*discard)(json_object *params);
 };
 
 /* Create an engine over st with the given pool size and default timeout.

@@ -144,7 +144,10 @@ ul_err rf_bios_read(struct ul_bmc_session *s, json_object **out, ul_errmsg *em)
     json_object_object_add(o, "attributes", json_object_get(attrs));
     json_object_object_add(o, "pending", rf_bios_pending(attrs, settings));
     const char *reg = rf_prop_str(bios, "AttributeRegistry");
-    json_object_object_add(o, "registry", reg ? json_object_new_string(reg) : NULL);
+    char regname[128];
+    if (reg)
+        rf_copy_text(regname, sizeof(regname), reg);
+    json_object_object_add(o, "registry", reg ? json_object_new_string(regname) : NULL);
     json_object_object_add(o, "settings", spath[0] ? json_object_new_string(spath) : NULL);
     json_object *rs = rf_prop(bios, "@Redfish.Settings");
     json_object *times = json_object_new_array();
@@ -188,11 +191,13 @@ json_object *rf_bios_registry_normalise(json_object *reg, const char *name)
         json_object *a = json_object_array_get_idx(list, i);
         const char *an = rf_prop_str(a, "AttributeName");
         const char *t = type_name(rf_prop_str(a, "Type"));
-        if (!an || !t)
-            continue; /* an entry we cannot check against: leave it unchecked */
+        if (!an)
+            continue;
+        /* A type we do not know still names a real attribute: it is kept,
+         * as "unknown", and its values are left to the BMC to judge. */
         json_object *o = json_object_new_object();
         char lower[16];
-        snprintf(lower, sizeof(lower), "%s", t);
+        snprintf(lower, sizeof(lower), "%s", t ? t : "unknown");
         for (char *c = lower; *c; c++)
             *c = (char)(*c >= 'A' && *c <= 'Z' ? *c + 32 : *c);
         json_object_object_add(o, "type", json_object_new_string(lower));
@@ -206,7 +211,7 @@ json_object *rf_bios_registry_normalise(json_object *reg, const char *name)
         rf_put_num(o, "min_length", a, "MinLength");
         rf_put_num(o, "max_length", a, "MaxLength");
         json_object *vals = rf_prop(a, "Value");
-        if (strcmp(t, "Enumeration") == 0 && json_object_is_type(vals, json_type_array)) {
+        if (t && strcmp(t, "Enumeration") == 0 && json_object_is_type(vals, json_type_array)) {
             json_object *names = json_object_new_array();
             for (size_t k = 0; k < json_object_array_length(vals) && k < 1024; k++) {
                 const char *vn = rf_prop_str(json_object_array_get_idx(vals, k), "ValueName");

@@ -513,9 +513,12 @@ static ul_err request_ex(struct ul_bmc_session *s, const char *method, const cha
     for (int attempt = 0;;) {
         perform_once(s, method, path, body, mime, if_match, auth, timeout_ms, r, &a);
         if (a.cc == CURLE_OK) {
-            if (r->status == 401 && auth && relogin && s->token && !relogged && s->sessions_path) {
+            if (r->status == 401 && auth && relogin && !s->basic && !relogged &&
+                s->sessions_path) {
                 /* The BMC forgot our session (idle expiry, BMC reboot):
-                 * log in once more and repeat the request. */
+                 * log in once more and repeat the request.  Also when an
+                 * earlier login failed and left us without a token: the
+                 * BMC may take logins again by now. */
                 relogged = true;
                 ul_debug("node %s: %s %s: session expired; logging in again", s->node, method,
                          path);
@@ -523,8 +526,10 @@ static ul_err request_ex(struct ul_bmc_session *s, const char *method, const cha
                 free(s->session_path);
                 s->session_path = NULL;
                 ul_err rc = rf_login(s, em);
-                if (rc != UL_OK)
+                if (rc != UL_OK) {
+                    rf_reply_free(r);
                     return rc;
+                }
                 continue;
             }
             if (status_transient(r->status) && attempt < s->opt.retries &&

@@ -117,6 +117,17 @@ static ul_err volume_member(struct ul_bmc_session *s, json_object *v, const char
     return UL_OK;
 }
 
+/* One RAID type name from the BMC into types: strings only, cleaned. */
+static void add_type(json_object *types, json_object *v)
+{
+    char name[32];
+    if (!json_object_is_type(v, json_type_string))
+        return;
+    rf_copy_text(name, sizeof(name), json_object_get_string(v));
+    if (name[0])
+        json_object_array_add(types, json_object_new_string(name));
+}
+
 /* RAID types from the controllers' SupportedRAIDTypes, else from the
  * Volumes collection's capabilities object. */
 static json_object *raid_types(struct ul_bmc_session *s, json_object *st, json_object *vols_coll,
@@ -131,9 +142,7 @@ static json_object *raid_types(struct ul_bmc_session *s, json_object *st, json_o
         for (size_t k = 0;
              json_object_is_type(t, json_type_array) && k < json_object_array_length(t) && k < 32;
              k++) {
-            json_object *v = json_object_array_get_idx(t, k);
-            if (json_object_is_type(v, json_type_string))
-                json_object_array_add(types, json_object_get(v));
+            add_type(types, json_object_array_get_idx(t, k));
         }
     }
     if (json_object_array_length(types) > 0 || !vols_coll)
@@ -152,7 +161,7 @@ static json_object *raid_types(struct ul_bmc_session *s, json_object *st, json_o
         for (size_t k = 0; json_object_is_type(allowed, json_type_array) &&
                            k < json_object_array_length(allowed) && k < 32;
              k++)
-            json_object_array_add(types, json_object_get(json_object_array_get_idx(allowed, k)));
+            add_type(types, json_object_array_get_idx(allowed, k));
     }
     json_object_put(cap);
     return types;
@@ -225,7 +234,8 @@ static ul_err storage_member(struct ul_bmc_session *s, json_object *st, const ch
         }
         if (rc != UL_OK)
             goto out;
-        json_object_object_add(c, "volumes_path", json_object_new_string(vpath));
+        if (vpath[0])
+            json_object_object_add(c, "volumes_path", json_object_new_string(vpath));
     }
     json_object_object_add(c, "raid_types", raid_types(s, st, vcoll, vpath));
     json_object_object_add(c, "drives", drives);

@@ -160,8 +160,8 @@ static ul_err poll_monitor(struct ul_bmc_session *s, const char *path, struct ul
     out->retry_after_s = r.retry_after_s;
     if (body && rf_task_status_from(body, out)) {
         out->retry_after_s = r.retry_after_s;
-        if (r.status == 202 && out->state != UL_TASK_PENDING)
-            out->state = UL_TASK_RUNNING;
+        if (r.status == 202 && out->state == UL_TASK_DONE)
+            out->state = UL_TASK_RUNNING; /* "Completed" said while still 202 */
     } else if (r.status == 202) {
         out->state = UL_TASK_RUNNING;
         snprintf(out->service_state, sizeof(out->service_state), "Running");
@@ -194,21 +194,37 @@ ul_err rf_task_poll(struct ul_bmc_session *s, const struct ul_task_ref *t,
 {
     memset(out, 0, sizeof(*out));
     if (t->task[0]) {
+        struct rf_reply r = {0};
         json_object *obj = NULL;
-        ul_err rc = rf_get(s, t->task, &obj, NULL, em);
-        if (rc == UL_OK) {
+        ul_err rc = rf_request(s, "GET", t->task, NULL, NULL, &r, em);
+        if (rc != UL_OK)
+            return rc;
+        if (r.status == 404 && !t->monitor[0]) {
+            /* BMCs often forget their tasks when they restart at the end
+             * of their own update: the caller checks what happened. */
+            rf_reply_free(&r);
+            return ul_errmsg_set(em, UL_ERR_NOT_FOUND,
+                                 "node %s: task %s is gone (the BMC no longer knows it)", s->node,
+                                 t->task);
+        }
+        if (r.status != 404 || !t->monitor[0]) {
+            if (r.status < 200 || r.status >= 300)
+                rc = rf_status_error(s, "GET", t->task, &r, em);
+            else
+                rc = rf_parse(s, "GET", t->task, r.body, r.len, &obj, em);
+            rf_reply_free(&r);
+            if (rc != UL_OK)
+                return rc;
             bool ok = rf_task_status_from(obj, out);
             json_object_put(obj);
             if (ok)
                 return UL_OK;
             if (!t->monitor[0])
                 return ul_errmsg_set(em, UL_ERR_PROTOCOL,
-                                     "node %s: GET %s: not a Task (no "
-                                     "TaskState)",
-                                     s->node, t->task);
-        } else if (!(rc == UL_ERR_UNSUPPORTED && t->monitor[0])) {
-            return rc;
+                                     "node %s: GET %s: not a Task (no TaskState)", s->node,
+                                     t->task);
         }
+        rf_reply_free(&r);
     }
     if (!t->monitor[0])
         return ul_errmsg_set(em, UL_ERR_INVALID, "node %s: no task to follow", s->node);

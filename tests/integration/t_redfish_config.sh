@@ -439,6 +439,15 @@ class Handler(BaseHTTPRequestHandler):
         if key == "/redfish/v1/TaskMonitors/garbage":
             self.send(202, b'{"TaskState": "Running", "PercentComplete": ')
             return
+        if key == T + "vanish":
+            # Running twice, then the BMC restarts and forgets it.
+            N["v"] = N.get("v", 0) + 1
+            if N["v"] > 2:
+                self.send(404, b'{"error": {"code": "Base.1.0.ResourceMissingAtURI", "message": "no"}}')
+            else:
+                self.send(200, json.dumps({"@odata.id": key, "TaskState": "Running",
+                                           "PercentComplete": 50}).encode())
+            return
         if key == T + "endless":
             # Progress that moves forever: only the job's deadline ends it.
             N["n"] += 1
@@ -455,7 +464,9 @@ class Handler(BaseHTTPRequestHandler):
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
         uri = json.loads(body or b"{}").get("ImageURI", "")
         which = uri.rsplit("/", 1)[-1]
-        if which == "numeric":
+        if which == "vanish":
+            self.send(202, json.dumps({"@odata.id": T + "vanish", "TaskState": "New"}).encode())
+        elif which == "numeric":
             self.send(202, json.dumps({"@odata.id": T + "numeric", "TaskState": 7}).encode())
         elif which == "garbage":
             self.send(202, b"", [("Location", "/redfish/v1/TaskMonitors/garbage")])
@@ -493,6 +504,10 @@ check_hostile() {
     run_job hostile firmware/update '{"image_uri":"http://127.0.0.1:1/garbage","stall_timeout":3}'
     assert_json .state failed "a monitor answering garbage"
     healthy "malformed tasks"
+    # A task the BMC forgets (it restarted): the versions decide, and none
+    # changed here.
+    run_job hostile firmware/update '{"image_uri":"http://127.0.0.1:1/vanish"}'
+    assert_job_error rejected "forgot its update task" "no component reports a new version"
     local t0
     t0=$SECONDS
     run_job hostile firmware/update '{"image_uri":"http://127.0.0.1:1/endless","timeout":4}' 30
@@ -536,6 +551,68 @@ update_interrupted() { # HOW (stop|kill) VERSION
 # Not in ul_check's subshell: the daemon is restarted.
 update_interrupted stop 2.8.0
 update_interrupted kill 2.9.0
+
+# Killed while the request itself was on its way (the BMC is slow to
+# answer the SimpleUpdate POST): whether the BMC took it is unknown, so the
+# job is not sent again; it fails, saying what to check, and stays failed.
+make_image bios-3.0.bin BIOS 3.0.0
+emu_faults "$EMU" '{"latency_ms":4000,"path_prefix":"/redfish/v1/UpdateService/Actions"}'
+ul_api POST /api/v1/nodes/rf1/firmware/update "{\"image_uri\":\"$IMG/bios-3.0.bin\"}"
+assert_status 202 "firmware update before a kill mid-request"
+UL_JOB=$(ul_jq .job.id)
+wait_json "/api/v1/jobs/$UL_JOB" '.message | test("fetch the image")' true 20
+sleep 1
+ul_kill9
+emu_faults "$EMU" '{}'
+ul_restart
+wait_job "$UL_JOB" 30
+assert_job_error interrupted "whether the BMC took it is unknown" "underlay firmware NODE list"
+ul_restart
+ul_api GET "/api/v1/jobs/$UL_JOB"
+assert_json .state failed "still failed after another restart (not queued again)"
+
+# The BMC resets in the middle (all sessions end) and refuses logins for a
+# while: the job waits, logs in again once it can, and finishes.
+check_relogin_mid_update() {
+    make_image bios-3.2.bin BIOS 3.2.0
+    emu_faults "$EMU" '{"task_step_ms":700}'
+    ul_api POST /api/v1/nodes/rf1/firmware/update "{\"image_uri\":\"$IMG/bios-3.2.bin\"}"
+    UL_JOB=$(ul_jq .job.id)
+    wait_json "/api/v1/jobs/$UL_JOB" '.message | test("task Running")' true 20
+    emu_faults "$EMU" '{"task_step_ms":700,"exhaust_sessions":true}'
+    assert_eq "$(emu_curl -u admin:password -X POST -H 'Content-Type: application/json' \
+        -d '{"ResetType":"GracefulRestart"}' -o /dev/null -w '%{http_code}' \
+        "$EMU/redfish/v1/Managers/1/Actions/Manager.Reset")" 204 "BMC reset"
+    sleep 3
+    emu_faults "$EMU" '{"task_step_ms":700}'
+    wait_job "$UL_JOB" 60
+    assert_json .state succeeded "update across a BMC reset and refused logins"
+    assert_eq "$(emu_fw BIOS_1)" 3.2.0 "the version after it"
+    emu_faults "$EMU" '{}'
+}
+ul_check check_relogin_mid_update
+
+# A queued upload that is canceled takes its spooled image with it.
+check_cancel_upload() {
+    emu_faults "$EMU" '{"task_step_ms":500}'
+    make_image bios-3.1.bin BIOS 3.1.0
+    ul_api POST /api/v1/nodes/rf1/firmware/update "{\"image_uri\":\"$IMG/bios-3.1.bin\"}"
+    local first
+    first=$(ul_jq .job.id)
+    ul_api -c application/octet-stream -f "$IMGDIR/bios-3.1.bin" POST \
+        "/api/v1/nodes/rf1/firmware/upload?name=bios-3.1.bin"
+    assert_status 202 "upload queued behind the running update"
+    local queued
+    queued=$(ul_jq .job.id)
+    assert_eq "$(find "$UL_DIR/uploads" -type f | wc -l)" 1 "the upload is spooled"
+    ul_api POST "/api/v1/jobs/$queued/cancel"
+    assert_status 202 "cancel the queued upload"
+    assert_eq "$(find "$UL_DIR/uploads" -type f | wc -l)" 0 "its image is removed at once"
+    UL_JOB=$first
+    wait_job "$first" 30
+    emu_faults "$EMU" '{}'
+}
+ul_check check_cancel_upload
 
 # ---- the CLI ------------------------------------------------------------------------
 check_cli() {

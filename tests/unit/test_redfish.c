@@ -839,11 +839,14 @@ static void test_bios_registry_normalise(void **state)
     assert_string_equal(jv_str(n, "name"), "BiosAttributeRegistryP89.v1_0_0");
     json_object *attrs, *a, *v;
     assert_true(json_object_object_get_ex(n, "attributes", &attrs));
-    /* entries without a name or a type we know are left out */
-    assert_int_equal(json_object_object_length(attrs), 6);
-    assert_false(json_object_object_get_ex(attrs, "NoType", &a));
-    assert_false(json_object_object_get_ex(attrs, "OddType", &a));
-    assert_false(json_object_object_get_ex(attrs, "NumType", &a));
+    /* entries without a name are left out; a type we do not know is kept
+     * as "unknown" (the attribute exists; the BMC judges its values) */
+    assert_int_equal(json_object_object_length(attrs), 9);
+    assert_true(json_object_object_get_ex(attrs, "NoType", &a));
+    assert_string_equal(jv_str(a, "type"), "unknown");
+    assert_true(json_object_object_get_ex(attrs, "OddType", &a));
+    assert_string_equal(jv_str(a, "type"), "unknown");
+    assert_true(json_object_object_get_ex(attrs, "NumType", &a));
 
     assert_true(json_object_object_get_ex(attrs, "BootMode", &a));
     assert_string_equal(jv_str(a, "type"), "enumeration");
@@ -891,14 +894,19 @@ static void test_bios_registry_normalise(void **state)
     json_object_put(want);
     json_object_put(out);
     json_object_put(c);
-    c = J("{\"BootMode\":\"Legacy\",\"ProcCores\":65,\"SerialNumber\":\"x\",\"NoType\":1}");
+    c = J("{\"NoType\":1,\"OddType\":\"x\"}");
+    assert_int_equal(bios_check_changes(n, c, &out, &em), UL_OK);
+    assert_true(json_object_equal(out, c)); /* passed on as given */
+    json_object_put(out);
+    json_object_put(c);
+    c = J("{\"BootMode\":\"Legacy\",\"ProcCores\":65,\"SerialNumber\":\"x\",\"Bogus\":1}");
     assert_int_equal(bios_check_changes(n, c, &out, &em), UL_ERR_INVALID);
     assert_null(out);
     assert_contains(em.text, "4 BIOS changes refused");
     assert_contains(em.text, "(allowed: Uefi, LegacyBios)");
     assert_contains(em.text, "ProcCores=65 is out of range (0 to 64)");
     assert_contains(em.text, "SerialNumber is read-only");
-    assert_contains(em.text, "NoType is not a BIOS attribute of this system");
+    assert_contains(em.text, "Bogus is not a BIOS attribute of this system");
     json_object_put(c);
     json_object_put(n);
     json_object_put(reg);
