@@ -134,13 +134,26 @@ launch() {
     printf '%s\n' $! >"$dir/emu$i.pid"
 }
 
+# starting DIR I: the process we just launched for instance I is alive
+# (not a zombie), whatever its command line says yet.
+starting() {
+    local pid
+    pid=$(cat "$1/emu$2.pid" 2>/dev/null) || return 1
+    is_uint "$pid" || return 1
+    [ -r "/proc/$pid/stat" ] || return 1
+    [ "$(sed 's/^.*) //' "/proc/$pid/stat" 2>/dev/null | cut -d' ' -f1)" != Z ]
+}
+
 # wait_ready DIR I: until instance I answers (or died / timed out).
 wait_ready() {
     local dir=$1 i=$2 url cacert='' t
     url=$(cat "$dir/emu$i.url")
     [ -f "$dir/emu$i.cacert" ] && cacert=$(cat "$dir/emu$i.cacert")
     for ((t = 0; t < TIMEOUT * 10; t++)); do
-        if [ -z "$(pid_of "$dir" "$i")" ]; then
+        # Just launched, the child may still be the shell that is about to
+        # exec python (its command line is not the emulator's yet): alive
+        # counts as starting.
+        if [ -z "$(pid_of "$dir" "$i")" ] && ! starting "$dir" "$i"; then
             printf '%s: emu%d exited; its log:\n' "$PROG" "$i" >&2
             tail -n 5 "$dir/emu$i.log" >&2
             return 1
