@@ -167,6 +167,9 @@ ul_err cfg_follow_task(ul_job_ctx *ctx, struct bmc_op *os, const struct ul_task_
                                      node, what, pct, stall_s, st->service_state,
                                      st->message[0] ? ": " : "", st->message);
             }
+        } else if (rc == UL_ERR_INTERRUPTED && job_ctx_check(ctx, NULL) != UL_OK) {
+            /* The call was cut short for the job (canceled, deadline,
+             * stopping): the check below says which. */
         } else if ((!ul_err_is_transient(rc) && rc != UL_ERR_AUTH) ||
                    (rc == UL_ERR_PROTOCOL && ++garbled >= MAX_GARBLED)) {
             /* Garbage once may be a BMC rebooting; every time, it is not

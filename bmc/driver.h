@@ -306,6 +306,14 @@ struct ul_driver {
     /* Read a task's state once. */
     ul_err (*task_poll)(struct ul_bmc_session *s, const struct ul_task_ref *t,
                         struct ul_task_status *out, ul_errmsg *em);
+
+    /* Bind the session's calls to a job: none outlives deadline_ms (the
+     * ul_mono_ms clock), and a transfer under way stops (UL_ERR_INTERRUPTED)
+     * once stop(arg) returns true: the job was canceled or the daemon is
+     * stopping.  deadline_ms 0 and stop NULL unbind.  Optional (NULL: each
+     * call is bounded by the BMC timeout only). */
+    void (*bind_job)(struct ul_bmc_session *s, int64_t deadline_ms, bool (*stop)(void *arg),
+                     void *arg);
 };
 
 /* Registry of compiled-in drivers. */

@@ -52,6 +52,15 @@ ul_err bmc_node_check(const char *driver_name, const char *endpoint, json_object
     return UL_OK;
 }
 
+/* For a driver's transfers: stop when the job is canceled or the daemon
+ * stops.  The deadline is not a reason to cut a call short: the driver
+ * bounds each call by it, and the handler then says what timed out. */
+static bool op_should_stop(void *arg)
+{
+    ul_err rc = job_ctx_check(arg, NULL);
+    return rc == UL_ERR_CANCELED || rc == UL_ERR_INTERRUPTED;
+}
+
 ul_err bmc_op_open(ul_job_ctx *ctx, struct bmc_op *os, ul_errmsg *em)
 {
     const struct bmc_ops_config *cfg = job_ctx_user(ctx);
@@ -66,8 +75,11 @@ ul_err bmc_op_open(ul_job_ctx *ctx, struct bmc_op *os, ul_errmsg *em)
     bool reused;
     job_ctx_progress(ctx, 5, "opening %s session", node->driver);
     rc = bmc_sessions_acquire(cfg->sessions, node, timeout_ms, &os->driver, &os->s, &reused, em);
-    if (rc == UL_OK)
+    if (rc == UL_OK) {
         os->node = xstrdup(node->name);
+        if (os->driver->bind_job)
+            os->driver->bind_job(os->s, job_ctx_deadline(ctx), op_should_stop, ctx);
+    }
     node_free(node);
     return rc;
 }
@@ -78,6 +90,8 @@ void bmc_op_close(ul_job_ctx *ctx, struct bmc_op *os, ul_err rc)
 {
     const struct bmc_ops_config *cfg = job_ctx_user(ctx);
     if (os->s) {
+        if (os->driver->bind_job)
+            os->driver->bind_job(os->s, 0, NULL, NULL); /* the session outlives the job */
         bool healthy = !(rc == UL_ERR_TIMEOUT || rc == UL_ERR_UNREACHABLE ||
                          rc == UL_ERR_PROTOCOL || rc == UL_ERR_AUTH);
         bmc_sessions_release(cfg->sessions, os->node, os->driver, os->s, healthy);
@@ -121,14 +135,12 @@ static bool power_resumable(json_object *params)
                  strcmp(a, "status") == 0);
 }
 
-static json_object *power_result(enum ul_power_state now, enum ul_power_state before,
-                                 bool changed)
+static json_object *power_result(enum ul_power_state now, enum ul_power_state before, bool changed)
 {
     json_object *r = json_object_new_object();
     json_object_object_add(r, "power", json_object_new_string(bmc_power_state_name(now)));
     if (before != UL_POWER_UNKNOWN || changed)
-        json_object_object_add(r, "previous",
-                               json_object_new_string(bmc_power_state_name(before)));
+        json_object_object_add(r, "previous", json_object_new_string(bmc_power_state_name(before)));
     json_object_object_add(r, "changed", json_object_new_boolean(changed));
     return r;
 }
@@ -144,8 +156,10 @@ static ul_err power_run(ul_job_ctx *ctx, json_object *params, json_object **resu
     if (rc != UL_OK)
         goto out;
     if (!os.driver->power_get || (!status_only && !os.driver->power_set)) {
-        rc = ul_errmsg_set(em, UL_ERR_UNSUPPORTED, "node %s: power control not supported by "
-                           "this BMC", job_ctx_node(ctx));
+        rc = ul_errmsg_set(em, UL_ERR_UNSUPPORTED,
+                           "node %s: power control not supported by "
+                           "this BMC",
+                           job_ctx_node(ctx));
         goto out;
     }
     /* Read the actual state first: after a restart the BMC, not our record,
@@ -158,9 +172,9 @@ static ul_err power_run(ul_job_ctx *ctx, json_object *params, json_object **resu
         *result = power_result(before, UL_POWER_UNKNOWN, false);
         goto out;
     }
-    enum ul_power_state want =
-        (action == UL_POWER_ACTION_OFF || action == UL_POWER_ACTION_SOFT) ? UL_POWER_OFF
-                                                                           : UL_POWER_ON;
+    enum ul_power_state want = (action == UL_POWER_ACTION_OFF || action == UL_POWER_ACTION_SOFT)
+                                   ? UL_POWER_OFF
+                                   : UL_POWER_ON;
     bool idempotent = action == UL_POWER_ACTION_ON || action == UL_POWER_ACTION_OFF ||
                       action == UL_POWER_ACTION_SOFT;
     if (idempotent && before == want) {
@@ -205,7 +219,6 @@ out:
     return rc;
 }
 
-
 /* Jobs that read the BMC and change nothing on it can always run again. */
 static bool always_resumable(json_object *params)
 {
@@ -235,12 +248,13 @@ static ul_err boot_parse(json_object *params, bool *set, struct ul_boot *b, ul_e
             *set = true;
         } else if (strcmp(key, "persistent") == 0) {
             if (!json_object_is_type(val, json_type_boolean))
-                return ul_errmsg_set(em, UL_ERR_INVALID, "field 'persistent': must be true or "
-                                                         "false");
+                return ul_errmsg_set(em, UL_ERR_INVALID,
+                                     "field 'persistent': must be true or "
+                                     "false");
             b->persistent = json_object_get_boolean(val);
         } else if (strcmp(key, "mode") == 0) {
-            const char *m = json_object_is_type(val, json_type_string) ? json_object_get_string(val)
-                                                                        : "";
+            const char *m =
+                json_object_is_type(val, json_type_string) ? json_object_get_string(val) : "";
             if (strcmp(m, "uefi") == 0)
                 b->uefi = true;
             else if (strcmp(m, "legacy") == 0)
@@ -270,9 +284,8 @@ static json_object *boot_json(const struct ul_boot *b)
     json_object_object_add(r, "device", json_object_new_string(bmc_boot_device_name(b->device)));
     json_object_object_add(r, "persistent",
                            b->flags_unknown ? NULL : json_object_new_boolean(b->persistent));
-    json_object_object_add(r, "mode", b->flags_unknown
-                                          ? NULL
-                                          : json_object_new_string(b->uefi ? "uefi" : "legacy"));
+    json_object_object_add(
+        r, "mode", b->flags_unknown ? NULL : json_object_new_string(b->uefi ? "uefi" : "legacy"));
     return r;
 }
 
@@ -305,11 +318,11 @@ static ul_err boot_run(ul_job_ctx *ctx, json_object *params, json_object **resul
     if (set && (got.device != want.device ||
                 (want.device != UL_BOOT_NONE && !got.flags_unknown &&
                  (got.persistent != want.persistent || got.uefi != want.uefi)))) {
-        rc = ul_errmsg_set(em, UL_ERR_PROTOCOL,
-                           "node %s: asked for boot device %s (%s) but the BMC reports %s (%s)",
-                           job_ctx_node(ctx), bmc_boot_device_name(want.device),
-                           want.persistent ? "persistent" : "once",
-                           bmc_boot_device_name(got.device), got.persistent ? "persistent" : "once");
+        rc = ul_errmsg_set(
+            em, UL_ERR_PROTOCOL,
+            "node %s: asked for boot device %s (%s) but the BMC reports %s (%s)", job_ctx_node(ctx),
+            bmc_boot_device_name(want.device), want.persistent ? "persistent" : "once",
+            bmc_boot_device_name(got.device), got.persistent ? "persistent" : "once");
         goto out;
     }
     *result = boot_json(&got);
@@ -348,9 +361,8 @@ json_object *bmc_sensor_json(const struct ul_sensor *x)
     return o;
 }
 
-ul_err bmc_read_sensors(ul_job_ctx *ctx, struct ul_sensor_list *out,
-                        struct ul_power_reading *pr, ul_err *pr_rc, ul_errmsg *pr_em,
-                        enum ul_power_state *power, ul_errmsg *em)
+ul_err bmc_read_sensors(ul_job_ctx *ctx, struct ul_sensor_list *out, struct ul_power_reading *pr,
+                        ul_err *pr_rc, ul_errmsg *pr_em, enum ul_power_state *power, ul_errmsg *em)
 {
     struct bmc_op os;
     memset(out, 0, sizeof(*out));
@@ -367,11 +379,11 @@ ul_err bmc_read_sensors(ul_job_ctx *ctx, struct ul_sensor_list *out,
         goto out;
     /* Power draw rides along: DCMI where the BMC has it, a clear word where
      * it does not.  Its failure never fails the sensor read. */
-    *pr_rc = os.driver->power_reading
-                 ? os.driver->power_reading(os.s, pr, pr_em)
-                 : ul_errmsg_set(pr_em, UL_ERR_UNSUPPORTED,
-                                 "node %s: power reading not supported by this BMC",
-                                 job_ctx_node(ctx));
+    *pr_rc =
+        os.driver->power_reading
+            ? os.driver->power_reading(os.s, pr, pr_em)
+            : ul_errmsg_set(pr_em, UL_ERR_UNSUPPORTED,
+                            "node %s: power reading not supported by this BMC", job_ctx_node(ctx));
     if (power) {
         ul_errmsg ignored;
         *power = UL_POWER_UNKNOWN;
@@ -402,8 +414,7 @@ json_object *bmc_power_reading_json(const struct ul_power_reading *p, ul_err rc,
     return pr;
 }
 
-static ul_err sensors_run(ul_job_ctx *ctx, json_object *params, json_object **result,
-                          ul_errmsg *em)
+static ul_err sensors_run(ul_job_ctx *ctx, json_object *params, json_object **result, ul_errmsg *em)
 {
     struct ul_sensor_list list;
     struct ul_power_reading p;
@@ -448,8 +459,10 @@ ul_err bmc_collect_events(ul_job_ctx *ctx, bool clear, int *read, int *inserted,
     if (rc != UL_OK)
         return rc;
     if (!os.driver->events_read || (clear && !os.driver->events_clear)) {
-        rc = ul_errmsg_set(em, UL_ERR_UNSUPPORTED, "node %s: event log %s not supported by this "
-                           "BMC", node, clear ? "clearing" : "reading");
+        rc = ul_errmsg_set(em, UL_ERR_UNSUPPORTED,
+                           "node %s: event log %s not supported by this "
+                           "BMC",
+                           node, clear ? "clearing" : "reading");
         goto out;
     }
     if ((rc = store_cursor_get(st, node, "sel", &cursor, em)) != UL_OK)

@@ -260,4 +260,5 @@ const struct ul_driver redfish_driver = {
     .firmware_list = rf_firmware_list,
     .firmware_update = rf_firmware_update,
     .task_poll = rf_task_poll,
+    .bind_job = rf_bind_job,
 };

@@ -222,6 +222,28 @@ struct attempt {
     char errbuf[CURL_ERROR_SIZE];
 };
 
+void rf_bind_job(struct ul_bmc_session *s, int64_t deadline_ms, bool (*stop)(void *arg), void *arg)
+{
+    s->deadline_ms = deadline_ms;
+    s->stop = stop;
+    s->stop_arg = arg;
+}
+
+/* curl's progress callback: a non-zero return aborts the transfer. */
+static int on_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+                       curl_off_t ulnow)
+{
+    (void)dltotal, (void)dlnow, (void)ultotal, (void)ulnow;
+    struct ul_bmc_session *s = arg;
+    /* curl calls this for every chunk; asking the job engine (a lock)
+     * ten times a second is plenty. */
+    int64_t now = ul_mono_ms();
+    if (now - s->stop_checked_ms < 100)
+        return 0;
+    s->stop_checked_ms = now;
+    return s->stop && s->stop(s->stop_arg) ? 1 : 0;
+}
+
 static void perform_once(struct ul_bmc_session *s, const char *method, const char *path,
                          const char *body, curl_mime *mime, const char *if_match, bool auth,
                          int timeout_ms, struct rf_reply *r, struct attempt *a)
@@ -233,6 +255,19 @@ static void perform_once(struct ul_bmc_session *s, const char *method, const cha
     rf_reply_free(r);
     memset(a, 0, sizeof(*a));
     curl_easy_reset(c); /* keeps the connection cache: only options go */
+    if (s->deadline_ms) {
+        /* No call outlives the job (an image push may otherwise run an hour). */
+        int64_t left = s->deadline_ms - ul_mono_ms();
+        if (left < timeout_ms)
+            timeout_ms = left > 200 ? (int)left : 200;
+    }
+    /* Never a login (auth false): cut short, it could leave a session open
+     * on the BMC that we hold no token for. */
+    if (s->stop && auth) {
+        curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
+        curl_easy_setopt(c, CURLOPT_XFERINFODATA, s);
+        curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+    }
 
     h = add_header(h, "Accept: application/json");
     h = add_header(h, "OData-Version: 4.0");
@@ -368,6 +403,11 @@ static ul_err curl_error(struct ul_bmc_session *s, const char *method, const cha
                              "node %s: %s %s: TLS handshake failed (is the BMC speaking plain "
                              "HTTP? then use http://host:port): %s",
                              s->node, method, path, detail);
+    case CURLE_ABORTED_BY_CALLBACK:
+        return ul_errmsg_set(em, UL_ERR_INTERRUPTED,
+                             "node %s: %s %s: stopped: the job was canceled, timed out or the "
+                             "daemon is stopping",
+                             s->node, method, path);
     case CURLE_WRITE_ERROR:
         if (a->too_big)
             return ul_errmsg_set(em, UL_ERR_PROTOCOL,
@@ -513,8 +553,7 @@ static ul_err request_ex(struct ul_bmc_session *s, const char *method, const cha
     for (int attempt = 0;;) {
         perform_once(s, method, path, body, mime, if_match, auth, timeout_ms, r, &a);
         if (a.cc == CURLE_OK) {
-            if (r->status == 401 && auth && relogin && !s->basic && !relogged &&
-                s->sessions_path) {
+            if (r->status == 401 && auth && relogin && !s->basic && !relogged && s->sessions_path) {
                 /* The BMC forgot our session (idle expiry, BMC reboot):
                  * log in once more and repeat the request.  Also when an
                  * earlier login failed and left us without a token: the
@@ -562,8 +601,8 @@ ul_err rf_request(struct ul_bmc_session *s, const char *method, const char *path
     return request_ex(s, method, path, body, NULL, 0, if_match, true, true, r, em);
 }
 
-ul_err rf_request_mime(struct ul_bmc_session *s, const char *path, curl_mime *mime,
-                       int timeout_ms, struct rf_reply *r, ul_errmsg *em)
+ul_err rf_request_mime(struct ul_bmc_session *s, const char *path, curl_mime *mime, int timeout_ms,
+                       struct rf_reply *r, ul_errmsg *em)
 {
     return request_ex(s, "POST", path, NULL, mime, timeout_ms, NULL, true, true, r, em);
 }
@@ -740,7 +779,8 @@ void rf_logout(struct ul_bmc_session *s)
         struct attempt a;
         /* Short and without retries: a BMC that went away must not hold up
          * the session cache, and the session expires on its own anyway. */
-        perform_once(s, "DELETE", s->session_path, NULL, NULL, NULL, true, RF_LOGOUT_TIMEOUT_MS, &r, &a);
+        perform_once(s, "DELETE", s->session_path, NULL, NULL, NULL, true, RF_LOGOUT_TIMEOUT_MS, &r,
+                     &a);
         if (a.cc != CURLE_OK || r.status >= 300)
             ul_debug("node %s: logout: %s", s->node,
                      a.cc != CURLE_OK ? curl_easy_strerror(a.cc) : "refused");

@@ -86,6 +86,12 @@ struct ul_bmc_session {
     struct rf_logsel *logs;
     size_t nlogs;
     json_object *bios_registry; /* normalised, read once per session, or NULL */
+    /* The job using the session now (bind_job): its deadline (ul_mono_ms,
+     * 0: none) and whether it must stop. */
+    int64_t deadline_ms;
+    bool (*stop)(void *arg);
+    void *stop_arg;
+    int64_t stop_checked_ms; /* when stop was last asked */
 };
 
 /* ---- HTTP (http.c) ---- */
@@ -152,6 +158,10 @@ ul_err rf_parse(struct ul_bmc_session *s, const char *method, const char *path, 
 
 /* Append s JSON-escaped (with quotes) to buf; false when it does not fit. */
 bool rf_json_quote(char *buf, size_t size, size_t *used, const char *str);
+
+/* The driver's bind_job slot (http.c). */
+void rf_bind_job(struct ul_bmc_session *s, int64_t deadline_ms, bool (*stop)(void *arg),
+                 void *arg);
 
 /* Zero memory the compiler may not optimise away; NULL-safe. */
 void rf_wipe(void *p, size_t n);

@@ -592,6 +592,33 @@ check_relogin_mid_update() {
 }
 ul_check check_relogin_mid_update
 
+# A BMC that takes its time over one request: the job's cancel and its
+# deadline cut the call short (a push of a large image could otherwise hold
+# the node for the BMC timeout, or an hour).
+check_stop_mid_request() {
+    make_image bios-3.3.bin BIOS 3.3.0
+    emu_faults "$EMU" '{"latency_ms":15000,"path_prefix":"/redfish/v1/UpdateService/update-multipart"}'
+    ul_api -c application/octet-stream -f "$IMGDIR/bios-3.3.bin" POST \
+        "/api/v1/nodes/rf1/firmware/upload?name=bios-3.3.bin"
+    UL_JOB=$(ul_jq .job.id)
+    wait_json "/api/v1/jobs/$UL_JOB" '.message | test("uploading")' true 20
+    local t0=$SECONDS
+    ul_api POST "/api/v1/jobs/$UL_JOB/cancel"
+    wait_job "$UL_JOB" 10
+    assert_json .state canceled "canceled during a slow push"
+    [ $((SECONDS - t0)) -le 5 ] || ul_fail "the cancel took $((SECONDS - t0)) s"
+    t0=$SECONDS
+    ul_api -c application/octet-stream -f "$IMGDIR/bios-3.3.bin" POST \
+        "/api/v1/nodes/rf1/firmware/upload?name=bios-3.3.bin&timeout=3"
+    UL_JOB=$(ul_jq .job.id)
+    wait_job "$UL_JOB" 15
+    assert_job_error timeout "no reply within"
+    [ $((SECONDS - t0)) -le 8 ] || ul_fail "a 3 s job took $((SECONDS - t0)) s"
+    emu_faults "$EMU" '{}'
+    assert_eq "$(find "$UL_DIR/uploads" -type f | wc -l)" 0 "no image left behind"
+}
+ul_check check_stop_mid_request
+
 # A queued upload that is canceled takes its spooled image with it.
 check_cancel_upload() {
     emu_faults "$EMU" '{"task_step_ms":500}'
