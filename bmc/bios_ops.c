@@ -250,7 +250,7 @@ ul_err bios_set_run(ul_job_ctx *ctx, json_object *params, json_object **result, 
     /* Values already in place (and not about to change) need no write: a
      * profile applied twice must not reboot a node for nothing. */
     {
-        json_object *current = NULL, *pending = NULL, *todo = json_object_new_object();
+        json_object *current = NULL, *pending = NULL, *to_write = json_object_new_object();
         json_object_object_get_ex(bios, "attributes", &current);
         json_object_object_get_ex(bios, "pending", &pending);
         json_object_object_foreach(wanted, name, v)
@@ -260,10 +260,10 @@ ul_err bios_set_run(ul_job_ctx *ctx, json_object *params, json_object **result, 
                 current && json_object_object_get_ex(current, name, &c) && json_object_equal(c, v);
             bool changing = pending && json_object_object_get_ex(pending, name, NULL);
             if (!same || changing)
-                json_object_object_add(todo, name, json_object_get(v));
+                json_object_object_add(to_write, name, json_object_get(v));
         }
-        if (json_object_object_length(todo) == 0) {
-            json_object_put(todo);
+        if (json_object_object_length(to_write) == 0) {
+            json_object_put(to_write);
             *result = json_object_new_object();
             json_object_object_add(*result, "requested", json_object_get(wanted));
             json_object_object_add(*result, "not_applied", json_object_new_object());
@@ -273,7 +273,7 @@ ul_err bios_set_run(ul_job_ctx *ctx, json_object *params, json_object **result, 
             goto out;
         }
         json_object_put(wanted);
-        wanted = todo;
+        wanted = to_write;
     }
     if ((rc = job_ctx_check(ctx, em)) != UL_OK)
         goto out;
