@@ -296,6 +296,17 @@ int main(int argc, char **argv)
     struct bmc_ops_config ops_cfg = {.call_timeout_ms = cfg.bmc_timeout * 1000,
                                      .sessions = sessions};
     jobs = jobs_new(st, cfg.job_workers, cfg.job_timeout);
+    {
+        /* Polls keep a share of the workers whatever operator jobs are
+         * queued: the telemetry that watches a rollout must not wait on it. */
+        int reserve = cfg.job_poll_workers;
+        if (reserve < 0)
+            reserve = cfg.job_workers > 1 ? (cfg.job_workers / 4 > 0 ? cfg.job_workers / 4 : 1) : 0;
+        struct jobs_options jo = {.instance = cfg.job_instance,
+                                  .lease_s = cfg.job_lease,
+                                  .poll_workers = reserve};
+        jobs_configure(jobs, &jo);
+    }
     bmc_ops_register(jobs, &ops_cfg);
     char *upload_dir = xasprintf("%s/uploads", cfg.data_dir);
     if (mkdir(upload_dir, 0700) != 0 && errno != EEXIST)

@@ -109,106 +109,173 @@ json_object *cfg_task_json(const struct ul_task_ref *t, const struct ul_task_sta
     return o;
 }
 
-/* Follow a BMC task to its end, mapping its percentage into the job's
- * progress between lo and hi.  A task whose percentage and message stay
- * the same for stall_s fails the job; so does one the BMC reports failed
- * (with the BMC's message).  Transient errors (a BMC rebooting itself in
- * the middle of its own update) are waited out until the job's deadline.
- * PENDING ends the wait when accept_pending (staged for a reset). */
+/* Where following a task stands, kept in the job's checkpoint ("follow")
+ * so that between polls the job is parked (no worker, and the node kept
+ * only where the caller asks) and a restart goes on from the same place. */
+struct follow_state {
+    int last_pct;
+    char last_msg[256];
+    int64_t changed_at;         /* epoch ms the task last moved (or the BMC was away) */
+    int64_t auth_failing_since; /* epoch ms; 0 when logins work */
+    int garbled;                /* malformed replies in a row */
+    int64_t interval;           /* ms to the next poll */
+    int job_pct;
+};
+
+static int64_t int_or(json_object *o, const char *key, int64_t dflt)
+{
+    json_object *v;
+    return json_object_object_get_ex(o, key, &v) && json_object_is_type(v, json_type_int)
+               ? json_object_get_int64(v)
+               : dflt;
+}
+
+static void follow_load(ul_job_ctx *ctx, int lo, struct follow_state *fs)
+{
+    json_object *cp = job_ctx_checkpoint(ctx), *f = NULL;
+    memset(fs, 0, sizeof(*fs));
+    fs->last_pct = -2;
+    fs->changed_at = ul_wall_ms();
+    fs->interval = 500;
+    fs->job_pct = lo;
+    if (!cp || !json_object_object_get_ex(cp, "follow", &f) ||
+        !json_object_is_type(f, json_type_object))
+        return;
+    fs->last_pct = (int)int_or(f, "last_pct", -2);
+    const char *msg = jv_str(f, "last_msg");
+    snprintf(fs->last_msg, sizeof(fs->last_msg), "%s", msg ? msg : "");
+    fs->garbled = (int)int_or(f, "garbled", 0);
+    fs->interval = int_or(f, "interval", 500);
+    fs->job_pct = (int)int_or(f, "job_pct", lo);
+    fs->auth_failing_since = int_or(f, "auth_failing_since", 0);
+    /* After a restart the daemon's own absence is not the task stalling:
+     * the stall clock starts again. */
+    if (!job_ctx_resumed(ctx))
+        fs->changed_at = int_or(f, "changed_at", fs->changed_at);
+}
+
+static ul_err follow_save(ul_job_ctx *ctx, const struct follow_state *fs, ul_errmsg *em)
+{
+    json_object *cp = json_object_new_object(), *old = job_ctx_checkpoint(ctx);
+    if (old) {
+        json_object_object_foreach(old, k, v) json_object_object_add(cp, k, json_object_get(v));
+    }
+    json_object *f = json_object_new_object();
+    json_object_object_add(f, "last_pct", json_object_new_int(fs->last_pct));
+    json_object_object_add(f, "last_msg", json_object_new_string(fs->last_msg));
+    json_object_object_add(f, "changed_at", json_object_new_int64(fs->changed_at));
+    json_object_object_add(f, "auth_failing_since", json_object_new_int64(fs->auth_failing_since));
+    json_object_object_add(f, "garbled", json_object_new_int(fs->garbled));
+    json_object_object_add(f, "interval", json_object_new_int64(fs->interval));
+    json_object_object_add(f, "job_pct", json_object_new_int(fs->job_pct));
+    json_object_object_add(cp, "follow", f);
+    ul_err rc = job_ctx_save_checkpoint(ctx, cp, em);
+    json_object_put(cp);
+    return rc;
+}
+
+/* Poll a BMC task once; when it has not ended, park the job until the next
+ * poll (*parked) with its percentage mapped into the job's progress between
+ * lo and hi.  A task whose percentage and message stay the same for stall_s
+ * fails the job; so does one the BMC reports failed (with the BMC's
+ * message).  Transient errors (a BMC rebooting itself in the middle of its
+ * own update) are waited out until the job's deadline.  PENDING ends the
+ * wait when accept_pending (staged for a reset). */
 ul_err cfg_follow_task(ul_job_ctx *ctx, struct bmc_op *os, const struct ul_task_ref *task,
                        const char *what, int lo, int hi, int stall_s, bool accept_pending,
-                       struct ul_task_status *st, ul_errmsg *em)
+                       bool hold_node, bool *parked, struct ul_task_status *st, ul_errmsg *em)
 {
     const char *node = job_ctx_node(ctx);
+    *parked = false;
     if (!os->driver->task_poll)
         return cfg_unsupported(ctx, "following tasks", em);
-    int last_pct = -2;
-    char last_msg[sizeof(st->message)] = "";
-    int64_t changed_at = ul_mono_ms();
-    int64_t interval = 500;
-    int64_t auth_failing_since = 0;
-    int garbled = 0; /* protocol errors in a row */
-    int job_pct = lo;
-    for (;;) {
-        ul_err rc = os->driver->task_poll(os->s, task, st, em);
-        if (rc == UL_ERR_NOT_FOUND) {
-            /* The BMC forgot the task (it restarted, as many do at the end
-             * of their own update): over, outcome unknown.  The caller
-             * reads the BMC back to tell. */
-            ul_info("node %s: %s: %s; checking the result", node, what, em->text);
-            st->state = UL_TASK_DONE;
-            snprintf(st->service_state, sizeof(st->service_state), "Gone");
-            snprintf(st->message, sizeof(st->message), "%.200s", em->text);
-            return UL_OK;
-        }
-        if (rc == UL_OK) {
-            if (st->state == UL_TASK_DONE)
-                return UL_OK;
-            if (st->state == UL_TASK_FAILED)
-                return ul_errmsg_set(em, UL_ERR_REJECTED,
-                                     "node %s: %s failed on the BMC (task "
-                                     "%s%s%s)",
-                                     node, what, st->service_state, st->message[0] ? ": " : "",
-                                     st->message);
-            if (st->state == UL_TASK_PENDING && accept_pending)
-                return UL_OK;
-            int pct = st->percent < 0 ? 0 : st->percent;
-            job_pct = lo + (hi - lo) * pct / 100;
-            job_ctx_progress(ctx, job_pct, "%s: task %s %d%%%s%s", what, st->service_state, pct,
-                             st->message[0] ? ": " : "", st->message);
-            if (st->percent != last_pct || strcmp(st->message, last_msg) != 0) {
-                last_pct = st->percent;
-                snprintf(last_msg, sizeof(last_msg), "%s", st->message);
-                changed_at = ul_mono_ms();
-            } else if (ul_mono_ms() - changed_at >= (int64_t)stall_s * 1000) {
-                return ul_errmsg_set(em, UL_ERR_TIMEOUT,
-                                     "node %s: %s stalled: the task stayed at %d%% for %d s "
-                                     "(%s%s%s)",
-                                     node, what, pct, stall_s, st->service_state,
-                                     st->message[0] ? ": " : "", st->message);
-            }
-        } else if (rc == UL_ERR_INTERRUPTED && job_ctx_check(ctx, NULL) != UL_OK) {
-            /* The call was cut short for the job (canceled, deadline,
-             * stopping): the check below says which. */
-        } else if ((!ul_err_is_transient(rc) && rc != UL_ERR_AUTH) ||
-                   (rc == UL_ERR_PROTOCOL && ++garbled >= MAX_GARBLED)) {
-            /* Garbage once may be a BMC rebooting; every time, it is not
-             * a task we can follow. */
-            return rc;
-        } else if (rc == UL_ERR_AUTH && auth_failing_since &&
-                   ul_mono_ms() - auth_failing_since > AUTH_GRACE_MS) {
-            /* A BMC rebooting into new firmware may refuse logins for a
-             * while; one that still does after this long has other
-             * credentials now. */
-            return rc;
-        } else {
-            if (rc == UL_ERR_AUTH && !auth_failing_since)
-                auth_failing_since = ul_mono_ms();
-            job_ctx_progress(ctx, job_pct, "%s: waiting for the BMC (%s)", what, em->text);
-            /* A BMC that is away (rebooting into its new firmware) is not a
-             * stalled task: the stall clock starts again when it answers. */
-            changed_at = ul_mono_ms();
-            ul_debug("node %s: %s: task poll: %s (waiting)", node, what, em->text);
-        }
-        if (rc != UL_ERR_AUTH)
-            auth_failing_since = 0;
-        if (rc != UL_ERR_PROTOCOL)
-            garbled = 0;
-        if ((rc = job_ctx_check(ctx, em)) != UL_OK) {
-            if (rc == UL_ERR_TIMEOUT)
-                ul_errmsg_set(em, UL_ERR_TIMEOUT,
-                              "node %s: %s: the job's deadline passed while the BMC's task was "
-                              "%s at %d%% (the task goes on on the BMC)",
-                              node, what, st->service_state, st->percent);
-            return rc;
-        }
-        int64_t wait = st->retry_after_s > 0 ? (int64_t)st->retry_after_s * 1000 : interval;
-        if (wait > 5000)
-            wait = 5000;
-        job_ctx_sleep(ctx, wait);
-        if (interval < 2000)
-            interval += 250;
+    struct follow_state fs;
+    follow_load(ctx, lo, &fs);
+    int64_t now = ul_wall_ms();
+    ul_err rc = os->driver->task_poll(os->s, task, st, em);
+    if (rc == UL_ERR_NOT_FOUND) {
+        /* The BMC forgot the task (it restarted, as many do at the end
+         * of their own update): over, outcome unknown.  The caller
+         * reads the BMC back to tell. */
+        ul_info("node %s: %s: %s; checking the result", node, what, em->text);
+        st->state = UL_TASK_DONE;
+        snprintf(st->service_state, sizeof(st->service_state), "Gone");
+        snprintf(st->message, sizeof(st->message), "%.200s", em->text);
+        return UL_OK;
     }
+    if (rc == UL_OK) {
+        if (st->state == UL_TASK_DONE)
+            return UL_OK;
+        if (st->state == UL_TASK_FAILED)
+            return ul_errmsg_set(em, UL_ERR_REJECTED,
+                                 "node %s: %s failed on the BMC (task "
+                                 "%s%s%s)",
+                                 node, what, st->service_state, st->message[0] ? ": " : "",
+                                 st->message);
+        if (st->state == UL_TASK_PENDING && accept_pending)
+            return UL_OK;
+        int pct = st->percent < 0 ? 0 : st->percent;
+        fs.job_pct = lo + (hi - lo) * pct / 100;
+        job_ctx_progress(ctx, fs.job_pct, "%s: task %s %d%%%s%s", what, st->service_state, pct,
+                         st->message[0] ? ": " : "", st->message);
+        if (st->percent != fs.last_pct || strcmp(st->message, fs.last_msg) != 0) {
+            fs.last_pct = st->percent;
+            snprintf(fs.last_msg, sizeof(fs.last_msg), "%s", st->message);
+            fs.changed_at = now;
+        } else if (now - fs.changed_at >= (int64_t)stall_s * 1000) {
+            return ul_errmsg_set(em, UL_ERR_TIMEOUT,
+                                 "node %s: %s stalled: the task stayed at %d%% for %d s "
+                                 "(%s%s%s)",
+                                 node, what, pct, stall_s, st->service_state,
+                                 st->message[0] ? ": " : "", st->message);
+        }
+    } else if (rc == UL_ERR_INTERRUPTED && job_ctx_check(ctx, NULL) != UL_OK) {
+        /* The call was cut short for the job (canceled, deadline,
+         * stopping): the check below says which. */
+    } else if ((!ul_err_is_transient(rc) && rc != UL_ERR_AUTH) ||
+               (rc == UL_ERR_PROTOCOL && ++fs.garbled >= MAX_GARBLED)) {
+        /* Garbage once may be a BMC rebooting; every time, it is not
+         * a task we can follow. */
+        return rc;
+    } else if (rc == UL_ERR_AUTH && fs.auth_failing_since &&
+               now - fs.auth_failing_since > AUTH_GRACE_MS) {
+        /* A BMC rebooting into new firmware may refuse logins for a
+         * while; one that still does after this long has other
+         * credentials now. */
+        return rc;
+    } else {
+        if (rc == UL_ERR_AUTH && !fs.auth_failing_since)
+            fs.auth_failing_since = now;
+        job_ctx_progress(ctx, fs.job_pct, "%s: waiting for the BMC (%s)", what, em->text);
+        /* A BMC that is away (rebooting into its new firmware) is not a
+         * stalled task: the stall clock starts again when it answers. */
+        fs.changed_at = now;
+        ul_debug("node %s: %s: task poll: %s (waiting)", node, what, em->text);
+    }
+    if (rc != UL_ERR_AUTH)
+        fs.auth_failing_since = 0;
+    if (rc != UL_ERR_PROTOCOL)
+        fs.garbled = 0;
+    if ((rc = job_ctx_check(ctx, em)) != UL_OK) {
+        if (rc == UL_ERR_TIMEOUT)
+            ul_errmsg_set(em, UL_ERR_TIMEOUT,
+                          "node %s: %s: the job's deadline passed while the BMC's task was "
+                          "%s at %d%% (the task goes on on the BMC)",
+                          node, what, st->service_state, st->percent);
+        return rc;
+    }
+    int64_t wait = st->retry_after_s > 0 ? (int64_t)st->retry_after_s * 1000 : fs.interval;
+    if (wait > 5000)
+        wait = 5000;
+    if (fs.interval < 2000)
+        fs.interval += 250;
+    if ((rc = follow_save(ctx, &fs, em)) != UL_OK)
+        return rc;
+    /* Parked between polls: the worker goes back to the pool.  The caller
+     * says whether the node stays held meanwhile. */
+    job_ctx_wait_until(ctx, job_ctx_step(ctx), wait, hold_node);
+    *parked = true;
+    return UL_OK;
 }
 
 /* ---- registration ---- */

@@ -36,16 +36,20 @@ ul_err cfg_unknown_outcome(ul_job_ctx *ctx, const char *what, const char *check,
 /* {"uri", "state", "percent", "message"} of a task (new). */
 json_object *cfg_task_json(const struct ul_task_ref *t, const struct ul_task_status *st);
 
-/* Follow a BMC task to its end, its percentage mapped into the job's
- * progress between lo and hi.  Fails the job when the BMC reports the task
- * failed (UL_ERR_REJECTED, with the BMC's message) or it shows no progress
- * for stall_s (UL_ERR_TIMEOUT); transient errors are waited out until the
- * job's deadline.  A Pending task ends the wait when accept_pending.  A
- * task the BMC no longer knows ends it too, as DONE with service_state
- * "Gone": the caller must read the BMC back to tell whether it worked. */
+/* Follow a BMC task: poll it once; when it has not ended the job is parked
+ * until the next poll (*parked; the handler then returns UL_OK at once and
+ * the engine calls it again, at the same step, with the checkpoint saying
+ * where it was).  Its percentage maps into the job's progress between lo and
+ * hi.  Fails the job when the BMC reports the task failed (UL_ERR_REJECTED,
+ * with the BMC's message) or it shows no progress for stall_s
+ * (UL_ERR_TIMEOUT); transient errors are waited out until the job's
+ * deadline.  A Pending task ends the wait when accept_pending.  A task the
+ * BMC no longer knows ends it too, as DONE with service_state "Gone": the
+ * caller must read the BMC back to tell whether it worked.  hold_node: the
+ * node stays claimed while the job is parked (say why at the call). */
 ul_err cfg_follow_task(ul_job_ctx *ctx, struct bmc_op *os, const struct ul_task_ref *task,
                        const char *what, int lo, int hi, int stall_s, bool accept_pending,
-                       struct ul_task_status *st, ul_errmsg *em);
+                       bool hold_node, bool *parked, struct ul_task_status *st, ul_errmsg *em);
 
 /* The job handlers (validate and run), by file. */
 ul_err bios_read_run(ul_job_ctx *ctx, json_object *params, json_object **result, ul_errmsg *em);

@@ -154,7 +154,7 @@ ul_err firmware_update_run(ul_job_ctx *ctx, json_object *params, json_object **r
     const char **targets = NULL;
     struct ul_task_ref task;
     struct ul_task_status st = {0};
-    bool submitted = false;
+    bool submitted = false, parked = false;
     int stall = DEFAULT_STALL_S;
     if (json_object_object_get_ex(params, "stall_timeout", &tj))
         stall = (int)json_object_get_int64(tj);
@@ -177,8 +177,9 @@ ul_err firmware_update_run(ul_job_ctx *ctx, json_object *params, json_object **r
         json_object *cp = job_ctx_checkpoint(ctx), *b;
         if (json_object_object_get_ex(cp, "before", &b))
             before = json_object_get(b);
-        job_ctx_progress(ctx, 20, "resumed: following the BMC's task %s",
-                         task.task[0] ? task.task : task.monitor);
+        if (!job_ctx_woken(ctx))
+            job_ctx_progress(ctx, 20, "resumed: following the BMC's task %s",
+                             task.task[0] ? task.task : task.monitor);
         goto follow;
     }
     job_ctx_progress(ctx, 10, "reading firmware versions");
@@ -237,8 +238,13 @@ ul_err firmware_update_run(ul_job_ctx *ctx, json_object *params, json_object **r
     if (rc != UL_OK)
         goto out;
 follow:
-    rc = cfg_follow_task(ctx, &os, &task, "firmware update", 20, 90, stall, on_reset, &st, em);
-    if (rc != UL_OK)
+    /* The node stays held between polls: a BMC flashing its firmware must
+     * see no other operation (a power action or a second session can
+     * corrupt the flash on some BMCs), and its telemetry is meaningless
+     * until it is back. */
+    rc = cfg_follow_task(ctx, &os, &task, "firmware update", 20, 90, stall, on_reset, true,
+                         &parked, &st, em);
+    if (rc != UL_OK || parked)
         goto out;
     *result = json_object_new_object();
     json_object_object_add(*result, "task", cfg_task_json(&task, &st));

@@ -189,6 +189,7 @@ ul_err raid_create_run(ul_job_ctx *ctx, json_object *params, json_object **resul
     char volume_id[64] = "";
     struct ul_task_ref task;
     struct ul_task_status st = {0};
+    bool parked = false;
     const char *controller = jv_str(params, "controller");
     const char *name = jv_str(params, "name");
     struct bmc_op os;
@@ -277,8 +278,11 @@ ul_err raid_create_run(ul_job_ctx *ctx, json_object *params, json_object **resul
     if (rc != UL_OK)
         goto out;
 follow:
-    if ((rc = cfg_follow_task(ctx, &os, &task, "volume creation", 40, 80, DEFAULT_STALL_S, false,
-                              &st, em)) != UL_OK)
+    /* A volume builds on the controller by itself: other operations may
+     * use the BMC meanwhile, so the node is not held. */
+    if ((rc = cfg_follow_task(ctx, &os, &task, "volume creation", 40, 80, DEFAULT_STALL_S, false, false,
+                              &parked, &st, em)) != UL_OK ||
+        parked)
         goto out;
 verify:
     job_ctx_progress(ctx, 85, "verifying the new volume");
@@ -361,6 +365,7 @@ ul_err raid_delete_run(ul_job_ctx *ctx, json_object *params, json_object **resul
     struct ul_task_ref task;
     memset(&task, 0, sizeof(task));
     struct ul_task_status st = {0};
+    bool parked = false;
     struct bmc_op os;
     ul_err rc = bmc_op_open(ctx, &os, em);
     if (rc != UL_OK)
@@ -391,8 +396,11 @@ ul_err raid_delete_run(ul_job_ctx *ctx, json_object *params, json_object **resul
     if (bmc_task_ref_empty(&task))
         goto verify;
 follow:
-    if ((rc = cfg_follow_task(ctx, &os, &task, "volume deletion", 40, 80, DEFAULT_STALL_S, false,
-                              &st, em)) != UL_OK)
+    /* A volume builds on the controller by itself: other operations may
+     * use the BMC meanwhile, so the node is not held. */
+    if ((rc = cfg_follow_task(ctx, &os, &task, "volume deletion", 40, 80, DEFAULT_STALL_S, false, false,
+                              &parked, &st, em)) != UL_OK ||
+        parked)
         goto out;
 verify:
     job_ctx_progress(ctx, 85, "verifying the volume is gone");

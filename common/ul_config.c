@@ -36,6 +36,10 @@ static const struct opt options[] = {
     {"jobs", "workers", OPT_INT, OFF(job_workers), 1, 1024, "job worker threads"},
     {"jobs", "timeout", OPT_INT, OFF(job_timeout), 1, 86400 * 7, "default job timeout (s)"},
     {"jobs", "retain_days", OPT_INT, OFF(job_retain_days), 1, 3650, "days to keep finished jobs"},
+    {"jobs", "poll_workers", OPT_INT, OFF(job_poll_workers), -1, 1023,
+     "workers kept for polls (-1: a quarter)"},
+    {"jobs", "lease", OPT_INT, OFF(job_lease), 3, 3600, "job claim lease (s)"},
+    {"jobs", "instance", OPT_STR_EMPTY, OFF(job_instance), 0, 0, "name in job claims"},
     {"api", "max_body", OPT_LONG, OFF(max_body), 1024, 64L * 1024 * 1024, "max request body"},
     {"api", "page_default", OPT_INT, OFF(page_default), 1, 100000, "default page size"},
     {"api", "page_max", OPT_INT, OFF(page_max), 1, 100000, "largest page size"},
@@ -70,6 +74,9 @@ void ul_config_defaults(struct ul_config *cfg)
     cfg->job_workers = 16;
     cfg->job_timeout = 300;
     cfg->job_retain_days = 30;
+    cfg->job_poll_workers = -1;
+    cfg->job_lease = 30;
+    cfg->job_instance = xstrdup("");
     cfg->max_body = 1024 * 1024;
     cfg->page_default = 100;
     cfg->page_max = 1000;
@@ -102,7 +109,8 @@ void ul_config_free(struct ul_config *cfg)
     free(cfg->rrd_rrdcached);
     free(cfg->rrd_archives);
     free(cfg->web_dir);
-    cfg->web_dir = NULL;
+    free(cfg->job_instance);
+    cfg->web_dir = cfg->job_instance = NULL;
     cfg->data_dir = cfg->listen_host = cfg->rrd_rrdcached = cfg->rrd_archives = NULL;
 }
 

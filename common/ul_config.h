@@ -36,6 +36,9 @@ struct ul_config {
     int job_workers;     /* worker threads running jobs */
     int job_timeout;     /* seconds, default per-job timeout */
     int job_retain_days; /* finished jobs older than this are pruned */
+    int job_poll_workers; /* workers operator jobs never take (-1: a quarter, at least 1) */
+    int job_lease;       /* seconds a job claim lasts without a heartbeat */
+    char *job_instance;  /* owned; this daemon's name in job claims ("" = host name) */
     /* [api] */
     long max_body;       /* bytes accepted in one request body */
     int page_default;    /* list page size when the client gives none */

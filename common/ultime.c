@@ -20,6 +20,13 @@ int64_t ul_wall_s(void)
     return (int64_t)time(NULL);
 }
 
+int64_t ul_wall_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 void ul_time_rfc3339(int64_t t, char *buf, size_t len)
 {
     time_t tt = (time_t)t;

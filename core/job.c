@@ -21,6 +21,11 @@ int job_state_parse(const char *s)
     return -1;
 }
 
+const char *job_wait_name(int w)
+{
+    return w == UL_JOB_WAIT_UNTIL ? "until" : w == UL_JOB_WAIT_CHILDREN ? "children" : NULL;
+}
+
 void job_free(struct ul_job *j)
 {
     if (!j)
@@ -34,5 +39,7 @@ void job_free(struct ul_job *j)
     free(j->error);
     free(j->actor);
     free(j->checkpoint);
+    free(j->owner);
+    free(j->step_name);
     free(j);
 }

@@ -40,8 +40,29 @@ struct ul_job {
     int attempts;      /* times a worker started it */
     bool cancel_requested;
     char *checkpoint;  /* JSON text a handler saved to resume from, or NULL */
+    /* The step executor (core/jobs.c).  A claim says which daemon instance
+     * runs the job and until when; fence grows by one at every claim, and
+     * every write from the holder names it, so an instance that lost its
+     * claim cannot overwrite its successor. */
+    char *owner;         /* instance holding the claim, or NULL */
+    int64_t lease_until; /* epoch ms the claim is good for */
+    int64_t fence;
+    int step;            /* the type's own step number (0 first) */
+    char *step_name;     /* for operators; may be NULL */
+    int wait;            /* UL_JOB_WAIT_*: why a running job is parked */
+    int64_t wake_at;     /* epoch ms a parked job is due (0: not by time) */
+    int64_t deadline_at; /* epoch ms this attempt times out (0: not started) */
     int64_t created_at, started_at, finished_at, updated_at; /* epoch s; 0 = not yet */
 };
+
+/* A running job is parked (holds no worker) while it waits: until a time,
+ * or until one of its children ends. */
+enum ul_job_wait {
+    UL_JOB_WAIT_NONE = 0,
+    UL_JOB_WAIT_UNTIL,
+    UL_JOB_WAIT_CHILDREN,
+};
+const char *job_wait_name(int w); /* "until", "children", NULL for none */
 
 void job_free(struct ul_job *j); /* NULL-safe */
 

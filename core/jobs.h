@@ -1,4 +1,6 @@
-/* jobs.h - the job engine: a persisted queue and a bounded worker pool.
+/* jobs.h - the job engine: a step executor over persisted jobs, with claims
+ * and leases in the store, parent and child jobs, and a bounded worker pool
+ * shared with background tasks (polls) in two classes.
  *
  * Threading: jobs_submit/jobs_cancel may be called from any thread (HTTP
  * handlers); they write the store and return at once, never waiting on a BMC.
@@ -9,8 +11,25 @@
  * Lock order: engine->lock, then the store's internal lock.  Handlers run with
  * no engine lock held.
  *
- * Restart semantics: at jobs_start, a job found "running" was interrupted by a
- * crash or kill.  If its type says it is resumable (it re-reads the BMC's
+ * Steps: a job type's run() is called once per step.  It reads the step it
+ * is at (job_ctx_step, the type's own enum, persisted) and ends by returning
+ * an error (the job fails), or UL_OK after at most one of: job_ctx_next (run
+ * that step next, at once), job_ctx_wait_until (park until a time) or
+ * job_ctx_wait_children (park until a child ends); UL_OK with none of them
+ * means done.  A parked job holds no worker thread, and holds its node only
+ * when the step asked (hold_node).  Cancel takes effect at the next step
+ * boundary (or inside a step that calls job_ctx_check); the deadline counts
+ * from the attempt's start, across parks.
+ *
+ * Claims: a job runs only under a claim in the store (owner = this
+ * instance, a lease renewed by a heartbeat, a fence that grows per claim);
+ * the per-node exclusion is a claim row too.  Every write a running job makes
+ * carries its claim; one refused (the lease lapsed and another instance took
+ * the job) stops the job without writing more.
+ *
+ * Restart semantics: at jobs_start, a job this instance held (or whose lease
+ * lapsed) that was on a worker was interrupted by a crash or kill.  A parked
+ * job was on no worker: it simply stays parked and continues.  If its type says it is resumable (it re-reads the BMC's
  * actual state before acting) it is queued again; otherwise it fails with
  * "interrupted by restart".  On a clean shutdown (jobs_stop) running handlers
  * are asked to stop; resumable jobs go back to the queue, the others fail with
@@ -44,6 +63,19 @@ struct ul_job_type {
      * the job ends without run being called: canceled while queued.  NULL:
      * nothing to release. */
     void (*discard)(json_object *params);
+    /* Names of the type's steps, indexed by its step enum (shown to
+     * operators as the job's step); NULL for a type of one step. */
+    const char *const *step_names;
+    int nsteps;
+};
+
+/* Engine settings beyond the pool size (jobs_configure, before start). */
+struct jobs_options {
+    const char *instance; /* this daemon's name in claims (default: host name) */
+    int lease_s;          /* claim lease; renewed every lease_s / 3 (default 30) */
+    int poll_workers;     /* workers operator jobs may never take, so polls
+                           * always run (engine default 0, none; the daemon's
+                           * jobs.poll_workers); -1 leaves it */
 };
 
 /* Create an engine over st with the given pool size and default timeout.
@@ -51,9 +83,14 @@ struct ul_job_type {
 ul_jobs *jobs_new(ul_store *st, int workers, int default_timeout_s);
 /* Register a job type (t must outlive the engine).  Before jobs_start only. */
 void jobs_register(ul_jobs *jobs, const struct ul_job_type *t);
+/* Register a type with its own context (job_ctx_type_arg). */
+void jobs_register_arg(ul_jobs *jobs, const struct ul_job_type *t, void *arg);
+void jobs_configure(ul_jobs *jobs, const struct jobs_options *o);
 /* Opaque pointer handed to handlers through job_ctx_user (driver registry,
  * session cache ...).  Before jobs_start only. */
 void jobs_set_user(ul_jobs *jobs, void *user);
+/* This instance's name in claims. */
+const char *jobs_instance(ul_jobs *jobs);
 const struct ul_job_type *jobs_find_type(ul_jobs *jobs, const char *name);
 
 /* Recover unfinished jobs from the store and start the workers. */
@@ -82,6 +119,8 @@ ul_err jobs_enqueue_task(ul_jobs *jobs, const char *node, int timeout_s, jobs_ta
 
 /* Counts for health and metrics. */
 void jobs_counts(ul_jobs *jobs, int *queued, int *running);
+/* Jobs parked between steps (no worker), and those keeping their node. */
+void jobs_parked(ul_jobs *jobs, int *parked, int *holding);
 int jobs_tasks_queued(ul_jobs *jobs);
 
 /* Stop workers (see restart semantics above) and wait for them. */
@@ -94,6 +133,24 @@ int64_t job_ctx_id(ul_job_ctx *ctx);
 const char *job_ctx_node(ul_job_ctx *ctx);
 ul_store *job_ctx_store(ul_job_ctx *ctx);
 void *job_ctx_user(ul_job_ctx *ctx);
+/* The context the job's type was registered with (jobs_register_arg). */
+void *job_ctx_type_arg(ul_job_ctx *ctx);
+
+/* ---- steps (see the header comment) ---- */
+int job_ctx_step(ul_job_ctx *ctx);
+void job_ctx_next(ul_job_ctx *ctx, int step);
+/* Park for delay_ms, then run step.  hold_node keeps other jobs and polls
+ * off the node meanwhile: say at the call why. */
+void job_ctx_wait_until(ul_job_ctx *ctx, int step, int64_t delay_ms, bool hold_node);
+/* Park until one of this job's children ends (several ending together wake
+ * it once), then run step. */
+void job_ctx_wait_children(ul_job_ctx *ctx, int step);
+/* True when this call continues the job after it was parked (not a new
+ * attempt, not a resume after a restart). */
+bool job_ctx_woken(ul_job_ctx *ctx);
+/* Submit a child of this job (same actor); *id its id. */
+ul_err job_ctx_submit_child(ul_job_ctx *ctx, const char *type, const char *node,
+                            json_object *params, int timeout_s, int64_t *id, ul_errmsg *em);
 /* Monotonic deadline in ms (ul_mono_ms clock). */
 int64_t job_ctx_deadline(ul_job_ctx *ctx);
 /* Milliseconds left before the deadline (never negative). */

@@ -100,6 +100,23 @@ static const char *const migrations[] = {
     /* 2 -> 3: where a long job is on the BMC (a firmware task's URI), so a
      * restarted daemon follows the same task instead of starting again */
     "ALTER TABLE jobs ADD COLUMN checkpoint TEXT;",
+    /* 3 -> 4: the step executor.  Claims with leases and fencing on jobs,
+     * the step a job is at and why it is parked, and the per-node
+     * exclusion in the store (node_claims) instead of in one process's
+     * memory, so several daemons can share the rules. */
+    "ALTER TABLE jobs ADD COLUMN owner TEXT;"
+    "ALTER TABLE jobs ADD COLUMN lease_until INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE jobs ADD COLUMN fence INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE jobs ADD COLUMN step INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE jobs ADD COLUMN step_name TEXT;"
+    "ALTER TABLE jobs ADD COLUMN wait INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE jobs ADD COLUMN wake_at INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE jobs ADD COLUMN deadline_at INTEGER NOT NULL DEFAULT 0;"
+    "CREATE TABLE node_claims ("
+    "  node TEXT PRIMARY KEY,"
+    "  job_id INTEGER NOT NULL,"
+    "  owner TEXT NOT NULL,"
+    "  lease_until INTEGER NOT NULL);",
 };
 
 #define N_MIGRATIONS (int)(sizeof(migrations) / sizeof(migrations[0]))
@@ -598,7 +615,8 @@ void store_node_list_free(struct ul_node_list *l)
 #define JOB_COLS                                                                                   \
     "id, parent_id, type, node, state, params, result, progress, message, error_code, error, "    \
     "actor, timeout_s, attempts, cancel_requested, created_at, started_at, finished_at, "         \
-    "updated_at, checkpoint"
+    "updated_at, checkpoint, owner, lease_until, fence, step, step_name, wait, wake_at, "       \
+    "deadline_at"
 
 static struct ul_job *job_from_row(sqlite3_stmt *s)
 {
@@ -628,6 +646,14 @@ static struct ul_job *job_from_row(sqlite3_stmt *s)
     j->finished_at = sqlite3_column_int64(s, 17);
     j->updated_at = sqlite3_column_int64(s, 18);
     j->checkpoint = col_str(s, 19);
+    j->owner = col_str(s, 20);
+    j->lease_until = sqlite3_column_int64(s, 21);
+    j->fence = sqlite3_column_int64(s, 22);
+    j->step = sqlite3_column_int(s, 23);
+    j->step_name = col_str(s, 24);
+    j->wait = sqlite3_column_int(s, 25);
+    j->wake_at = sqlite3_column_int64(s, 26);
+    j->deadline_at = sqlite3_column_int64(s, 27);
     return j;
 }
 
@@ -787,23 +813,21 @@ void store_job_list_free(struct ul_job_list *l)
     memset(l, 0, sizeof(*l));
 }
 
-/* Run one UPDATE on a job row; fails with NOT_FOUND if no row changed. */
-static ul_err job_update(ul_store *st, int64_t id, const char *sql, const char *t1,
-                         const char *t2, const char *t3, const char *t4, int i1, ul_errmsg *em)
+/* Bind a job statement's named parameters (each statement uses some). */
+static void job_bind(sqlite3_stmt *s, int64_t id, const struct ul_job_claim *c, const char *t1,
+                     const char *t2, const char *t3, const char *t4, int64_t i1)
 {
-    ul_err rc = UL_OK;
-    sqlite3_stmt *s = NULL;
-    pthread_mutex_lock(&st->lock);
-    if (sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK) {
-        rc = db_fail(st, em, "preparing job update");
-        goto out;
-    }
-    /* Parameters by name so each statement binds only what it uses. */
     int idx;
     if ((idx = sqlite3_bind_parameter_index(s, ":id")))
         sqlite3_bind_int64(s, idx, id);
     if ((idx = sqlite3_bind_parameter_index(s, ":now")))
         sqlite3_bind_int64(s, idx, ul_wall_s());
+    if ((idx = sqlite3_bind_parameter_index(s, ":nowms")))
+        sqlite3_bind_int64(s, idx, ul_wall_ms());
+    if ((idx = sqlite3_bind_parameter_index(s, ":owner")))
+        sqlite3_bind_text(s, idx, c && c->owner ? c->owner : "", -1, SQLITE_TRANSIENT);
+    if ((idx = sqlite3_bind_parameter_index(s, ":fence")))
+        sqlite3_bind_int64(s, idx, c ? c->fence : 0);
     if ((idx = sqlite3_bind_parameter_index(s, ":t1")))
         bind_text_or_null(s, idx, t1);
     if ((idx = sqlite3_bind_parameter_index(s, ":t2")))
@@ -813,18 +837,59 @@ static ul_err job_update(ul_store *st, int64_t id, const char *sql, const char *
     if ((idx = sqlite3_bind_parameter_index(s, ":t4")))
         bind_text_or_null(s, idx, t4);
     if ((idx = sqlite3_bind_parameter_index(s, ":i1")))
-        sqlite3_bind_int(s, idx, i1);
-    if (sqlite3_step(s) != SQLITE_DONE) {
+        sqlite3_bind_int64(s, idx, i1);
+}
+
+/* The condition a claim holder's writes carry: the row still names it and
+ * the fence it got.  coalesce: a row nobody claimed has owner NULL, which a
+ * claim of "" (a recovery of such a row) must match. */
+#define FENCED " AND coalesce(owner,'')=:owner AND fence=:fence"
+
+/* Run one statement in the caller's lock; changes is the rows it touched. */
+static ul_err job_exec_locked(ul_store *st, int64_t id, const struct ul_job_claim *c,
+                              const char *sql, const char *t1, const char *t2, const char *t3,
+                              const char *t4, int64_t i1, int *changes, ul_errmsg *em)
+{
+    sqlite3_stmt *s = NULL;
+    if (sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK)
+        return db_fail(st, em, "preparing job update");
+    job_bind(s, id, c, t1, t2, t3, t4, i1);
+    ul_err rc = UL_OK;
+    if (sqlite3_step(s) != SQLITE_DONE)
         rc = db_fail(st, em, "updating job");
-        goto out;
-    }
-    if (sqlite3_changes(st->db) == 0)
-        rc = ul_errmsg_set(em, UL_ERR_NOT_FOUND, "job %lld not found or not in that state",
-                           (long long)id);
-out:
+    else if (changes)
+        *changes = sqlite3_changes(st->db);
     sqlite3_finalize(s);
-    pthread_mutex_unlock(&st->lock);
     return rc;
+}
+
+/* Run one UPDATE on a job row; fails with NOT_FOUND if no row changed, or
+ * with CONFLICT when c is given and the row no longer carries that claim
+ * (fenced: another instance took the job over). */
+static ul_err job_update_claim(ul_store *st, int64_t id, const struct ul_job_claim *c,
+                               const char *sql, const char *t1, const char *t2, const char *t3,
+                               const char *t4, int i1, ul_errmsg *em)
+{
+    char *full = c ? xasprintf("%s" FENCED, sql) : NULL;
+    int changes = 0;
+    pthread_mutex_lock(&st->lock);
+    ul_err rc = job_exec_locked(st, id, c, full ? full : sql, t1, t2, t3, t4, i1, &changes, em);
+    pthread_mutex_unlock(&st->lock);
+    free(full);
+    if (rc == UL_OK && changes == 0)
+        rc = c ? ul_errmsg_set(em, UL_ERR_CONFLICT,
+                               "job %lld: instance '%s' no longer holds its claim (fence %lld)",
+                               (long long)id, c->owner ? c->owner : "", (long long)c->fence)
+               : ul_errmsg_set(em, UL_ERR_NOT_FOUND, "job %lld not found or not in that state",
+                               (long long)id);
+    return rc;
+}
+
+/* Run one UPDATE on a job row; fails with NOT_FOUND if no row changed. */
+static ul_err job_update(ul_store *st, int64_t id, const char *sql, const char *t1,
+                         const char *t2, const char *t3, const char *t4, int i1, ul_errmsg *em)
+{
+    return job_update_claim(st, id, NULL, sql, t1, t2, t3, t4, i1, em);
 }
 
 ul_err store_job_mark_running(ul_store *st, int64_t id, ul_errmsg *em)
@@ -838,41 +903,420 @@ ul_err store_job_mark_running(ul_store *st, int64_t id, ul_errmsg *em)
 ul_err store_job_progress(ul_store *st, int64_t id, int progress, const char *message,
                           ul_errmsg *em)
 {
+    return store_job_progress_as(st, NULL, id, progress, message, em);
+}
+
+ul_err store_job_progress_as(ul_store *st, const struct ul_job_claim *c, int64_t id, int progress,
+                             const char *message, ul_errmsg *em)
+{
     if (progress < 0)
         progress = 0;
     if (progress > 100)
         progress = 100;
-    return job_update(st, id,
-                      "UPDATE jobs SET progress=:i1, message=:t1, updated_at=:now "
-                      "WHERE id=:id AND state='running'",
-                      message, NULL, NULL, NULL, progress, em);
+    return job_update_claim(st, id, c,
+                            "UPDATE jobs SET progress=:i1, message=:t1, updated_at=:now "
+                            "WHERE id=:id AND state='running'",
+                            message, NULL, NULL, NULL, progress, em);
 }
 
 ul_err store_job_checkpoint(ul_store *st, int64_t id, const char *checkpoint, ul_errmsg *em)
 {
-    return job_update(st, id,
-                      "UPDATE jobs SET checkpoint=:t1, updated_at=:now "
-                      "WHERE id=:id AND state='running'",
-                      checkpoint, NULL, NULL, NULL, 0, em);
+    return store_job_checkpoint_as(st, NULL, id, checkpoint, em);
+}
+
+ul_err store_job_checkpoint_as(ul_store *st, const struct ul_job_claim *c, int64_t id,
+                               const char *checkpoint, ul_errmsg *em)
+{
+    return job_update_claim(st, id, c,
+                            "UPDATE jobs SET checkpoint=:t1, updated_at=:now "
+                            "WHERE id=:id AND state='running'",
+                            checkpoint, NULL, NULL, NULL, 0, em);
+}
+
+/* BEGIN IMMEDIATE ... COMMIT around fn, in the store's lock: the claim and
+ * release of a node and a job's state move together or not at all. */
+static ul_err job_txn(ul_store *st, ul_err (*fn)(ul_store *st, void *arg, ul_errmsg *em),
+                      void *arg, ul_errmsg *em)
+{
+    pthread_mutex_lock(&st->lock);
+    ul_err rc = exec_sql(st, "BEGIN IMMEDIATE", em);
+    if (rc == UL_OK) {
+        rc = fn(st, arg, em);
+        if (rc == UL_OK)
+            rc = exec_sql(st, "COMMIT", em);
+        if (rc != UL_OK)
+            exec_sql(st, "ROLLBACK", NULL);
+    }
+    pthread_mutex_unlock(&st->lock);
+    return rc;
+}
+
+static ul_err no_claim(int64_t id, const struct ul_job_claim *c, ul_errmsg *em)
+{
+    return c ? ul_errmsg_set(em, UL_ERR_CONFLICT,
+                             "job %lld: instance '%s' no longer holds its claim (fence %lld)",
+                             (long long)id, c->owner ? c->owner : "", (long long)c->fence)
+             : ul_errmsg_set(em, UL_ERR_NOT_FOUND, "job %lld not found or not in that state",
+                             (long long)id);
+}
+
+struct requeue_args {
+    const struct ul_job_claim *c;
+    int64_t id;
+    const char *message;
+};
+
+static ul_err requeue_txn(ul_store *st, void *argp, ul_errmsg *em)
+{
+    struct requeue_args *a = argp;
+    char *sql = xasprintf("UPDATE jobs SET state='queued', message=:t1, owner=NULL, "
+                          "lease_until=0, wait=0, wake_at=0, updated_at=:now "
+                          "WHERE id=:id AND state IN ('queued','running')%s",
+                          a->c ? FENCED : "");
+    int changes = 0;
+    ul_err rc = job_exec_locked(st, a->id, a->c, sql, a->message, NULL, NULL, NULL, 0, &changes,
+                                em);
+    free(sql);
+    if (rc == UL_OK && changes == 0)
+        rc = no_claim(a->id, a->c, em);
+    if (rc == UL_OK)
+        rc = job_exec_locked(st, a->id, NULL, "DELETE FROM node_claims WHERE job_id=:id", NULL,
+                             NULL, NULL, NULL, 0, NULL, em);
+    return rc;
 }
 
 ul_err store_job_requeue(ul_store *st, int64_t id, const char *message, ul_errmsg *em)
 {
-    return job_update(st, id,
-                      "UPDATE jobs SET state='queued', message=:t1, updated_at=:now "
-                      "WHERE id=:id AND state IN ('queued','running')",
-                      message, NULL, NULL, NULL, 0, em);
+    return store_job_requeue_as(st, NULL, id, message, em);
+}
+
+ul_err store_job_requeue_as(ul_store *st, const struct ul_job_claim *c, int64_t id,
+                            const char *message, ul_errmsg *em)
+{
+    struct requeue_args a = {c, id, message};
+    return job_txn(st, requeue_txn, &a, em);
+}
+
+struct finish_args {
+    const struct ul_job_claim *c;
+    int64_t id;
+    enum ul_job_state state;
+    const char *result, *error_code, *error;
+    int64_t parent; /* out */
+};
+
+static ul_err finish_txn(ul_store *st, void *argp, ul_errmsg *em)
+{
+    struct finish_args *a = argp;
+    char *sql = xasprintf("UPDATE jobs SET state=:t1, result=:t2, error_code=:t3, error=:t4, "
+                          "progress=CASE WHEN :t1='succeeded' THEN 100 ELSE progress END, "
+                          "lease_until=0, wait=0, wake_at=0, finished_at=:now, updated_at=:now "
+                          "WHERE id=:id AND state IN ('queued','running')%s",
+                          a->c ? FENCED : "");
+    int changes = 0;
+    ul_err rc = job_exec_locked(st, a->id, a->c, sql, job_state_name(a->state), a->result,
+                                a->error_code, a->error, 0, &changes, em);
+    free(sql);
+    if (rc == UL_OK && changes == 0)
+        rc = no_claim(a->id, a->c, em);
+    if (rc == UL_OK)
+        rc = job_exec_locked(st, a->id, NULL, "DELETE FROM node_claims WHERE job_id=:id", NULL,
+                             NULL, NULL, NULL, 0, NULL, em);
+    if (rc != UL_OK)
+        return rc;
+    /* Tell a parent that waits for its children: it is due now. */
+    sqlite3_stmt *s = NULL;
+    if (sqlite3_prepare_v2(st->db, "SELECT parent_id FROM jobs WHERE id = ?", -1, &s, NULL) !=
+        SQLITE_OK)
+        return db_fail(st, em, "preparing parent lookup");
+    sqlite3_bind_int64(s, 1, a->id);
+    if (sqlite3_step(s) == SQLITE_ROW)
+        a->parent = sqlite3_column_int64(s, 0);
+    sqlite3_finalize(s);
+    if (a->parent)
+        rc = job_exec_locked(st, a->parent, NULL,
+                             "UPDATE jobs SET wake_at=:nowms WHERE id=:id AND state='running' "
+                             "AND wait=2" /* UL_JOB_WAIT_CHILDREN */,
+                             NULL, NULL, NULL, NULL, 0, NULL, em);
+    return rc;
 }
 
 ul_err store_job_finish(ul_store *st, int64_t id, enum ul_job_state state, const char *result,
                         const char *error_code, const char *error, ul_errmsg *em)
 {
-    return job_update(st, id,
-                      "UPDATE jobs SET state=:t1, result=:t2, error_code=:t3, error=:t4, "
-                      "progress=CASE WHEN :t1='succeeded' THEN 100 ELSE progress END, "
-                      "finished_at=:now, updated_at=:now "
-                      "WHERE id=:id AND state IN ('queued','running')",
-                      job_state_name(state), result, error_code, error, 0, em);
+    return store_job_finish_as(st, NULL, id, state, result, error_code, error, NULL, em);
+}
+
+ul_err store_job_finish_as(ul_store *st, const struct ul_job_claim *c, int64_t id,
+                           enum ul_job_state state, const char *result, const char *error_code,
+                           const char *error, int64_t *parent, ul_errmsg *em)
+{
+    struct finish_args a = {c, id, state, result, error_code, error, 0};
+    ul_err rc = job_txn(st, finish_txn, &a, em);
+    if (parent)
+        *parent = rc == UL_OK ? a.parent : 0;
+    return rc;
+}
+
+struct claim_args {
+    int64_t id;
+    bool restart;
+    const char *owner;
+    int64_t now, lease_until;
+    enum store_claim_result res;
+    struct ul_job *job; /* out */
+};
+
+static ul_err claim_txn(ul_store *st, void *argp, ul_errmsg *em)
+{
+    struct claim_args *a = argp;
+    sqlite3_stmt *s = NULL;
+    ul_err rc = UL_OK;
+    a->res = STORE_CLAIM_GONE;
+    if (sqlite3_prepare_v2(st->db, "SELECT " JOB_COLS " FROM jobs WHERE id = ?", -1, &s, NULL) !=
+        SQLITE_OK)
+        return db_fail(st, em, "preparing job claim");
+    sqlite3_bind_int64(s, 1, a->id);
+    struct ul_job *j = sqlite3_step(s) == SQLITE_ROW ? job_from_row(s) : NULL;
+    sqlite3_finalize(s);
+    s = NULL;
+    if (!j)
+        return UL_OK;
+    bool mine = j->owner && strcmp(j->owner, a->owner) == 0;
+    bool lapsed = !j->owner || j->lease_until < a->now;
+    /* Claimable: a queued job nobody holds, or a parked one that is ours
+     * (due) or whose holder's lease lapsed.  A job on a worker is never
+     * taken here: recovery decides about those (store_job_recover). */
+    bool fresh = j->state == UL_JOB_QUEUED && (lapsed || mine);
+    bool parked = j->state == UL_JOB_RUNNING && j->wait != UL_JOB_WAIT_NONE && (mine || lapsed);
+    if (!fresh && !parked) {
+        job_free(j);
+        return UL_OK;
+    }
+    /* A parked job continued by a daemon that restarted (or took it over)
+     * starts a new attempt, as a requeued one does. */
+    bool attempt = fresh || a->restart;
+    if (0) {
+        job_free(j);
+        return UL_OK;
+    }
+    if (j->node) {
+        if (sqlite3_prepare_v2(st->db,
+                               "SELECT job_id, lease_until FROM node_claims WHERE node = ?", -1,
+                               &s, NULL) != SQLITE_OK) {
+            job_free(j);
+            return db_fail(st, em, "preparing node claim lookup");
+        }
+        sqlite3_bind_text(s, 1, j->node, -1, SQLITE_TRANSIENT);
+        bool busy = sqlite3_step(s) == SQLITE_ROW && sqlite3_column_int64(s, 0) != j->id &&
+                    sqlite3_column_int64(s, 1) >= a->now;
+        sqlite3_finalize(s);
+        s = NULL;
+        if (busy) {
+            a->res = STORE_CLAIM_NODE_BUSY;
+            job_free(j);
+            return UL_OK;
+        }
+        if (sqlite3_prepare_v2(st->db,
+                               "INSERT OR REPLACE INTO node_claims (node, job_id, owner, "
+                               "lease_until) VALUES (?,?,?,?)",
+                               -1, &s, NULL) != SQLITE_OK) {
+            job_free(j);
+            return db_fail(st, em, "preparing node claim");
+        }
+        sqlite3_bind_text(s, 1, j->node, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_int64(s, 2, j->id);
+        sqlite3_bind_text(s, 3, a->owner, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_int64(s, 4, a->lease_until);
+        int step = sqlite3_step(s);
+        sqlite3_finalize(s);
+        if (step != SQLITE_DONE) {
+            job_free(j);
+            return db_fail(st, em, "claiming node");
+        }
+    }
+    /* A queued job starts an attempt: its deadline counts from here, and
+     * does not restart while it is parked between steps. */
+    int64_t deadline =
+        attempt ? a->now + (int64_t)(j->timeout_s > 0 ? j->timeout_s : 300) * 1000 : j->deadline_at;
+    char *sql = attempt ? xasprintf("UPDATE jobs SET state='running', "
+                                  "attempts=attempts+1-cancel_requested, started_at=:now, owner=:t1, fence=fence+1, lease_until=:i1, "
+                                  "wait=0, wake_at=0, deadline_at=%lld, updated_at=:now "
+                                  "WHERE id=:id",
+                                  (long long)deadline)
+                      : xstrdup("UPDATE jobs SET owner=:t1, fence=fence+1, lease_until=:i1, "
+                                "wait=0, wake_at=0, updated_at=:now WHERE id=:id");
+    rc = job_exec_locked(st, j->id, NULL, sql, a->owner, NULL, NULL, NULL, a->lease_until, NULL,
+                         em);
+    free(sql);
+    if (rc != UL_OK) {
+        job_free(j);
+        return rc;
+    }
+    if (attempt) {
+        /* A cancel asked before it started: claimed only to be ended,
+         * not an attempt. */
+        j->state = UL_JOB_RUNNING;
+        j->attempts += j->cancel_requested ? 0 : 1;
+        j->deadline_at = deadline;
+    }
+    free(j->owner);
+    j->owner = xstrdup(a->owner);
+    j->fence++;
+    j->lease_until = a->lease_until;
+    j->wait = UL_JOB_WAIT_NONE;
+    a->job = j;
+    a->res = STORE_CLAIMED;
+    return UL_OK;
+}
+
+ul_err store_job_claim(ul_store *st, int64_t id, const char *owner, int64_t lease_ms,
+                       bool restart, enum store_claim_result *res, struct ul_job **job,
+                       ul_errmsg *em)
+{
+    int64_t now = ul_wall_ms();
+    struct claim_args a = {id, restart, owner, now, now + lease_ms, STORE_CLAIM_GONE, NULL};
+    *job = NULL;
+    ul_err rc = job_txn(st, claim_txn, &a, em);
+    *res = a.res;
+    if (rc == UL_OK)
+        *job = a.job;
+    else
+        job_free(a.job);
+    return rc;
+}
+
+struct park_args {
+    const struct ul_job_claim *c;
+    int64_t id;
+    int step;
+    const char *step_name;
+    int wait;
+    int64_t wake_at;
+    bool hold_node;
+    bool due_now; /* out: a children wait whose children had all ended */
+};
+
+static ul_err park_txn(ul_store *st, void *argp, ul_errmsg *em)
+{
+    struct park_args *a = argp;
+    int64_t wake = a->wake_at;
+    if (a->wait == UL_JOB_WAIT_CHILDREN) {
+        /* Children that ended before the parent parked have told nobody:
+         * with none left unfinished, the parent is due at once. */
+        sqlite3_stmt *s = NULL;
+        if (sqlite3_prepare_v2(st->db,
+                               "SELECT count(*) FROM jobs WHERE parent_id = ? "
+                               "AND state IN ('queued','running')",
+                               -1, &s, NULL) != SQLITE_OK)
+            return db_fail(st, em, "preparing child count");
+        sqlite3_bind_int64(s, 1, a->id);
+        int64_t open = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
+        sqlite3_finalize(s);
+        wake = open == 0 ? ul_wall_ms() : 0;
+        a->due_now = open == 0;
+    }
+    char *sql = xasprintf("UPDATE jobs SET step=%d, step_name=:t1, wait=%d, wake_at=%lld, "
+                          "updated_at=:now WHERE id=:id AND state='running'" FENCED,
+                          a->step, a->wait, (long long)wake);
+    int changes = 0;
+    ul_err rc =
+        job_exec_locked(st, a->id, a->c, sql, a->step_name, NULL, NULL, NULL, 0, &changes, em);
+    free(sql);
+    if (rc == UL_OK && changes == 0)
+        rc = no_claim(a->id, a->c, em);
+    if (rc == UL_OK && !a->hold_node)
+        rc = job_exec_locked(st, a->id, NULL, "DELETE FROM node_claims WHERE job_id=:id", NULL,
+                             NULL, NULL, NULL, 0, NULL, em);
+    return rc;
+}
+
+ul_err store_job_park(ul_store *st, const struct ul_job_claim *c, int64_t id, int step,
+                      const char *step_name, int wait, int64_t wake_at, bool hold_node,
+                      bool *due_now, ul_errmsg *em)
+{
+    struct park_args a = {c, id, step, step_name, wait, wake_at, hold_node, false};
+    ul_err rc = job_txn(st, park_txn, &a, em);
+    if (due_now)
+        *due_now = a.due_now;
+    return rc;
+}
+
+ul_err store_job_step(ul_store *st, const struct ul_job_claim *c, int64_t id, int step,
+                      const char *step_name, ul_errmsg *em)
+{
+    return job_update_claim(st, id, c,
+                            "UPDATE jobs SET step=:i1, step_name=:t1, updated_at=:now "
+                            "WHERE id=:id AND state='running'",
+                            step_name, NULL, NULL, NULL, step, em);
+}
+
+ul_err store_job_recover(ul_store *st, const struct ul_job_claim *seen, int64_t id, bool requeue,
+                         const char *message, ul_errmsg *em)
+{
+    if (requeue)
+        return store_job_requeue_as(st, seen, id, message, em);
+    return store_job_finish_as(st, seen, id, UL_JOB_FAILED, NULL, ul_err_name(UL_ERR_INTERRUPTED),
+                               message, NULL, em);
+}
+
+ul_err store_job_renew(ul_store *st, const char *owner, int64_t lease_until, ul_errmsg *em)
+{
+    struct ul_job_claim c = {owner, 0};
+    pthread_mutex_lock(&st->lock);
+    ul_err rc = job_exec_locked(st, 0, &c,
+                                "UPDATE jobs SET lease_until=:i1 WHERE owner=:owner "
+                                "AND state='running'",
+                                NULL, NULL, NULL, NULL, lease_until, NULL, em);
+    if (rc == UL_OK)
+        rc = job_exec_locked(st, 0, &c,
+                             "UPDATE node_claims SET lease_until=:i1 WHERE owner=:owner", NULL,
+                             NULL, NULL, NULL, lease_until, NULL, em);
+    pthread_mutex_unlock(&st->lock);
+    return rc;
+}
+
+ul_err store_job_children_counts(ul_store *st, int64_t parent, int64_t counts[UL_JOB_STATES],
+                                 ul_errmsg *em)
+{
+    memset(counts, 0, sizeof(int64_t) * UL_JOB_STATES);
+    sqlite3_stmt *s = NULL;
+    ul_err rc = UL_OK;
+    pthread_mutex_lock(&st->lock);
+    if (sqlite3_prepare_v2(st->db,
+                           "SELECT state, count(*) FROM jobs WHERE parent_id = ? GROUP BY state",
+                           -1, &s, NULL) != SQLITE_OK) {
+        rc = db_fail(st, em, "preparing child counts");
+        goto out;
+    }
+    sqlite3_bind_int64(s, 1, parent);
+    int step;
+    while ((step = sqlite3_step(s)) == SQLITE_ROW) {
+        int k = job_state_parse((const char *)sqlite3_column_text(s, 0));
+        if (k >= 0)
+            counts[k] += sqlite3_column_int64(s, 1);
+    }
+    if (step != SQLITE_DONE)
+        rc = db_fail(st, em, "counting child jobs");
+out:
+    sqlite3_finalize(s);
+    pthread_mutex_unlock(&st->lock);
+    return rc;
+}
+
+ul_err store_job_data_version(ul_store *st, int64_t *version, ul_errmsg *em)
+{
+    sqlite3_stmt *s = NULL;
+    ul_err rc = UL_OK;
+    pthread_mutex_lock(&st->lock);
+    if (sqlite3_prepare_v2(st->db, "PRAGMA data_version", -1, &s, NULL) != SQLITE_OK ||
+        sqlite3_step(s) != SQLITE_ROW)
+        rc = db_fail(st, em, "reading data_version");
+    else
+        *version = sqlite3_column_int64(s, 0);
+    sqlite3_finalize(s);
+    pthread_mutex_unlock(&st->lock);
+    return rc;
 }
 
 ul_err store_job_request_cancel(ul_store *st, int64_t id, ul_errmsg *em)

@@ -22,7 +22,7 @@
 
 typedef struct ul_store ul_store;
 
-#define STORE_SCHEMA_VERSION 3
+#define STORE_SCHEMA_VERSION 4
 
 /* Open (creating and migrating as needed) the database at path.  key seals
  * BMC passwords; the store keeps a copy.  A database newer than this build is
@@ -108,6 +108,65 @@ ul_err store_job_requeue(ul_store *st, int64_t id, const char *message, ul_errms
 /* Final state with result JSON (may be NULL) or error code and detail. */
 ul_err store_job_finish(ul_store *st, int64_t id, enum ul_job_state state, const char *result,
                         const char *error_code, const char *error, ul_errmsg *em);
+/* ---- claims: the step executor (core/jobs.c) ----
+ * A claim names the instance that runs a job and the fence it got; every
+ * write made under a claim (the *_as functions with c != NULL) changes the
+ * row only while it still carries both, and fails with UL_ERR_CONFLICT
+ * otherwise: the instance lost the job to another and must stop.  c == NULL
+ * writes unconditionally (tests, administration). */
+struct ul_job_claim {
+    const char *owner;
+    int64_t fence;
+};
+enum store_claim_result {
+    STORE_CLAIMED,          /* *job is the row, now held by owner */
+    STORE_CLAIM_NODE_BUSY,  /* another job holds the node */
+    STORE_CLAIM_GONE,       /* finished, or held by another live instance */
+};
+#define UL_JOB_STATES (UL_JOB_CANCELED + 1)
+/* Claim a queued job (a new attempt: attempts+1, deadline from now) or a
+ * parked one that is ours or whose holder's lease lapsed (continues; with
+ * restart, after this daemon restarted or took it over, as a new attempt), and
+ * the job's node in node_claims, in one transaction.  The lease runs
+ * lease_ms from now.  *job (caller frees) only when *res is STORE_CLAIMED. */
+ul_err store_job_claim(ul_store *st, int64_t id, const char *owner, int64_t lease_ms,
+                       bool restart, enum store_claim_result *res, struct ul_job **job,
+                       ul_errmsg *em);
+ul_err store_job_progress_as(ul_store *st, const struct ul_job_claim *c, int64_t id, int progress,
+                             const char *message, ul_errmsg *em);
+ul_err store_job_checkpoint_as(ul_store *st, const struct ul_job_claim *c, int64_t id,
+                               const char *checkpoint, ul_errmsg *em);
+/* Back to queued, unowned; its node claim released. */
+ul_err store_job_requeue_as(ul_store *st, const struct ul_job_claim *c, int64_t id,
+                            const char *message, ul_errmsg *em);
+/* Final state; the node claim is released and a parent waiting for its
+ * children is made due (*parent: its id, or 0). */
+ul_err store_job_finish_as(ul_store *st, const struct ul_job_claim *c, int64_t id,
+                           enum ul_job_state state, const char *result, const char *error_code,
+                           const char *error, int64_t *parent, ul_errmsg *em);
+/* Record the step a running job is at. */
+ul_err store_job_step(ul_store *st, const struct ul_job_claim *c, int64_t id, int step,
+                      const char *step_name, ul_errmsg *em);
+/* Park a running job at step until wake_at (epoch ms; UL_JOB_WAIT_UNTIL) or
+ * until a child ends (UL_JOB_WAIT_CHILDREN: *due_now when none is left
+ * unfinished).  Its node claim is kept only with hold_node. */
+ul_err store_job_park(ul_store *st, const struct ul_job_claim *c, int64_t id, int step,
+                      const char *step_name, int wait, int64_t wake_at, bool hold_node,
+                      bool *due_now, ul_errmsg *em);
+/* A job found on a worker of an instance that is gone (seen: the owner and
+ * fence the row showed): queued again, or failed "interrupted" with
+ * message; refused (CONFLICT) if the row changed since it was seen. */
+ul_err store_job_recover(ul_store *st, const struct ul_job_claim *seen, int64_t id, bool requeue,
+                         const char *message, ul_errmsg *em);
+/* Extend the lease of every running job and node claim owner holds. */
+ul_err store_job_renew(ul_store *st, const char *owner, int64_t lease_until, ul_errmsg *em);
+/* A parent's children, counted by state (index: enum ul_job_state). */
+ul_err store_job_children_counts(ul_store *st, int64_t parent, int64_t counts[UL_JOB_STATES],
+                                 ul_errmsg *em);
+/* SQLite's data_version: changes when another connection commits, so an
+ * engine rescans the jobs only when someone else wrote. */
+ul_err store_job_data_version(ul_store *st, int64_t *version, ul_errmsg *em);
+
 /* Set cancel_requested. */
 ul_err store_job_request_cancel(ul_store *st, int64_t id, ul_errmsg *em);
 /* Delete finished jobs that ended before cutoff (epoch s); returns the count. */
