@@ -164,13 +164,19 @@ static void ready_push(ul_jobs *jobs, struct jrec *r)
             jobs->nholding--;
         r->hold = false;
     }
+    bool continuing = r->where == J_PARKED; /* a step is due: it goes first */
     r->where = J_READY;
     r->next = NULL;
-    if (jobs->ready_tail)
-        jobs->ready_tail->next = r;
-    else
+    if (continuing && jobs->ready_head) {
+        r->next = jobs->ready_head;
         jobs->ready_head = r;
-    jobs->ready_tail = r;
+    } else {
+        if (jobs->ready_tail)
+            jobs->ready_tail->next = r;
+        else
+            jobs->ready_head = r;
+        jobs->ready_tail = r;
+    }
     jobs->nready++;
     pthread_cond_signal(&jobs->cond);
 }
@@ -563,6 +569,7 @@ static bool take_runnable(ul_jobs *jobs, struct jrec **rec, struct task **task)
             if (r->not_before > now || node_busy(jobs, r->node))
                 continue;
             ready_unlink(jobs, prev, r);
+            r->not_before = 0;
             *rec = r;
             return true;
         }
@@ -793,9 +800,9 @@ static void *clock_main(void *arg)
                 }
             }
         for (struct jrec *r = jobs->ready_head; r && !retry_pending; r = r->next)
-            retry_pending = r->not_before > now;
+            retry_pending = r->not_before != 0;
         if (retry_pending)
-            pthread_cond_signal(&jobs->cond); /* a node-busy retry may be due */
+            pthread_cond_signal(&jobs->cond); /* a node-busy retry may be due by now */
         if (now >= next_renew) {
             pthread_mutex_unlock(&jobs->lock);
             ul_errmsg em;

@@ -738,7 +738,7 @@ static void test_cancel_just_finished(void **state)
         ;
     close(p[0]);
     close(p[1]);
-    ul_log_init("test_jobs", UL_LOG_STDERR, UL_LOG_ERROR);
+    ul_log_init("test_jobs", UL_LOG_STDERR, getenv("TEST_DEBUG") ? UL_LOG_DEBUG : UL_LOG_ERROR);
 
     assert_int_equal(c1, UL_OK);
     struct ul_job *j = wait_final(f->st, id);
@@ -1145,9 +1145,404 @@ static void test_failed_job_keeps_result(void **state)
     job_free(j);
 }
 
+/* ---- the step executor: parking, holding, children, two instances ---- */
+
+enum waiter_step { WAITER_START, WAITER_AWAKE };
+static const char *const waiter_steps[] = {"start", "awake"};
+static atomic_int g_waiter_runs;
+
+/* Step 0 parks for params.ms (holding its node with params.hold), step 1
+ * ends.  Records how often a step ran. */
+static ul_err waiter_run(ul_job_ctx *ctx, json_object *params, json_object **result, ul_errmsg *em)
+{
+    (void)em;
+    atomic_fetch_add(&g_waiter_runs, 1);
+    if (job_ctx_step(ctx) == WAITER_START) {
+        json_object *h = NULL;
+        bool hold = json_object_object_get_ex(params, "hold", &h) && json_object_get_boolean(h);
+        job_ctx_wait_until(ctx, WAITER_AWAKE, param_int(params, "ms", 300), hold);
+        return UL_OK;
+    }
+    *result = json_object_new_object();
+    json_object_object_add(*result, "woken", json_object_new_boolean(job_ctx_woken(ctx)));
+    json_object_object_add(*result, "resumed", json_object_new_boolean(job_ctx_resumed(ctx)));
+    return UL_OK;
+}
+
+static const struct ul_job_type waiter_type = {
+    .name = "waiter",
+    .needs_node = true,
+    .resumable = always,
+    .run = waiter_run,
+    .step_names = waiter_steps,
+    .nsteps = 2,
+};
+
+enum fanout_step { FANOUT_SUBMIT, FANOUT_COLLECT };
+
+/* Submits one "hold" child per node in params.nodes, waits for them, and
+ * ends with the children's counts by state. */
+static ul_err fanout_run(ul_job_ctx *ctx, json_object *params, json_object **result, ul_errmsg *em)
+{
+    json_object *nodes = NULL;
+    json_object_object_get_ex(params, "nodes", &nodes);
+    if (job_ctx_step(ctx) == FANOUT_SUBMIT) {
+        for (size_t i = 0; i < json_object_array_length(nodes); i++) {
+            json_object *p = json_object_new_object();
+            json_object_object_add(p, "ms", json_object_new_int(param_int(params, "ms", 100)));
+            ul_err rc = job_ctx_submit_child(
+                ctx, "hold", json_object_get_string(json_object_array_get_idx(nodes, i)), p, 0,
+                NULL, em);
+            json_object_put(p);
+            if (rc != UL_OK)
+                return rc;
+        }
+        job_ctx_wait_children(ctx, FANOUT_COLLECT);
+        return UL_OK;
+    }
+    int64_t counts[UL_JOB_STATES];
+    ul_err rc = store_job_children_counts(job_ctx_store(ctx), job_ctx_id(ctx), counts, em);
+    if (rc != UL_OK)
+        return rc;
+    if (counts[UL_JOB_QUEUED] + counts[UL_JOB_RUNNING] > 0) {
+        job_ctx_wait_children(ctx, FANOUT_COLLECT); /* told once per child that ends */
+        return UL_OK;
+    }
+    *result = json_object_new_object();
+    for (int s = 0; s < UL_JOB_STATES; s++)
+        json_object_object_add(*result, job_state_name((enum ul_job_state)s),
+                               json_object_new_int64(counts[s]));
+    return UL_OK;
+}
+
+static const struct ul_job_type fanout_type = {
+    .name = "fanout",
+    .run = fanout_run,
+};
+
+static void register_step_types(ul_jobs *j)
+{
+    jobs_register(j, &waiter_type);
+    jobs_register(j, &fanout_type);
+}
+
+static void start_engine_opts(struct fixture *f, ul_jobs **out, ul_store *st, int workers,
+                              const char *instance, int lease_s, int poll_workers)
+{
+    ul_jobs *j = jobs_new(st, workers, 30);
+    bmc_ops_register(j, &f->cfg);
+    jobs_register(j, &hold_type);
+    jobs_register(j, &spin_resumable_type);
+    register_step_types(j);
+    struct jobs_options o = {.instance = instance, .lease_s = lease_s,
+                             .poll_workers = poll_workers};
+    jobs_configure(j, &o);
+    ul_errmsg em = {{0}};
+    if (jobs_start(j, &em) != UL_OK)
+        fail_msg("jobs_start: %s", em.text);
+    *out = j;
+}
+
+static int64_t submit_to(ul_jobs *jobs, const char *type, const char *node, const char *params)
+{
+    json_object *p = params ? json_tokener_parse(params) : NULL;
+    struct ul_job *j = NULL;
+    ul_errmsg em = {{0}};
+    if (jobs_submit(jobs, type, node, p, "tester", 0, &j, &em) != UL_OK)
+        fail_msg("submit %s: %s", type, em.text);
+    json_object_put(p);
+    int64_t id = j->id;
+    job_free(j);
+    return id;
+}
+
+static void wait_parked(ul_jobs *jobs, int want)
+{
+    int64_t end = ul_mono_ms() + WAIT_MS;
+    int parked = 0, holding = 0;
+    while (jobs_parked(jobs, &parked, &holding), parked < want) {
+        if (ul_mono_ms() > end)
+            fail_msg("%d jobs parked after %d ms, waited for %d", parked, WAIT_MS, want);
+        ul_sleep_ms(5);
+    }
+}
+
+static void test_parked_jobs_hold_no_worker(void **state)
+{
+    struct fixture *f = *state;
+    atomic_store(&g_waiter_runs, 0);
+    /* one worker: five waiters can only all be parked at once if a parked
+     * job gives its worker back */
+    start_engine_opts(f, &f->jobs, f->st, 1, "solo", 30, 0);
+    int64_t ids[5];
+    char node[16];
+    for (int i = 0; i < 5; i++) {
+        snprintf(node, sizeof(node), "W%d", i);
+        ids[i] = submit_to(f->jobs, "waiter", node, "{\"ms\":1500}");
+    }
+    wait_parked(f->jobs, 5);
+    struct ul_job *j = get_job(f->st, ids[0]);
+    assert_int_equal(j->state, UL_JOB_RUNNING);
+    assert_int_equal(j->wait, UL_JOB_WAIT_UNTIL);
+    assert_int_equal(j->step, WAITER_AWAKE);
+    assert_string_equal(j->step_name, "awake");
+    assert_string_equal(j->owner, "solo");
+    job_free(j);
+    /* a job on another node runs meanwhile on the one worker */
+    int64_t h = submit_to(f->jobs, "hold", "W-other", "{\"ms\":10}");
+    j = wait_final(f->st, h);
+    assert_int_equal(j->state, UL_JOB_SUCCEEDED);
+    job_free(j);
+    for (int i = 0; i < 5; i++) {
+        j = wait_final(f->st, ids[i]);
+        assert_int_equal(j->state, UL_JOB_SUCCEEDED);
+        assert_int_equal(j->attempts, 1);
+        json_object *r = parse_result(j), *v;
+        assert_true(json_object_object_get_ex(r, "woken", &v));
+        assert_true(json_object_get_boolean(v));
+        json_object_put(r);
+        job_free(j);
+    }
+    assert_int_equal(atomic_load(&g_waiter_runs), 10); /* two steps each, no more */
+}
+
+static atomic_int g_task_ran;
+static void mark_task(ul_job_ctx *ctx, void *arg)
+{
+    (void)ctx;
+    (void)arg;
+    atomic_store(&g_task_ran, 1);
+}
+
+static void test_parked_job_holding_its_node(void **state)
+{
+    struct fixture *f = *state;
+    ul_errmsg em = {{0}};
+    atomic_store(&g_task_ran, 0);
+    start_engine_opts(f, &f->jobs, f->st, 2, "solo", 30, 0);
+    int64_t w = submit_to(f->jobs, "waiter", "H1", "{\"ms\":1200,\"hold\":true}");
+    wait_parked(f->jobs, 1);
+    int parked = 0, holding = 0;
+    jobs_parked(f->jobs, &parked, &holding);
+    assert_int_equal(holding, 1);
+    int64_t behind = submit_to(f->jobs, "hold", "H1", "{\"ms\":10}");
+    assert_int_equal(jobs_enqueue_task(f->jobs, "H1", 5, mark_task, NULL, NULL, &em), UL_OK);
+    /* both wait for the parked job to end */
+    struct ul_job *j = wait_final(f->st, behind);
+    assert_int_equal(j->state, UL_JOB_SUCCEEDED);
+    int64_t behind_started = j->started_at;
+    job_free(j);
+    j = get_job(f->st, w);
+    assert_int_equal(j->state, UL_JOB_SUCCEEDED);
+    assert_true(j->finished_at <= behind_started);
+    job_free(j);
+    int64_t end = ul_mono_ms() + WAIT_MS;
+    while (!atomic_load(&g_task_ran) && ul_mono_ms() < end)
+        ul_sleep_ms(5);
+    assert_int_equal(atomic_load(&g_task_ran), 1);
+
+    /* a parked job that does not hold lets the next job on its node run */
+    int64_t w2 = submit_to(f->jobs, "waiter", "H2", "{\"ms\":3000}");
+    wait_parked(f->jobs, 1);
+    int64_t next = submit_to(f->jobs, "hold", "H2", "{\"ms\":10}");
+    j = wait_final(f->st, next);
+    assert_int_equal(j->state, UL_JOB_SUCCEEDED);
+    job_free(j);
+    j = get_job(f->st, w2);
+    assert_int_equal(j->state, UL_JOB_RUNNING); /* still parked */
+    job_free(j);
+    /* cancel takes a parked job at once */
+    assert_int_equal(jobs_cancel(f->jobs, w2, &em), UL_OK);
+    j = get_job(f->st, w2);
+    assert_int_equal(j->state, UL_JOB_CANCELED);
+    job_free(j);
+    jobs_parked(f->jobs, &parked, &holding);
+    assert_int_equal(parked, 0);
+}
+
+static void test_parent_and_children(void **state)
+{
+    struct fixture *f = *state;
+    ul_errmsg em = {{0}};
+    start_engine_opts(f, &f->jobs, f->st, 3, "solo", 30, 0);
+    int64_t p = submit_to(f->jobs, "fanout", NULL, "{\"nodes\":[\"C1\",\"C2\",\"C3\"],\"ms\":50}");
+    struct ul_job *j = wait_final(f->st, p);
+    assert_int_equal(j->state, UL_JOB_SUCCEEDED);
+    json_object *r = parse_result(j);
+    json_object *want = json_tokener_parse(
+        "{\"queued\":0,\"running\":0,\"succeeded\":3,\"failed\":0,\"canceled\":0}");
+    if (!json_object_equal(r, want))
+        fail_msg("parent result %s", j->result);
+    json_object_put(want);
+    json_object_put(r);
+    job_free(j);
+    struct ul_job_filter flt = {.state = -1, .parent_id = p, .limit = 10};
+    struct ul_job_list l;
+    assert_int_equal(store_job_list(f->st, &flt, &l, &em), UL_OK);
+    assert_int_equal(l.count, 3);
+    for (size_t i = 0; i < l.count; i++) {
+        assert_int_equal(l.items[i]->parent_id, p);
+        assert_string_equal(l.items[i]->actor, "tester");
+    }
+    store_job_list_free(&l);
+
+    /* canceling a parent cancels its queued children: all on one node, so
+     * only one can be running */
+    p = submit_to(f->jobs, "fanout", NULL, "{\"nodes\":[\"Q\",\"Q\",\"Q\",\"Q\"],\"ms\":800}");
+    int64_t end = ul_mono_ms() + WAIT_MS;
+    int64_t counts[UL_JOB_STATES] = {0};
+    while (store_job_children_counts(f->st, p, counts, &em) == UL_OK &&
+           counts[UL_JOB_RUNNING] == 0 && ul_mono_ms() < end)
+        ul_sleep_ms(5);
+    assert_int_equal(counts[UL_JOB_RUNNING], 1);
+    assert_int_equal(jobs_cancel(f->jobs, p, &em), UL_OK);
+    j = wait_final(f->st, p);
+    assert_int_equal(j->state, UL_JOB_CANCELED);
+    job_free(j);
+    end = ul_mono_ms() + WAIT_MS;
+    do {
+        assert_int_equal(store_job_children_counts(f->st, p, counts, &em), UL_OK);
+        if (counts[UL_JOB_QUEUED] + counts[UL_JOB_RUNNING] == 0)
+            break;
+        ul_sleep_ms(10);
+    } while (ul_mono_ms() < end);
+    assert_int_equal(counts[UL_JOB_QUEUED] + counts[UL_JOB_RUNNING], 0);
+    assert_true(counts[UL_JOB_CANCELED] >= 3); /* the queued three; the running one may finish */
+}
+
+static void test_fencing_in_the_store(void **state)
+{
+    struct fixture *f = *state;
+    ul_errmsg em = {{0}};
+    int64_t id = store_insert(f->st, "spin-resumable", "F1", "{}");
+    enum store_claim_result res;
+    struct ul_job *a = NULL, *b = NULL;
+    /* instance a claims with a lease that lapses at once */
+    assert_int_equal(store_job_claim(f->st, id, "a", 1, false, &res, &a, &em), UL_OK);
+    assert_int_equal(res, STORE_CLAIMED);
+    struct ul_job_claim ca = {"a", a->fence};
+    assert_int_equal(store_job_progress_as(f->st, &ca, id, 10, "a at work", &em), UL_OK);
+    ul_sleep_ms(5);
+    /* b finds it lapsed, recovers it (requeue) and claims it */
+    struct ul_job_claim seen = {"a", a->fence};
+    assert_int_equal(store_job_recover(f->st, &seen, id, true, "taken over", &em), UL_OK);
+    assert_int_equal(store_job_claim(f->st, id, "b", 30000, false, &res, &b, &em), UL_OK);
+    assert_int_equal(res, STORE_CLAIMED);
+    assert_true(b->fence > a->fence);
+    /* a's writes are refused now, and change nothing */
+    assert_int_equal(store_job_progress_as(f->st, &ca, id, 90, "a again", &em), UL_ERR_CONFLICT);
+    assert_contains(em.text, "no longer holds its claim");
+    assert_int_equal(store_job_finish_as(f->st, &ca, id, UL_JOB_SUCCEEDED, NULL, NULL, NULL, NULL,
+                                         &em),
+                     UL_ERR_CONFLICT);
+    struct ul_job *now = get_job(f->st, id);
+    assert_int_equal(now->state, UL_JOB_RUNNING);
+    assert_string_equal(now->owner, "b");
+    assert_int_equal(now->progress, 10);
+    job_free(now);
+    /* the node is b's: a job of a on the same node cannot claim it */
+    int64_t other = store_insert(f->st, "hold", "F1", "{}");
+    struct ul_job *o = NULL;
+    assert_int_equal(store_job_claim(f->st, other, "a", 30000, false, &res, &o, &em), UL_OK);
+    assert_int_equal(res, STORE_CLAIM_NODE_BUSY);
+    assert_null(o);
+    struct ul_job_claim cb = {"b", b->fence};
+    assert_int_equal(store_job_finish_as(f->st, &cb, id, UL_JOB_SUCCEEDED, NULL, NULL, NULL, NULL,
+                                         &em),
+                     UL_OK);
+    assert_int_equal(store_job_claim(f->st, other, "a", 30000, false, &res, &o, &em), UL_OK);
+    assert_int_equal(res, STORE_CLAIMED);
+    job_free(o);
+    job_free(a);
+    job_free(b);
+}
+
+static void test_two_instances_share_one_store(void **state)
+{
+    struct fixture *f = *state;
+    ul_errmsg em = {{0}};
+    ul_store *st2 = NULL;
+    if (store_open(f->db, f->key, &st2, &em) != UL_OK)
+        fail_msg("second connection: %s", em.text);
+    ul_jobs *a = NULL, *b = NULL;
+    start_engine_opts(f, &a, f->st, 2, "a", 3, 0);
+    start_engine_opts(f, &b, st2, 2, "b", 3, 0);
+    /* jobs on one node submitted through both never overlap; each
+     * instance sees the other's submissions through the store */
+    int64_t ids[6];
+    for (int i = 0; i < 6; i++)
+        ids[i] = submit_to(i % 2 ? b : a, "hold", "S1", "{\"ms\":150}");
+    for (int i = 0; i < 6; i++) {
+        struct ul_job *j = wait_final(f->st, ids[i]);
+        assert_int_equal(j->state, UL_JOB_SUCCEEDED);
+        job_free(j);
+    }
+    assert_int_equal(atomic_load(&g_max_inflight), 1);
+
+    /* a parks a job and stops without a word (its claim stays); b leaves
+     * it alone while a's lease runs, then takes it over and finishes it */
+    int64_t w = submit_to(a, "waiter", "S2", "{\"ms\":2500}");
+    wait_parked(a, 1);
+    jobs_free(a);
+    a = NULL;
+    struct ul_job *j = get_job(f->st, w);
+    assert_string_equal(j->owner, "a");
+    int64_t lease_end = j->lease_until;
+    job_free(j);
+    j = wait_final(f->st, w);
+    assert_int_equal(j->state, UL_JOB_SUCCEEDED);
+    assert_string_equal(j->owner, "b");
+    assert_int_equal(j->attempts, 2);
+    assert_true(j->finished_at * 1000 + 1000 >= lease_end);
+    job_free(j);
+
+    /* a restarted under its own name takes its own jobs back at once */
+    int64_t w3 = submit_to(b, "waiter", "S3", "{\"ms\":60000}");
+    wait_parked(b, 1);
+    jobs_free(b);
+    b = NULL;
+    start_engine_opts(f, &b, st2, 2, "b", 3, 0);
+    int parked = 0, holding = 0;
+    jobs_parked(b, &parked, &holding);
+    assert_int_equal(parked, 1);
+    assert_int_equal(jobs_cancel(b, w3, &em), UL_OK);
+    jobs_free(b);
+    store_close(st2);
+}
+
+static void test_polls_keep_their_workers(void **state)
+{
+    struct fixture *f = *state;
+    ul_errmsg em = {{0}};
+    atomic_store(&g_task_ran, 0);
+    /* 4 workers, 1 kept for polls: 12 slow jobs on 12 nodes never take it */
+    start_engine_opts(f, &f->jobs, f->st, 4, "solo", 30, 1);
+    int64_t ids[12];
+    char node[16];
+    for (int i = 0; i < 12; i++) {
+        snprintf(node, sizeof(node), "P%d", i);
+        ids[i] = submit_to(f->jobs, "hold", node, "{\"ms\":400}");
+    }
+    assert_int_equal(jobs_enqueue_task(f->jobs, "P-poll", 5, mark_task, NULL, NULL, &em), UL_OK);
+    int64_t end = ul_mono_ms() + WAIT_MS;
+    while (!atomic_load(&g_task_ran) && ul_mono_ms() < end)
+        ul_sleep_ms(2);
+    assert_int_equal(atomic_load(&g_task_ran), 1);
+    /* the poll ran while operator jobs were still queued */
+    struct ul_job *last = get_job(f->st, ids[11]);
+    assert_false(job_state_final(last->state));
+    job_free(last);
+    for (int i = 0; i < 12; i++) {
+        struct ul_job *j = wait_final(f->st, ids[i]);
+        assert_int_equal(j->state, UL_JOB_SUCCEEDED);
+        job_free(j);
+    }
+    assert_int_equal(atomic_load(&g_max_inflight), 3);
+}
+
 int main(void)
 {
-    ul_log_init("test_jobs", UL_LOG_STDERR, UL_LOG_ERROR);
+    ul_log_init("test_jobs", UL_LOG_STDERR, getenv("TEST_DEBUG") ? UL_LOG_DEBUG : UL_LOG_ERROR);
     if (sodium_init() < 0)
         return 1;
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -1168,6 +1563,12 @@ int main(void)
         T(test_checkpoint_resumes_after_crash),
         T(test_checkpoint_background_task),
         T(test_failed_job_keeps_result),
+        T(test_parked_jobs_hold_no_worker),
+        T(test_parked_job_holding_its_node),
+        T(test_parent_and_children),
+        T(test_fencing_in_the_store),
+        T(test_two_instances_share_one_store),
+        T(test_polls_keep_their_workers),
     };
 #undef T
     return cmocka_run_group_tests(tests, NULL, NULL);
