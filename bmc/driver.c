@@ -1,24 +1,56 @@
 #include "config.h"
 
 #include "driver.h"
-#include "ipmi.h"
-#include "redfish/rf_driver.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 #include "xalloc.h"
 
-static const struct ul_driver *const drivers[] = {
-    &ipmi_driver,
-    &redfish_driver,
-    &bmc_fake_driver,
-    NULL,
-};
+/* The registry: filled at start (daemon/drivers.c), read-only once threads
+ * run, so lookups take no lock.  NULL-ended; in registration order. */
+static const struct ul_driver *drivers[BMC_DRIVERS_MAX + 1];
+static size_t ndrivers;
 
 const struct ul_driver *const *bmc_drivers(void)
 {
     return drivers;
+}
+
+ul_err bmc_driver_register(const struct ul_driver *d, ul_errmsg *em)
+{
+    if (!d || !d->name || !d->name[0])
+        return ul_errmsg_set(em, UL_ERR_INVALID, "register driver: the table has no name");
+    if (d->version < 1 || d->version > UL_DRIVER_API_VERSION)
+        return ul_errmsg_set(em, UL_ERR_INVALID,
+                             "register driver %s: API version %d, this build takes 1 to %d",
+                             d->name, d->version, UL_DRIVER_API_VERSION);
+    if (!d->open || !d->close)
+        return ul_errmsg_set(em, UL_ERR_INVALID, "register driver %s: no open or close slot",
+                             d->name);
+    if (bmc_driver_find(d->name))
+        return ul_errmsg_set(em, UL_ERR_CONFLICT, "register driver %s: already registered",
+                             d->name);
+    for (int k = 0; d->schemes && d->schemes[k]; k++) {
+        const struct ul_driver *other = bmc_driver_for_scheme(d->schemes[k]);
+        if (other)
+            return ul_errmsg_set(em, UL_ERR_CONFLICT,
+                                 "register driver %s: scheme '%s' is already driver %s's",
+                                 d->name, d->schemes[k], other->name);
+    }
+    if (ndrivers >= BMC_DRIVERS_MAX)
+        return ul_errmsg_set(em, UL_ERR_INTERNAL,
+                             "register driver %s: the registry is full (%d drivers)", d->name,
+                             BMC_DRIVERS_MAX);
+    drivers[ndrivers++] = d;
+    drivers[ndrivers] = NULL;
+    return UL_OK;
+}
+
+void bmc_drivers_clear(void)
+{
+    memset(drivers, 0, sizeof(drivers));
+    ndrivers = 0;
 }
 
 const struct ul_driver *bmc_driver_find(const char *name)

@@ -15,6 +15,7 @@
 
 #include <json-c/json.h>
 #include <stdbool.h>
+#include <stddef.h>
 
 #include "core/node.h"
 #include "ul_error.h"
@@ -225,7 +226,17 @@ struct ul_bmc_target {
     const char *cache_dir;     /* per-node directory for caches (SDR), or NULL */
 };
 
-struct ul_bmc_session; /* driver-private */
+/* A session, as the table sees it: only which driver opened it.  Each driver
+ * defines its own session struct with this as a member
+ * (struct ipmi_session { struct ul_bmc_session base; ... }), hands out
+ * &s->base from open, and gets its struct back with ul_container_of; so this
+ * type has one definition in the whole program. */
+struct ul_bmc_session {
+    const struct ul_driver *driver;
+};
+
+/* The struct of type `type` whose member `member` ptr points to. */
+#define ul_container_of(ptr, type, member) ((type *)(void *)((char *)(ptr)-offsetof(type, member)))
 
 struct ul_driver {
     const char *name;
@@ -316,12 +327,31 @@ struct ul_driver {
                      void *arg);
 };
 
-/* Registry of compiled-in drivers. */
+/* The driver registry.  It starts empty: this folder knows no concrete
+ * driver by itself.  daemon/drivers.c registers them (daemon_register_drivers,
+ * also what test and bench programs call) at start, before any thread looks
+ * one up; the registry is not changed afterwards, so lookups take no lock.
+ *
+ * bmc_driver_register keeps d (a constant table, never freed) and fails with
+ * UL_ERR_INVALID for a table without a name, open or close, or of an API
+ * version this build does not know; UL_ERR_CONFLICT when its name or one of
+ * its URI schemes is already registered (a scheme picks one driver);
+ * UL_ERR_INTERNAL when BMC_DRIVERS_MAX are registered.  The registry is left
+ * as it was on failure.  Not thread-safe: start-up only. */
+#define BMC_DRIVERS_MAX 16
+ul_err bmc_driver_register(const struct ul_driver *d, ul_errmsg *em);
+/* Empty the registry (tests of the registry itself). */
+void bmc_drivers_clear(void);
+/* Lookups: NULL when none matches. */
 const struct ul_driver *bmc_driver_find(const char *name);
 const struct ul_driver *bmc_driver_for_scheme(const char *scheme);
-/* NULL-ended list of every driver. */
+/* NULL-ended list of every registered driver, in registration order. */
 const struct ul_driver *const *bmc_drivers(void);
 
+/* The drivers this folder implements; daemon/drivers.c registers them.
+ *
+ * IPMI over LAN (libfreeipmi), endpoint ipmi://host[:port]; bmc/ipmi.h. */
+extern const struct ul_driver ipmi_driver;
 /* The fake driver: an in-process simulated BMC for tests and demos (like
  * Ironic's fake-hardware).  Endpoint fake://NAME; options delay_ms (each call
  * takes this long), fail (auth|unreachable|timeout|busy: every call fails so),

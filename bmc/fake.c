@@ -25,13 +25,19 @@ struct fake_bmc {
 static pthread_mutex_t fake_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct fake_bmc *fake_bmcs; /* guarded by fake_lock; lives until exit */
 
-struct ul_bmc_session {
+struct fake_session {
+    struct ul_bmc_session base; /* what the table sees (bmc/driver.h) */
     char *node;
     char *host;
     int delay_ms;
     int timeout_ms;
     ul_err fail;
 };
+
+static struct fake_session *fake_session_of(struct ul_bmc_session *bs)
+{
+    return bs ? ul_container_of(bs, struct fake_session, base) : NULL;
+}
 
 static const struct {
     const char *name;
@@ -93,7 +99,8 @@ static struct fake_bmc *bmc_lookup(const char *host, enum ul_power_state initial
 
 static ul_err fake_open(const struct ul_bmc_target *t, struct ul_bmc_session **out, ul_errmsg *em)
 {
-    struct ul_bmc_session *s = xcalloc(1, sizeof(*s));
+    struct fake_session *s = xcalloc(1, sizeof(*s));
+    s->base.driver = &bmc_fake_driver;
     s->node = xstrdup(t->node);
     s->host = xstrdup(t->ep.host);
     s->timeout_ms = t->timeout_ms;
@@ -119,12 +126,13 @@ static ul_err fake_open(const struct ul_bmc_target *t, struct ul_bmc_session **o
         free(s);
         return rc;
     }
-    *out = s;
+    *out = &s->base;
     return UL_OK;
 }
 
-static void fake_close(struct ul_bmc_session *s)
+static void fake_close(struct ul_bmc_session *bs)
 {
+    struct fake_session *s = fake_session_of(bs);
     if (!s)
         return;
     free(s->node);
@@ -134,7 +142,7 @@ static void fake_close(struct ul_bmc_session *s)
 
 /* Every call costs delay_ms, bounded by the call timeout, and fails in the
  * configured way. */
-static ul_err fake_call(struct ul_bmc_session *s, const char *op, ul_errmsg *em)
+static ul_err fake_call(struct fake_session *s, const char *op, ul_errmsg *em)
 {
     if (s->delay_ms > s->timeout_ms) {
         ul_sleep_ms(s->timeout_ms);
@@ -148,8 +156,9 @@ static ul_err fake_call(struct ul_bmc_session *s, const char *op, ul_errmsg *em)
     return UL_OK;
 }
 
-static ul_err fake_power_get(struct ul_bmc_session *s, enum ul_power_state *out, ul_errmsg *em)
+static ul_err fake_power_get(struct ul_bmc_session *bs, enum ul_power_state *out, ul_errmsg *em)
 {
+    struct fake_session *s = fake_session_of(bs);
     ul_err rc = fake_call(s, "power status", em);
     if (rc != UL_OK)
         return rc;
@@ -159,8 +168,9 @@ static ul_err fake_power_get(struct ul_bmc_session *s, enum ul_power_state *out,
     return UL_OK;
 }
 
-static ul_err fake_power_set(struct ul_bmc_session *s, enum ul_power_action a, ul_errmsg *em)
+static ul_err fake_power_set(struct ul_bmc_session *bs, enum ul_power_action a, ul_errmsg *em)
 {
+    struct fake_session *s = fake_session_of(bs);
     ul_err rc = fake_call(s, bmc_power_action_name(a), em);
     if (rc != UL_OK)
         return rc;
@@ -186,8 +196,9 @@ static ul_err fake_power_set(struct ul_bmc_session *s, enum ul_power_action a, u
     return rc;
 }
 
-static ul_err fake_boot_get(struct ul_bmc_session *s, struct ul_boot *out, ul_errmsg *em)
+static ul_err fake_boot_get(struct ul_bmc_session *bs, struct ul_boot *out, ul_errmsg *em)
 {
+    struct fake_session *s = fake_session_of(bs);
     ul_err rc = fake_call(s, "boot get", em);
     if (rc != UL_OK)
         return rc;
@@ -197,8 +208,9 @@ static ul_err fake_boot_get(struct ul_bmc_session *s, struct ul_boot *out, ul_er
     return UL_OK;
 }
 
-static ul_err fake_boot_set(struct ul_bmc_session *s, const struct ul_boot *b, ul_errmsg *em)
+static ul_err fake_boot_set(struct ul_bmc_session *bs, const struct ul_boot *b, ul_errmsg *em)
 {
+    struct fake_session *s = fake_session_of(bs);
     ul_err rc = fake_call(s, "boot set", em);
     if (rc != UL_OK)
         return rc;

@@ -253,7 +253,7 @@ ul_err ipmi_map_error(int errnum, bool opening)
     }
 }
 
-static ul_err session_open(struct ul_bmc_session *s, ul_errmsg *em)
+static ul_err session_open(struct ipmi_session *s, ul_errmsg *em)
 {
     int session_timeout = s->cfg.session_timeout_ms ? s->cfg.session_timeout_ms : s->timeout_ms;
     int retrans = s->cfg.retransmission_timeout_ms;
@@ -284,19 +284,20 @@ static ul_err session_open(struct ul_bmc_session *s, ul_errmsg *em)
     return UL_OK;
 }
 
-static void session_drop(struct ul_bmc_session *s)
+static void session_drop(struct ipmi_session *s)
 {
     if (s->open)
         ipmi_ctx_close(s->ctx);
     s->open = false;
 }
 
-static void ipmi_close(struct ul_bmc_session *s);
+static void ipmi_close(struct ul_bmc_session *bs);
 
 static ul_err ipmi_open(const struct ul_bmc_target *t, struct ul_bmc_session **out,
                         ul_errmsg *em)
 {
-    struct ul_bmc_session *s = xcalloc(1, sizeof(*s));
+    struct ipmi_session *s = xcalloc(1, sizeof(*s));
+    s->base.driver = &ipmi_driver;
     ul_err rc = ipmi_session_config_parse(t->options, &s->cfg, em);
     if (rc != UL_OK) {
         free(s);
@@ -314,15 +315,16 @@ static ul_err ipmi_open(const struct ul_bmc_target *t, struct ul_bmc_session **o
     s->cache_dir = xstrdup(t->cache_dir);
     rc = session_open(s, em);
     if (rc != UL_OK) {
-        ipmi_close(s);
+        ipmi_close(&s->base);
         return rc;
     }
-    *out = s;
+    *out = &s->base;
     return UL_OK;
 }
 
-static void ipmi_close(struct ul_bmc_session *s)
+static void ipmi_close(struct ul_bmc_session *bs)
 {
+    struct ipmi_session *s = ipmi_session_of(bs);
     if (!s)
         return;
     ipmi_sdr_state_free(s);
@@ -340,12 +342,12 @@ static void ipmi_close(struct ul_bmc_session *s)
     free(s);
 }
 
-ipmi_ctx_t ipmi_session_ctx(struct ul_bmc_session *s)
+ipmi_ctx_t ipmi_session_ctx(struct ipmi_session *s)
 {
     return s->ctx;
 }
 
-const char *ipmi_session_node(struct ul_bmc_session *s)
+const char *ipmi_session_node(struct ipmi_session *s)
 {
     return s->node;
 }
@@ -357,7 +359,7 @@ static bool session_lost(int errnum)
            errnum == IPMI_ERR_DEVICE_NOT_OPEN || errnum == IPMI_ERR_BAD_RMCPPLUS_STATUS_CODE;
 }
 
-ul_err ipmi_session_call(struct ul_bmc_session *s, const char *what, ipmi_call_fn fn, void *arg,
+ul_err ipmi_session_call(struct ipmi_session *s, const char *what, ipmi_call_fn fn, void *arg,
                          ul_errmsg *em)
 {
     for (int attempt = 0;; attempt++) {
@@ -396,8 +398,9 @@ static int call_chassis_status(ipmi_ctx_t ctx, void *arg)
     return ipmi_cmd_get_chassis_status(ctx, a->rs);
 }
 
-static ul_err ipmi_power_get(struct ul_bmc_session *s, enum ul_power_state *out, ul_errmsg *em)
+static ul_err ipmi_power_get(struct ul_bmc_session *bs, enum ul_power_state *out, ul_errmsg *em)
 {
+    struct ipmi_session *s = ipmi_session_of(bs);
     struct chassis_status_arg a = {.rs = fiid_obj_create(tmpl_cmd_get_chassis_status_rs)};
     if (!a.rs)
         return ul_errmsg_set(em, UL_ERR_INTERNAL, "node %s: out of memory", s->node);
@@ -426,8 +429,9 @@ static int call_chassis_control(ipmi_ctx_t ctx, void *arg)
     return ipmi_cmd_chassis_control(ctx, a->control, a->rs);
 }
 
-static ul_err ipmi_power_set(struct ul_bmc_session *s, enum ul_power_action act, ul_errmsg *em)
+static ul_err ipmi_power_set(struct ul_bmc_session *bs, enum ul_power_action act, ul_errmsg *em)
 {
+    struct ipmi_session *s = ipmi_session_of(bs);
     struct chassis_control_arg a;
     switch (act) {
     case UL_POWER_ACTION_ON:
@@ -483,8 +487,9 @@ static int call_boot_get(ipmi_ctx_t ctx, void *arg)
                                                        a->rs);
 }
 
-static ul_err ipmi_boot_get(struct ul_bmc_session *s, struct ul_boot *out, ul_errmsg *em)
+static ul_err ipmi_boot_get(struct ul_bmc_session *bs, struct ul_boot *out, ul_errmsg *em)
 {
+    struct ipmi_session *s = ipmi_session_of(bs);
     struct boot_get_arg a = {.rs = fiid_obj_create(tmpl_cmd_get_system_boot_options_boot_flags_rs)};
     if (!a.rs)
         return ul_errmsg_set(em, UL_ERR_INTERNAL, "node %s: out of memory", s->node);
@@ -539,8 +544,9 @@ static int call_boot_set(ipmi_ctx_t ctx, void *arg)
         IPMI_SYSTEM_BOOT_OPTION_BOOT_FLAGS_SET_MUX_TO_RECOMENDED_AT_END_OF_POST, 0, 0, a->rs);
 }
 
-static ul_err ipmi_boot_set(struct ul_bmc_session *s, const struct ul_boot *b, ul_errmsg *em)
+static ul_err ipmi_boot_set(struct ul_bmc_session *bs, const struct ul_boot *b, ul_errmsg *em)
 {
+    struct ipmi_session *s = ipmi_session_of(bs);
     struct boot_set_arg a = {.b = b, .dev = IPMI_SYSTEM_BOOT_OPTION_BOOT_FLAG_BOOT_DEVICE_NO_OVERRIDE};
     for (size_t i = 0; i < sizeof(boot_map) / sizeof(boot_map[0]); i++)
         if (boot_map[i].dev == b->device)

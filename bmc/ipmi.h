@@ -29,7 +29,8 @@ struct ipmi_session_config {
 struct ipmi_sdr_state; /* ipmi_sensors.c */
 
 /* The IPMI driver's session; private to bmc/ipmi*.c. */
-struct ul_bmc_session {
+struct ipmi_session {
+    struct ul_bmc_session base; /* what the table sees (bmc/driver.h) */
     ipmi_ctx_t ctx;
     bool open;
     char *node;
@@ -44,6 +45,12 @@ struct ul_bmc_session {
     ipmi_sensor_read_ctx_t reader; /* bound to ctx: one per session */
 };
 
+/* The IPMI session behind a table session (NULL stays NULL). */
+static inline struct ipmi_session *ipmi_session_of(struct ul_bmc_session *bs)
+{
+    return bs ? ul_container_of(bs, struct ipmi_session, base) : NULL;
+}
+
 ul_err ipmi_session_config_parse(json_object *options, struct ipmi_session_config *cfg,
                                  ul_errmsg *em);
 
@@ -53,16 +60,16 @@ ul_err ipmi_map_error(int errnum, bool opening);
 /* Run fn(ctx, arg) on the session, re-opening it once if the BMC dropped it.
  * fn returns FreeIPMI's convention (< 0 on error). */
 typedef int (*ipmi_call_fn)(ipmi_ctx_t ctx, void *arg);
-ul_err ipmi_session_call(struct ul_bmc_session *s, const char *what, ipmi_call_fn fn, void *arg,
+ul_err ipmi_session_call(struct ipmi_session *s, const char *what, ipmi_call_fn fn, void *arg,
                          ul_errmsg *em);
-ipmi_ctx_t ipmi_session_ctx(struct ul_bmc_session *s);
-const char *ipmi_session_node(struct ul_bmc_session *s);
+ipmi_ctx_t ipmi_session_ctx(struct ipmi_session *s);
+const char *ipmi_session_node(struct ipmi_session *s);
 
 /* Sensors (ipmi_sensors.c). */
-ul_err ipmi_sensors_read(struct ul_bmc_session *s, struct ul_sensor_list *out, ul_errmsg *em);
+ul_err ipmi_sensors_read(struct ul_bmc_session *bs, struct ul_sensor_list *out, ul_errmsg *em);
 /* Let go of the session's sensor reader; the node's SDR state stays cached
  * for its next session. */
-void ipmi_sdr_state_free(struct ul_bmc_session *s);
+void ipmi_sdr_state_free(struct ipmi_session *s);
 /* FreeIPMI interpretation (ipmi_interpret.c): one context per process.
  * Return IPMI_INTERPRET_STATE_*. */
 unsigned ipmi_interpret_sensor_state(uint8_t reading_type, uint8_t sensor_type, uint16_t bitmask);
@@ -70,22 +77,20 @@ unsigned ipmi_interpret_sel_state(const void *rec, unsigned len);
 
 /* The node's SDR, loaded (and cached on disk) on first use; borrowed, valid
  * until the session closes. */
-ul_err ipmi_session_sdr(struct ul_bmc_session *s, ipmi_sdr_ctx_t *sdr, ul_errmsg *em);
+ul_err ipmi_session_sdr(struct ipmi_session *s, ipmi_sdr_ctx_t *sdr, ul_errmsg *em);
 
 /* SEL (ipmi_sel.c).  The cursor is "<erase timestamp>:<last record id>" so a
  * cleared SEL (new erase timestamp, record ids reused) restarts from the
  * first record instead of skipping new ones. */
-ul_err ipmi_events_read(struct ul_bmc_session *s, const char *cursor, struct ul_event_list *out,
+ul_err ipmi_events_read(struct ul_bmc_session *bs, const char *cursor, struct ul_event_list *out,
                         char cursor_out[UL_CURSOR_LEN], ul_errmsg *em);
-ul_err ipmi_events_clear(struct ul_bmc_session *s, ul_errmsg *em);
+ul_err ipmi_events_clear(struct ul_bmc_session *bs, ul_errmsg *em);
 
 /* Inventory: Get Device ID and FRU (ipmi_fru.c). */
-ul_err ipmi_inventory_read(struct ul_bmc_session *s, json_object **out, ul_errmsg *em);
+ul_err ipmi_inventory_read(struct ul_bmc_session *bs, json_object **out, ul_errmsg *em);
 
 /* DCMI power reading (ipmi_fru.c's neighbour, ipmi_dcmi.c). */
-ul_err ipmi_power_reading(struct ul_bmc_session *s, struct ul_power_reading *out,
+ul_err ipmi_power_reading(struct ul_bmc_session *bs, struct ul_power_reading *out,
                           ul_errmsg *em);
-
-extern const struct ul_driver ipmi_driver;
 
 #endif

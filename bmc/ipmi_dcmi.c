@@ -51,8 +51,9 @@ static int call_power_reading(ipmi_ctx_t ctx, void *arg)
     return -1; /* the session's trouble: ipmi_session_call maps or retries it */
 }
 
-ul_err ipmi_power_reading(struct ul_bmc_session *s, struct ul_power_reading *out, ul_errmsg *em)
+ul_err ipmi_power_reading(struct ul_bmc_session *bs, struct ul_power_reading *out, ul_errmsg *em)
 {
+    struct ipmi_session *s = ipmi_session_of(bs);
     struct power_reading_arg a = {.rs = fiid_obj_create(tmpl_cmd_dcmi_get_power_reading_rs)};
     if (!a.rs)
         return ul_errmsg_set(em, UL_ERR_INTERNAL, "node %s: out of memory", s->node);

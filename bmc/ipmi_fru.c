@@ -64,7 +64,7 @@ static int call_device_id(ipmi_ctx_t ctx, void *arg)
     return ipmi_cmd_get_device_id(ctx, a->rs);
 }
 
-static ul_err read_device_id(struct ul_bmc_session *s, json_object *bmc, ul_errmsg *em)
+static ul_err read_device_id(struct ipmi_session *s, json_object *bmc, ul_errmsg *em)
 {
     struct device_id_arg a = {.rs = fiid_obj_create(tmpl_cmd_get_device_id_rs)};
     if (!a.rs)
@@ -110,7 +110,7 @@ out:
 /* ---- FRU ---- */
 
 struct fru_arg {
-    struct ul_bmc_session *s;
+    struct ipmi_session *s;
     json_object *fru; /* filled in; emptied when the read is repeated */
 };
 
@@ -297,8 +297,9 @@ out:
     return rv;
 }
 
-ul_err ipmi_inventory_read(struct ul_bmc_session *s, json_object **out, ul_errmsg *em)
+ul_err ipmi_inventory_read(struct ul_bmc_session *bs, json_object **out, ul_errmsg *em)
 {
+    struct ipmi_session *s = ipmi_session_of(bs);
     *out = NULL;
     json_object *bmc = json_object_new_object();
     ul_err rc = read_device_id(s, bmc, em);

@@ -149,7 +149,7 @@ static enum ul_severity record_severity(const uint8_t *rec, unsigned len)
 /* ---- reading ---- */
 
 struct sel_read_arg {
-    struct ul_bmc_session *s;
+    struct ipmi_session *s;
     ipmi_sdr_ctx_t sdr; /* the node's SDR (owned by ipmi_sensors.c), or NULL */
     struct sel_cursor cur;
     struct ul_event_list *out;
@@ -376,9 +376,10 @@ static int sel_read(ipmi_ctx_t ctx, void *arg)
     return rv;
 }
 
-ul_err ipmi_events_read(struct ul_bmc_session *s, const char *cursor, struct ul_event_list *out,
+ul_err ipmi_events_read(struct ul_bmc_session *bs, const char *cursor, struct ul_event_list *out,
                         char cursor_out[UL_CURSOR_LEN], ul_errmsg *em)
 {
+    struct ipmi_session *s = ipmi_session_of(bs);
     memset(out, 0, sizeof(*out));
     struct sel_read_arg a = {.s = s, .cur = cursor_parse(cursor), .out = out, .em = em};
     /* The SDR turns a record's sensor number into the sensor's name and raw
@@ -416,7 +417,7 @@ ul_err ipmi_events_read(struct ul_bmc_session *s, const char *cursor, struct ul_
 #define SEL_RESERVE_RETRIES 3
 
 struct sel_clear_arg {
-    struct ul_bmc_session *s;
+    struct ipmi_session *s;
     int64_t deadline_ms;
     ul_err rc;
     ul_errmsg *em;
@@ -500,8 +501,9 @@ out:
     return rv;
 }
 
-ul_err ipmi_events_clear(struct ul_bmc_session *s, ul_errmsg *em)
+ul_err ipmi_events_clear(struct ul_bmc_session *bs, ul_errmsg *em)
 {
+    struct ipmi_session *s = ipmi_session_of(bs);
     struct sel_clear_arg a = {.s = s, .deadline_ms = ul_mono_ms() + s->timeout_ms, .em = em};
     ul_err rc = ipmi_session_call(s, "clear SEL", sel_clear, &a, em);
     if (rc == UL_OK)

@@ -21,6 +21,7 @@
 #include <freeipmi/freeipmi.h>
 
 #include "bmc/ipmi.h"
+#include "hash.h"
 #include "log.h"
 #include "ultime.h"
 #include "xalloc.h"
@@ -66,10 +67,7 @@ static struct ipmi_sdr_state *sdr_table[SDR_BUCKETS];
  * a node's state (the per-node lock), so only the table needs the mutex. */
 static struct ipmi_sdr_state *sdr_state_get(const char *key)
 {
-    size_t h = 1469598103934665603ULL;
-    for (const char *p = key; *p; p++)
-        h = (h ^ (unsigned char)*p) * 1099511628211ULL;
-    h %= SDR_BUCKETS;
+    size_t h = (size_t)(ul_hash_str(key) % SDR_BUCKETS);
     pthread_mutex_lock(&sdr_lock);
     struct ipmi_sdr_state *st = sdr_table[h];
     while (st && strcmp(st->key, key) != 0)
@@ -84,7 +82,7 @@ static struct ipmi_sdr_state *sdr_state_get(const char *key)
     return st;
 }
 
-void ipmi_sdr_state_free(struct ul_bmc_session *s)
+void ipmi_sdr_state_free(struct ipmi_session *s)
 {
     if (s->reader)
         ipmi_sensor_read_ctx_destroy(s->reader);
@@ -200,7 +198,7 @@ static void desc_add(struct ipmi_sdr_state *st, size_t *cap, const struct sensor
     st->descs[st->ndescs++] = *d;
 }
 
-static ul_err build_descs(struct ul_bmc_session *s, ul_errmsg *em)
+static ul_err build_descs(struct ipmi_session *s, ul_errmsg *em)
 {
     struct ipmi_sdr_state *st = s->sdr;
     size_t cap = 0;
@@ -252,7 +250,7 @@ static int mkdir_p(const char *dir)
 }
 
 struct cache_arg {
-    struct ul_bmc_session *s;
+    struct ipmi_session *s;
     const char *path;
     ul_errmsg *em;
     ul_err rc;
@@ -296,7 +294,7 @@ static int cache_load(ipmi_ctx_t ctx, void *arg)
     return 0;
 }
 
-static ul_err sdr_ensure(struct ul_bmc_session *s, ul_errmsg *em)
+static ul_err sdr_ensure(struct ipmi_session *s, ul_errmsg *em)
 {
     int64_t now = ul_mono_ms();
     if (!s->cache_dir)
@@ -405,7 +403,7 @@ static void threshold_state(uint16_t bitmask, enum ul_sensor_status *status, cha
 }
 
 struct sweep_arg {
-    struct ul_bmc_session *s;
+    struct ipmi_session *s;
     struct ul_sensor_list *out;
 };
 
@@ -474,7 +472,7 @@ static int sweep(ipmi_ctx_t ctx, void *arg)
     return 0;
 }
 
-ul_err ipmi_session_sdr(struct ul_bmc_session *s, ipmi_sdr_ctx_t *sdr, ul_errmsg *em)
+ul_err ipmi_session_sdr(struct ipmi_session *s, ipmi_sdr_ctx_t *sdr, ul_errmsg *em)
 {
     *sdr = NULL;
     ul_err rc = sdr_ensure(s, em);
@@ -483,8 +481,9 @@ ul_err ipmi_session_sdr(struct ul_bmc_session *s, ipmi_sdr_ctx_t *sdr, ul_errmsg
     return rc;
 }
 
-ul_err ipmi_sensors_read(struct ul_bmc_session *s, struct ul_sensor_list *out, ul_errmsg *em)
+ul_err ipmi_sensors_read(struct ul_bmc_session *bs, struct ul_sensor_list *out, ul_errmsg *em)
 {
+    struct ipmi_session *s = ipmi_session_of(bs);
     memset(out, 0, sizeof(*out));
     ul_err rc = sdr_ensure(s, em);
     if (rc != UL_OK)

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "bmc/ops.h"
+#include "hash.h"
 #include "ultime.h"
 #include "xalloc.h"
 
@@ -93,10 +94,7 @@ void latest_free(latest *l)
 
 static size_t hash(const char *s)
 {
-    size_t h = 1469598103934665603ULL; /* FNV-1a */
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
-    return h;
+    return (size_t)ul_hash_str(s);
 }
 
 /* Caller holds l->lock. */

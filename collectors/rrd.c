@@ -28,6 +28,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "hash.h"
 #include "jsonv.h"
 #include "log.h"
 #include "ultime.h"
@@ -384,16 +385,6 @@ char *rrdw_sanitize(const char *name, char *buf)
     return buf;
 }
 
-static uint32_t fnv1a(const char *s)
-{
-    uint32_t h = 2166136261u;
-    for (; *s; s++) {
-        h ^= (unsigned char)*s;
-        h *= 16777619u;
-    }
-    return h;
-}
-
 /* KIND-[a-z0-9_-]+.rrd, shorter than RRDW_FILE_MAX. */
 static bool file_ok(const char *kind, const char *file)
 {
@@ -497,7 +488,7 @@ static ul_err mkdir_p(const char *path, ul_errmsg *em)
 static struct node *node_lookup(rrdw *w, const char *name, bool create)
 {
     pthread_mutex_lock(&w->lock);
-    size_t b = fnv1a(name) & (w->nbuckets - 1);
+    size_t b = ul_hash32_str(name) & (w->nbuckets - 1);
     struct node *nd = w->buckets[b];
     while (nd && strcmp(nd->name, name) != 0)
         nd = nd->next;
@@ -509,14 +500,14 @@ static struct node *node_lookup(rrdw *w, const char *name, bool create)
                 while (w->buckets[i]) {
                     struct node *x = w->buckets[i];
                     w->buckets[i] = x->next;
-                    size_t j = fnv1a(x->name) & (nb - 1);
+                    size_t j = ul_hash32_str(x->name) & (nb - 1);
                     x->next = tab[j];
                     tab[j] = x;
                 }
             free(w->buckets);
             w->buckets = tab;
             w->nbuckets = nb;
-            b = fnv1a(name) & (nb - 1);
+            b = ul_hash32_str(name) & (nb - 1);
         }
         nd = xcalloc(1, sizeof *nd);
         nd->name = xstrdup(name);
@@ -594,7 +585,7 @@ static void choose_file(const struct node *nd, const char *kind, const char *nam
     snprintf(out, RRDW_FILE_MAX, "%s-%s.rrd", kind, base);
     if (!file_taken(nd, out))
         return;
-    uint32_t h = fnv1a(name);
+    uint32_t h = ul_hash32_str(name);
     snprintf(out, RRDW_FILE_MAX, "%s-%s-%08x.rrd", kind, base, h);
     for (unsigned i = 2; file_taken(nd, out); i++)
         snprintf(out, RRDW_FILE_MAX, "%s-%s-%08x-%u.rrd", kind, base, h, i);

@@ -28,7 +28,7 @@
 #define BIOS_MAX_REGISTRIES 256
 
 /* The system's Bios resource and its path. */
-static ul_err bios_get(struct ul_bmc_session *s, json_object **bios, char path[RF_PATH_MAX],
+static ul_err bios_get(struct rf_session *s, json_object **bios, char path[RF_PATH_MAX],
                        ul_errmsg *em)
 {
     json_object *sys = NULL;
@@ -116,8 +116,9 @@ static json_object *settings_messages(json_object *rs)
     return out;
 }
 
-ul_err rf_bios_read(struct ul_bmc_session *s, json_object **out, ul_errmsg *em)
+ul_err rf_bios_read(struct ul_bmc_session *bs, json_object **out, ul_errmsg *em)
 {
+    struct rf_session *s = rf_session_of(bs);
     json_object *bios = NULL, *settings = NULL;
     char path[RF_PATH_MAX], spath[RF_PATH_MAX];
     *out = NULL;
@@ -233,7 +234,7 @@ struct reg_find {
 
 /* A MessageRegistryFile whose Id or Registry is the name: its Location (the
  * English one, else the first). */
-static ul_err reg_member(struct ul_bmc_session *s, json_object *obj, const char *path, void *arg,
+static ul_err reg_member(struct rf_session *s, json_object *obj, const char *path, void *arg,
                          ul_errmsg *em)
 {
     (void)s;
@@ -262,8 +263,9 @@ static ul_err reg_member(struct ul_bmc_session *s, json_object *obj, const char 
     return UL_OK;
 }
 
-ul_err rf_bios_registry(struct ul_bmc_session *s, json_object **out, ul_errmsg *em)
+ul_err rf_bios_registry(struct ul_bmc_session *bs, json_object **out, ul_errmsg *em)
 {
+    struct rf_session *s = rf_session_of(bs);
     *out = NULL;
     if (s->bios_registry) {
         *out = json_object_get(s->bios_registry);
@@ -314,9 +316,10 @@ static bool offered(json_object *bios, const char *apply)
     return false;
 }
 
-ul_err rf_bios_set(struct ul_bmc_session *s, json_object *changes, enum ul_apply_time at,
+ul_err rf_bios_set(struct ul_bmc_session *bs, json_object *changes, enum ul_apply_time at,
                    ul_errmsg *em)
 {
+    struct rf_session *s = rf_session_of(bs);
     json_object *bios = NULL, *settings = NULL;
     char path[RF_PATH_MAX], spath[RF_PATH_MAX], etag[160] = "";
     struct rf_reply r = {0};

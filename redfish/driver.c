@@ -103,8 +103,9 @@ static ul_err redfish_check_options(json_object *options, ul_errmsg *em)
 
 /* ---- open / close ---- */
 
-static void redfish_close(struct ul_bmc_session *s)
+static void redfish_close(struct ul_bmc_session *bs)
 {
+    struct rf_session *s = rf_session_of(bs);
     if (!s)
         return;
     rf_logout(s);
@@ -127,7 +128,7 @@ static void redfish_close(struct ul_bmc_session *s)
     free(s);
 }
 
-static ul_err base_url(struct ul_bmc_session *s, const struct ul_endpoint *ep, ul_errmsg *em)
+static ul_err base_url(struct rf_session *s, const struct ul_endpoint *ep, ul_errmsg *em)
 {
     const char *proto;
     int port = ep->port;
@@ -153,7 +154,7 @@ static ul_err base_url(struct ul_bmc_session *s, const struct ul_endpoint *ep, u
 }
 
 /* Root features we use: $expand and where sessions are made. */
-static void read_root(struct ul_bmc_session *s)
+static void read_root(struct rf_session *s)
 {
     json_object *eq = rf_prop(rf_prop(s->root, "ProtocolFeaturesSupported"), "ExpandQuery");
     json_object *v = rf_prop(eq, "NoLinks");
@@ -162,7 +163,7 @@ static void read_root(struct ul_bmc_session *s)
     s->expand_levels = json_object_is_type(v, json_type_boolean) && json_object_get_boolean(v);
 }
 
-static ul_err find_sessions(struct ul_bmc_session *s, ul_errmsg *em)
+static ul_err find_sessions(struct rf_session *s, ul_errmsg *em)
 {
     char p[RF_PATH_MAX];
     const char *l = rf_prop_link(rf_prop(s->root, "Links"), "Sessions");
@@ -190,7 +191,8 @@ static ul_err find_sessions(struct ul_bmc_session *s, ul_errmsg *em)
 static ul_err redfish_open(const struct ul_bmc_target *t, struct ul_bmc_session **out,
                            ul_errmsg *em)
 {
-    struct ul_bmc_session *s = xcalloc(1, sizeof(*s));
+    struct rf_session *s = xcalloc(1, sizeof(*s));
+    s->base.driver = &redfish_driver;
     ul_err rc;
     *out = NULL;
     s->node = xstrdup(t->node ? t->node : "?");
@@ -224,10 +226,10 @@ static ul_err redfish_open(const struct ul_bmc_target *t, struct ul_bmc_session 
              : s->basic ? "basic auth"
                         : "no auth",
              s->system_path);
-    *out = s;
+    *out = &s->base;
     return UL_OK;
 fail:
-    redfish_close(s);
+    redfish_close(&s->base);
     return rc;
 }
 

@@ -206,7 +206,7 @@ static void free_headers(struct curl_slist *h)
     curl_slist_free_all(h);
 }
 
-ul_err rf_http_init(struct ul_bmc_session *s, ul_errmsg *em)
+ul_err rf_http_init(struct rf_session *s, ul_errmsg *em)
 {
     rf_http_global_init();
     s->curl = curl_easy_init();
@@ -222,8 +222,9 @@ struct attempt {
     char errbuf[CURL_ERROR_SIZE];
 };
 
-void rf_bind_job(struct ul_bmc_session *s, int64_t deadline_ms, bool (*stop)(void *arg), void *arg)
+void rf_bind_job(struct ul_bmc_session *bs, int64_t deadline_ms, bool (*stop)(void *arg), void *arg)
 {
+    struct rf_session *s = rf_session_of(bs);
     s->deadline_ms = deadline_ms;
     s->stop = stop;
     s->stop_arg = arg;
@@ -234,7 +235,7 @@ static int on_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off
                        curl_off_t ulnow)
 {
     (void)dltotal, (void)dlnow, (void)ultotal, (void)ulnow;
-    struct ul_bmc_session *s = arg;
+    struct rf_session *s = arg;
     /* curl calls this for every chunk; asking the job engine (a lock)
      * ten times a second is plenty. */
     int64_t now = ul_mono_ms();
@@ -244,7 +245,7 @@ static int on_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off
     return s->stop && s->stop(s->stop_arg) ? 1 : 0;
 }
 
-static void perform_once(struct ul_bmc_session *s, const char *method, const char *path,
+static void perform_once(struct rf_session *s, const char *method, const char *path,
                          const char *body, curl_mime *mime, const char *if_match, bool auth,
                          int timeout_ms, struct rf_reply *r, struct attempt *a)
 {
@@ -368,7 +369,7 @@ static bool curl_transient(CURLcode cc)
     }
 }
 
-static ul_err curl_error(struct ul_bmc_session *s, const char *method, const char *path,
+static ul_err curl_error(struct rf_session *s, const char *method, const char *path,
                          const struct attempt *a, int timeout_ms, ul_errmsg *em)
 {
     const char *detail = a->errbuf[0] ? a->errbuf : curl_easy_strerror(a->cc);
@@ -489,7 +490,7 @@ ul_err rf_status_code(long st, const char *body)
     }
 }
 
-ul_err rf_status_error(struct ul_bmc_session *s, const char *method, const char *path,
+ul_err rf_status_error(struct rf_session *s, const char *method, const char *path,
                        const struct rf_reply *r, ul_errmsg *em)
 {
     char msg[200], id[128];
@@ -526,7 +527,7 @@ ul_err rf_status_error(struct ul_bmc_session *s, const char *method, const char 
 
 /* ---- requests with retries and re-login ---- */
 
-static void backoff(struct ul_bmc_session *s, int attempt, int retry_after_s, int timeout_ms)
+static void backoff(struct rf_session *s, int attempt, int retry_after_s, int timeout_ms)
 {
     int64_t ms = (int64_t)RF_BACKOFF_MS << attempt;
     if (ms > RF_BACKOFF_MAX_MS)
@@ -541,7 +542,7 @@ static void backoff(struct ul_bmc_session *s, int attempt, int retry_after_s, in
     ul_sleep_ms(ms);
 }
 
-static ul_err request_ex(struct ul_bmc_session *s, const char *method, const char *path,
+static ul_err request_ex(struct rf_session *s, const char *method, const char *path,
                          const char *body, curl_mime *mime, int timeout_ms, const char *if_match,
                          bool auth, bool relogin, struct rf_reply *r, ul_errmsg *em)
 {
@@ -595,13 +596,13 @@ static ul_err request_ex(struct ul_bmc_session *s, const char *method, const cha
     }
 }
 
-ul_err rf_request(struct ul_bmc_session *s, const char *method, const char *path, const char *body,
+ul_err rf_request(struct rf_session *s, const char *method, const char *path, const char *body,
                   const char *if_match, struct rf_reply *r, ul_errmsg *em)
 {
     return request_ex(s, method, path, body, NULL, 0, if_match, true, true, r, em);
 }
 
-ul_err rf_request_mime(struct ul_bmc_session *s, const char *path, curl_mime *mime, int timeout_ms,
+ul_err rf_request_mime(struct rf_session *s, const char *path, curl_mime *mime, int timeout_ms,
                        struct rf_reply *r, ul_errmsg *em)
 {
     return request_ex(s, "POST", path, NULL, mime, timeout_ms, NULL, true, true, r, em);
@@ -634,7 +635,7 @@ void rf_service_messages(const char *body, char *out, size_t outlen)
     json_object_put(o);
 }
 
-ul_err rf_parse(struct ul_bmc_session *s, const char *method, const char *path, const char *body,
+ul_err rf_parse(struct rf_session *s, const char *method, const char *path, const char *body,
                 size_t len, json_object **out, ul_errmsg *em)
 {
     ul_errmsg jem;
@@ -655,7 +656,7 @@ ul_err rf_parse(struct ul_bmc_session *s, const char *method, const char *path, 
     return UL_OK;
 }
 
-ul_err rf_get(struct ul_bmc_session *s, const char *path, json_object **out, char *etag,
+ul_err rf_get(struct rf_session *s, const char *path, json_object **out, char *etag,
               ul_errmsg *em)
 {
     struct rf_reply r = {0};
@@ -680,7 +681,7 @@ out:
     return rc;
 }
 
-ul_err rf_send(struct ul_bmc_session *s, const char *method, const char *path, const char *body,
+ul_err rf_send(struct rf_session *s, const char *method, const char *path, const char *body,
                const char *if_match, struct rf_reply *r, ul_errmsg *em)
 {
     ul_err rc = rf_request(s, method, path, body, if_match, r, em);
@@ -693,7 +694,7 @@ ul_err rf_send(struct ul_bmc_session *s, const char *method, const char *path, c
 
 /* ---- sessions ---- */
 
-ul_err rf_login(struct ul_bmc_session *s, ul_errmsg *em)
+ul_err rf_login(struct rf_session *s, ul_errmsg *em)
 {
     if (!s->username || !*s->username) {
         /* No credentials: an open emulator.  Requests go unauthenticated. */
@@ -772,7 +773,7 @@ out:
     return rc;
 }
 
-void rf_logout(struct ul_bmc_session *s)
+void rf_logout(struct rf_session *s)
 {
     if (s->token && s->session_path && s->curl) {
         struct rf_reply r = {0};

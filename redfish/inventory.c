@@ -175,7 +175,7 @@ struct inv {
     json_object *list;
 };
 
-static ul_err list_member(struct ul_bmc_session *s, json_object *obj, const char *path, void *arg,
+static ul_err list_member(struct rf_session *s, json_object *obj, const char *path, void *arg,
                           ul_errmsg *em)
 {
     struct inv *iv = arg;
@@ -186,7 +186,7 @@ static ul_err list_member(struct ul_bmc_session *s, json_object *obj, const char
 
 /* A collection linked from obj as prop, mapped member by member into a new
  * array added to dst as key.  Absent links and 404s leave the key out. */
-static ul_err section(struct ul_bmc_session *s, struct inv *iv, json_object *obj, const char *base,
+static ul_err section(struct rf_session *s, struct inv *iv, json_object *obj, const char *base,
                       const char *prop, size_t max, json_object *(*map)(json_object *),
                       json_object *dst, const char *key, ul_errmsg *em)
 {
@@ -218,7 +218,7 @@ static json_object *controller_map(json_object *c)
 }
 
 /* Drives linked from a Storage resource, each fetched (bounded). */
-static ul_err storage_drives(struct ul_bmc_session *s, struct inv *iv, json_object *st,
+static ul_err storage_drives(struct rf_session *s, struct inv *iv, json_object *st,
                              const char *path, json_object *drives, ul_errmsg *em)
 {
     json_object *arr = rf_prop(st, "Drives");
@@ -265,7 +265,7 @@ static ul_err storage_drives(struct ul_bmc_session *s, struct inv *iv, json_obje
     return UL_OK;
 }
 
-static ul_err storage_member(struct ul_bmc_session *s, json_object *st, const char *path, void *arg,
+static ul_err storage_member(struct rf_session *s, json_object *st, const char *path, void *arg,
                              ul_errmsg *em)
 {
     struct inv *iv = arg;
@@ -310,7 +310,7 @@ out:
 }
 
 /* SimpleStorage (the DMTF rack mockup has no Storage): its Devices array. */
-static ul_err simple_storage_member(struct ul_bmc_session *s, json_object *st, const char *path,
+static ul_err simple_storage_member(struct rf_session *s, json_object *st, const char *path,
                                     void *arg, ul_errmsg *em)
 {
     struct inv *iv = arg;
@@ -335,7 +335,7 @@ static ul_err simple_storage_member(struct ul_bmc_session *s, json_object *st, c
     return UL_OK;
 }
 
-static ul_err storage_section(struct ul_bmc_session *s, struct inv *iv, json_object *sys,
+static ul_err storage_section(struct rf_session *s, struct inv *iv, json_object *sys,
                               json_object *inv, ul_errmsg *em)
 {
     char path[RF_PATH_MAX];
@@ -362,7 +362,7 @@ static ul_err storage_section(struct ul_bmc_session *s, struct inv *iv, json_obj
     return rc == UL_ERR_UNSUPPORTED ? UL_OK : rc;
 }
 
-static ul_err firmware_section(struct ul_bmc_session *s, struct inv *iv, json_object *inv,
+static ul_err firmware_section(struct rf_session *s, struct inv *iv, json_object *inv,
                                ul_errmsg *em)
 {
     char path[RF_PATH_MAX];
@@ -378,8 +378,9 @@ static ul_err firmware_section(struct ul_bmc_session *s, struct inv *iv, json_ob
     return rc == UL_ERR_UNSUPPORTED ? UL_OK : rc;
 }
 
-ul_err rf_inventory_read(struct ul_bmc_session *s, json_object **out, ul_errmsg *em)
+ul_err rf_inventory_read(struct ul_bmc_session *bs, json_object **out, ul_errmsg *em)
 {
+    struct rf_session *s = rf_session_of(bs);
     struct inv iv = {0};
     json_object *sys = NULL;
     json_object *inv = json_object_new_object();

@@ -35,6 +35,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "hash.h"
 #include "log.h"
 #include "redfish/redfish.h"
 #include "xalloc.h"
@@ -100,11 +101,10 @@ void rf_entries_sort(struct rf_entry *e, size_t n)
 /* Hash of the keys of entries [lo, hi) (sorted, so order-independent). */
 static uint32_t keys_hash(const struct rf_entry *e, size_t lo, size_t hi)
 {
-    uint32_t h = 2166136261u;
+    uint32_t h = UL_HASH32_INIT;
     for (size_t i = lo; i < hi; i++) {
-        for (const char *p = e[i].key; *p; p++)
-            h = (h ^ (unsigned char)*p) * 16777619u;
-        h = (h ^ '\n') * 16777619u;
+        h = ul_hash32_add_str(h, e[i].key);
+        h = ul_hash32_add(h, "\n", 1);
     }
     return h;
 }
@@ -189,7 +189,7 @@ static bool skipped_service(const char *id)
     return false;
 }
 
-static ul_err log_service(struct ul_bmc_session *s, json_object *obj, const char *path, void *arg,
+static ul_err log_service(struct rf_session *s, json_object *obj, const char *path, void *arg,
                           ul_errmsg *em)
 {
     struct logs *l = arg;
@@ -217,7 +217,7 @@ static ul_err log_service(struct ul_bmc_session *s, json_object *obj, const char
 }
 
 /* The LogServices of the system and of its managers, into s->logs. */
-static ul_err find_logs(struct ul_bmc_session *s, ul_errmsg *em)
+static ul_err find_logs(struct rf_session *s, ul_errmsg *em)
 {
     json_object *sys = NULL, *mgr = NULL;
     char(*managers)[RF_PATH_MAX] = xcalloc(RF_MAX_CHASSIS, sizeof(*managers));
@@ -269,7 +269,7 @@ out:
     return rc;
 }
 
-static void forget_logs(struct ul_bmc_session *s)
+static void forget_logs(struct rf_session *s)
 {
     ul_debug("node %s: a log service moved; following the links again", s->node);
     free(s->logs);
@@ -286,7 +286,7 @@ struct collect {
     bool full;
 };
 
-static ul_err log_entry(struct ul_bmc_session *s, json_object *obj, const char *path, void *arg,
+static ul_err log_entry(struct rf_session *s, json_object *obj, const char *path, void *arg,
                         ul_errmsg *em)
 {
     struct collect *c = arg;
@@ -337,9 +337,10 @@ static ul_err log_entry(struct ul_bmc_session *s, json_object *obj, const char *
     return UL_OK;
 }
 
-ul_err rf_events_read(struct ul_bmc_session *s, const char *cursor, struct ul_event_list *out,
+ul_err rf_events_read(struct ul_bmc_session *bs, const char *cursor, struct ul_event_list *out,
                       char cursor_out[UL_CURSOR_LEN], ul_errmsg *em)
 {
+    struct rf_session *s = rf_session_of(bs);
     struct collect c = {0};
     ul_err rc = UL_OK;
     memset(out, 0, sizeof(*out));
@@ -375,8 +376,9 @@ out:
     return rc;
 }
 
-ul_err rf_events_clear(struct ul_bmc_session *s, ul_errmsg *em)
+ul_err rf_events_clear(struct ul_bmc_session *bs, ul_errmsg *em)
 {
+    struct rf_session *s = rf_session_of(bs);
     struct rf_reply r = {0};
     size_t cleared = 0;
     ul_err rc = UL_OK;

@@ -148,14 +148,14 @@ static void list_text(const char *const *list, char *buf, size_t len)
         snprintf(buf, len, "none");
 }
 
-static ul_err missing(struct ul_bmc_session *s, const char *path, const char *prop, ul_errmsg *em)
+static ul_err missing(struct rf_session *s, const char *path, const char *prop, ul_errmsg *em)
 {
     return ul_errmsg_set(em, UL_ERR_PROTOCOL, "node %s: GET %s: '%s' missing", s->node, path, prop);
 }
 
 /* ---- power ---- */
 
-static ul_err power_state_of(struct ul_bmc_session *s, json_object *sys, enum ul_power_state *out,
+static ul_err power_state_of(struct rf_session *s, json_object *sys, enum ul_power_state *out,
                              ul_errmsg *em)
 {
     json_object *v = rf_prop(sys, "PowerState");
@@ -170,8 +170,9 @@ static ul_err power_state_of(struct ul_bmc_session *s, json_object *sys, enum ul
     return UL_OK;
 }
 
-ul_err rf_power_get(struct ul_bmc_session *s, enum ul_power_state *out, ul_errmsg *em)
+ul_err rf_power_get(struct ul_bmc_session *bs, enum ul_power_state *out, ul_errmsg *em)
 {
+    struct rf_session *s = rf_session_of(bs);
     json_object *sys = NULL;
     *out = UL_POWER_UNKNOWN;
     ul_err rc = rf_system_get(s, &sys, NULL, em);
@@ -184,7 +185,7 @@ ul_err rf_power_get(struct ul_bmc_session *s, enum ul_power_state *out, ul_errms
 /* The Reset action's allowed values: inline, or in its ActionInfo.  *info
  * keeps the ActionInfo resource alive while the list is in use.  allowed
  * is set to NULL when the service does not say. */
-static ul_err reset_allowed(struct ul_bmc_session *s, json_object *reset,
+static ul_err reset_allowed(struct rf_session *s, json_object *reset,
                             const char *list[RF_MAX_ALLOWED + 1], const char *const **allowed,
                             json_object **info, ul_errmsg *em)
 {
@@ -221,8 +222,9 @@ static ul_err reset_allowed(struct ul_bmc_session *s, json_object *reset,
     return UL_OK;
 }
 
-ul_err rf_power_set(struct ul_bmc_session *s, enum ul_power_action a, ul_errmsg *em)
+ul_err rf_power_set(struct ul_bmc_session *bs, enum ul_power_action a, ul_errmsg *em)
 {
+    struct rf_session *s = rf_session_of(bs);
     json_object *sys = NULL, *info = NULL;
     struct rf_reply r = {0};
     const char *list[RF_MAX_ALLOWED + 1];
@@ -284,7 +286,7 @@ out:
 
 /* ---- boot override ---- */
 
-static ul_err boot_of(struct ul_bmc_session *s, json_object *sys, json_object **boot, ul_errmsg *em)
+static ul_err boot_of(struct rf_session *s, json_object *sys, json_object **boot, ul_errmsg *em)
 {
     *boot = rf_prop(sys, "Boot");
     if (!json_object_is_type(*boot, json_type_object) ||
@@ -301,8 +303,9 @@ static ul_err boot_of(struct ul_bmc_session *s, json_object *sys, json_object **
     return UL_OK;
 }
 
-ul_err rf_boot_get(struct ul_bmc_session *s, struct ul_boot *out, ul_errmsg *em)
+ul_err rf_boot_get(struct ul_bmc_session *bs, struct ul_boot *out, ul_errmsg *em)
 {
+    struct rf_session *s = rf_session_of(bs);
     json_object *sys = NULL, *boot;
     memset(out, 0, sizeof(*out));
     ul_err rc = rf_system_get(s, &sys, NULL, em);
@@ -350,7 +353,7 @@ static bool add_pair(char *buf, size_t size, size_t *used, const char *k, const 
     return rf_json_quote(buf, size, used, v);
 }
 
-static ul_err boot_body(struct ul_bmc_session *s, json_object *boot, const struct ul_boot *b,
+static ul_err boot_body(struct rf_session *s, json_object *boot, const struct ul_boot *b,
                         char *body, size_t size, ul_errmsg *em)
 {
     const char *list[RF_MAX_ALLOWED + 1];
@@ -420,8 +423,9 @@ static ul_err boot_body(struct ul_bmc_session *s, json_object *boot, const struc
     return UL_OK;
 }
 
-ul_err rf_boot_set(struct ul_bmc_session *s, const struct ul_boot *b, ul_errmsg *em)
+ul_err rf_boot_set(struct ul_bmc_session *bs, const struct ul_boot *b, ul_errmsg *em)
 {
+    struct rf_session *s = rf_session_of(bs);
     json_object *sys = NULL, *boot;
     struct rf_reply r = {0};
     char etag[160], body[512];

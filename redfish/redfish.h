@@ -62,7 +62,8 @@ struct rf_logsel {
 };
 
 /* The Redfish driver's session; private to redfish/. */
-struct ul_bmc_session {
+struct rf_session {
+    struct ul_bmc_session base; /* what the table sees (bmc/driver.h) */
     char *node;
     char *base_url; /* "https://host:port", no path */
     char *username;
@@ -94,6 +95,12 @@ struct ul_bmc_session {
     int64_t stop_checked_ms; /* when stop was last asked */
 };
 
+/* The Redfish session behind a table session (NULL stays NULL). */
+static inline struct rf_session *rf_session_of(struct ul_bmc_session *bs)
+{
+    return bs ? ul_container_of(bs, struct rf_session, base) : NULL;
+}
+
 /* ---- HTTP (http.c) ---- */
 
 struct rf_reply {
@@ -111,19 +118,19 @@ void rf_reply_free(struct rf_reply *r);
 void rf_http_global_init(void);
 
 /* Create s->curl with the node's TLS and timeout settings. */
-ul_err rf_http_init(struct ul_bmc_session *s, ul_errmsg *em);
+ul_err rf_http_init(struct rf_session *s, ul_errmsg *em);
 
 /* One request with the session's credentials: retries (bounded, exponential
  * backoff) on 5xx, timeouts and dropped connections for idempotent methods,
  * and logs in again once on 401.  Returns UL_OK when any HTTP reply arrived
  * (check r->status); an error when none did.  body may be NULL; if_match
  * may be NULL.  Blocks for at most about (retries + 1) x timeout. */
-ul_err rf_request(struct ul_bmc_session *s, const char *method, const char *path, const char *body,
+ul_err rf_request(struct rf_session *s, const char *method, const char *path, const char *body,
                   const char *if_match, struct rf_reply *r, ul_errmsg *em);
 
 /* POST a multipart/form-data body (firmware push); timeout_ms 0: the
  * session's.  Like rf_request: UL_OK when a reply arrived. */
-ul_err rf_request_mime(struct ul_bmc_session *s, const char *path, curl_mime *mime,
+ul_err rf_request_mime(struct rf_session *s, const char *path, curl_mime *mime,
                        int timeout_ms, struct rf_reply *r, ul_errmsg *em);
 
 /* Every @Message.ExtendedInfo Message of an error body, joined with "; "
@@ -132,7 +139,7 @@ void rf_service_messages(const char *body, char *out, size_t outlen);
 
 /* Map a non-2xx reply to a project error with a message naming the node,
  * the method and the path, and the service's own message when it gave one. */
-ul_err rf_status_error(struct ul_bmc_session *s, const char *method, const char *path,
+ul_err rf_status_error(struct rf_session *s, const char *method, const char *path,
                        const struct rf_reply *r, ul_errmsg *em);
 /* The pure part of it: which code a status means. */
 ul_err rf_status_code(long status, const char *body);
@@ -140,27 +147,27 @@ ul_err rf_status_code(long status, const char *body);
 /* GET path and parse the reply as a JSON object (bounded).  *out is a new
  * reference; etag (optional, 160 bytes) receives the ETag header or
  * @odata.etag. */
-ul_err rf_get(struct ul_bmc_session *s, const char *path, json_object **out, char *etag,
+ul_err rf_get(struct rf_session *s, const char *path, json_object **out, char *etag,
               ul_errmsg *em);
 
 /* POST/PATCH a JSON body; 2xx is success, anything else is mapped. */
-ul_err rf_send(struct ul_bmc_session *s, const char *method, const char *path, const char *body,
+ul_err rf_send(struct rf_session *s, const char *method, const char *path, const char *body,
                const char *if_match, struct rf_reply *r, ul_errmsg *em);
 
 /* Log in (POST Sessions) or fall back to basic authentication. */
-ul_err rf_login(struct ul_bmc_session *s, ul_errmsg *em);
+ul_err rf_login(struct rf_session *s, ul_errmsg *em);
 /* DELETE our session, best effort. */
-void rf_logout(struct ul_bmc_session *s);
+void rf_logout(struct rf_session *s);
 
 /* Parse a reply body as a JSON object; errors name node, method, path. */
-ul_err rf_parse(struct ul_bmc_session *s, const char *method, const char *path, const char *body,
+ul_err rf_parse(struct rf_session *s, const char *method, const char *path, const char *body,
                 size_t len, json_object **out, ul_errmsg *em);
 
 /* Append s JSON-escaped (with quotes) to buf; false when it does not fit. */
 bool rf_json_quote(char *buf, size_t size, size_t *used, const char *str);
 
 /* The driver's bind_job slot (http.c). */
-void rf_bind_job(struct ul_bmc_session *s, int64_t deadline_ms, bool (*stop)(void *arg),
+void rf_bind_job(struct ul_bmc_session *bs, int64_t deadline_ms, bool (*stop)(void *arg),
                  void *arg);
 
 /* Zero memory the compiler may not optimise away; NULL-safe. */
@@ -208,38 +215,38 @@ void rf_copy_text(char *dst, size_t dstlen, const char *src);
 
 /* Called for each member of a collection: obj is the member resource
  * (expanded inline or fetched), path its link.  Return non-OK to stop. */
-typedef ul_err (*rf_member_fn)(struct ul_bmc_session *s, json_object *obj, const char *path,
+typedef ul_err (*rf_member_fn)(struct rf_session *s, json_object *obj, const char *path,
                                void *arg, ul_errmsg *em);
 
 /* Walk a collection: page through Members@odata.nextLink, fetch members not
  * expanded inline, stop at max members (RF_MAX_MEMBERS when 0), skip
  * members seen before, stop paging at a nextLink loop.  expand asks for $expand=. when the service
  * supports it.  visited may be NULL (a fresh set is used). */
-ul_err rf_collection_walk(struct ul_bmc_session *s, const char *path, bool expand, size_t max,
+ul_err rf_collection_walk(struct rf_session *s, const char *path, bool expand, size_t max,
                           struct rf_visited *visited, rf_member_fn fn, void *arg, ul_errmsg *em);
 
 /* The links of a collection's members, without fetching them (paging
  * through nextLink, bounded by max and RF_MAX_PAGES, loops refused).  Fills
  * up to max paths; *n the count. */
-ul_err rf_collection_links(struct ul_bmc_session *s, const char *path, char (*paths)[RF_PATH_MAX],
+ul_err rf_collection_links(struct rf_session *s, const char *path, char (*paths)[RF_PATH_MAX],
                            size_t max, size_t *n, ul_errmsg *em);
 
 /* The node's ComputerSystem resource (a GET each call: state changes). */
-ul_err rf_system_get(struct ul_bmc_session *s, json_object **out, char *etag, ul_errmsg *em);
+ul_err rf_system_get(struct rf_session *s, json_object **out, char *etag, ul_errmsg *em);
 
 /* Find the node's ComputerSystem: the endpoint path if given, else the
  * service's only system.  Sets s->system_path. */
-ul_err rf_system_resolve(struct ul_bmc_session *s, const char *ep_path, ul_errmsg *em);
+ul_err rf_system_resolve(struct rf_session *s, const char *ep_path, ul_errmsg *em);
 
 /* Chassis paths of the node's system: Links.Chassis, else the Chassis
  * collection's members that link back to the system (or its only member).
  * Fills up to max paths of RF_PATH_MAX bytes; *n the count. */
-ul_err rf_system_chassis(struct ul_bmc_session *s, json_object *system, char (*paths)[RF_PATH_MAX],
+ul_err rf_system_chassis(struct rf_session *s, json_object *system, char (*paths)[RF_PATH_MAX],
                          size_t max, size_t *n, ul_errmsg *em);
 
 /* The system's managers: Links.ManagedBy, else the Managers collection when
  * it holds one manager. */
-ul_err rf_system_managers(struct ul_bmc_session *s, json_object *system, char (*paths)[RF_PATH_MAX],
+ul_err rf_system_managers(struct rf_session *s, json_object *system, char (*paths)[RF_PATH_MAX],
                           size_t max, size_t *n, ul_errmsg *em);
 
 /* RFC 3339 with offset and optional fraction to epoch seconds; -1 when
@@ -261,10 +268,10 @@ const char *rf_boot_target_name(enum ul_boot_device d);
 /* -1 for targets we have no device for (Usb, UefiTarget, ...). */
 int rf_boot_target_parse(const char *target);
 
-ul_err rf_power_get(struct ul_bmc_session *s, enum ul_power_state *out, ul_errmsg *em);
-ul_err rf_power_set(struct ul_bmc_session *s, enum ul_power_action a, ul_errmsg *em);
-ul_err rf_boot_get(struct ul_bmc_session *s, struct ul_boot *out, ul_errmsg *em);
-ul_err rf_boot_set(struct ul_bmc_session *s, const struct ul_boot *b, ul_errmsg *em);
+ul_err rf_power_get(struct ul_bmc_session *bs, enum ul_power_state *out, ul_errmsg *em);
+ul_err rf_power_set(struct ul_bmc_session *bs, enum ul_power_action a, ul_errmsg *em);
+ul_err rf_boot_get(struct ul_bmc_session *bs, struct ul_boot *out, ul_errmsg *em);
+ul_err rf_boot_set(struct ul_bmc_session *bs, const struct ul_boot *b, ul_errmsg *em);
 
 /* ---- sensors and power draw (sensors.c) ---- */
 
@@ -280,8 +287,8 @@ void rf_sensor_kind_unit(const char *reading_type, const char *units, const char
 /* PowerControl[0] (legacy Power) into a reading; false when it has none. */
 bool rf_power_control_reading(json_object *power, struct ul_power_reading *out);
 
-ul_err rf_sensors_read(struct ul_bmc_session *s, struct ul_sensor_list *out, ul_errmsg *em);
-ul_err rf_power_reading(struct ul_bmc_session *s, struct ul_power_reading *out, ul_errmsg *em);
+ul_err rf_sensors_read(struct ul_bmc_session *bs, struct ul_sensor_list *out, ul_errmsg *em);
+ul_err rf_power_reading(struct ul_bmc_session *bs, struct ul_power_reading *out, ul_errmsg *em);
 
 /* ---- event logs (logs.c) ---- */
 
@@ -303,9 +310,9 @@ void rf_cursor_apply(const char *cursor, const struct rf_entry *e, size_t n, siz
 
 enum ul_severity rf_severity_map(const char *severity);
 
-ul_err rf_events_read(struct ul_bmc_session *s, const char *cursor, struct ul_event_list *out,
+ul_err rf_events_read(struct ul_bmc_session *bs, const char *cursor, struct ul_event_list *out,
                       char cursor_out[UL_CURSOR_LEN], ul_errmsg *em);
-ul_err rf_events_clear(struct ul_bmc_session *s, ul_errmsg *em);
+ul_err rf_events_clear(struct ul_bmc_session *bs, ul_errmsg *em);
 
 /* ---- inventory (inventory.c) ---- */
 
@@ -325,7 +332,7 @@ json_object *rf_inv_drive(json_object *d);
 json_object *rf_inv_nic(json_object *n);
 json_object *rf_inv_firmware(json_object *f);
 
-ul_err rf_inventory_read(struct ul_bmc_session *s, json_object **out, ul_errmsg *em);
+ul_err rf_inventory_read(struct ul_bmc_session *bs, json_object **out, ul_errmsg *em);
 
 /* ---- BIOS (bios.c) ---- */
 
@@ -336,9 +343,9 @@ json_object *rf_bios_registry_normalise(json_object *reg, const char *name);
  * differs from the current one (new object). */
 json_object *rf_bios_pending(json_object *current, json_object *settings);
 
-ul_err rf_bios_read(struct ul_bmc_session *s, json_object **out, ul_errmsg *em);
-ul_err rf_bios_registry(struct ul_bmc_session *s, json_object **out, ul_errmsg *em);
-ul_err rf_bios_set(struct ul_bmc_session *s, json_object *changes, enum ul_apply_time at,
+ul_err rf_bios_read(struct ul_bmc_session *bs, json_object **out, ul_errmsg *em);
+ul_err rf_bios_registry(struct ul_bmc_session *bs, json_object **out, ul_errmsg *em);
+ul_err rf_bios_set(struct ul_bmc_session *bs, json_object *changes, enum ul_apply_time at,
                    ul_errmsg *em);
 
 /* ---- storage (storage.c) ---- */
@@ -346,10 +353,10 @@ ul_err rf_bios_set(struct ul_bmc_session *s, json_object *changes, enum ul_apply
 json_object *rf_storage_drive(json_object *d);
 json_object *rf_storage_volume(json_object *v);
 
-ul_err rf_storage_read(struct ul_bmc_session *s, json_object **out, ul_errmsg *em);
-ul_err rf_volume_create(struct ul_bmc_session *s, const struct ul_volume_spec *v,
+ul_err rf_storage_read(struct ul_bmc_session *bs, json_object **out, ul_errmsg *em);
+ul_err rf_volume_create(struct ul_bmc_session *bs, const struct ul_volume_spec *v,
                         char volume_id[64], struct ul_task_ref *task, ul_errmsg *em);
-ul_err rf_volume_delete(struct ul_bmc_session *s, const char *controller, const char *volume,
+ul_err rf_volume_delete(struct ul_bmc_session *bs, const char *controller, const char *volume,
                         struct ul_task_ref *task, ul_errmsg *em);
 
 /* ---- firmware and tasks (update.c) ---- */
@@ -358,13 +365,13 @@ ul_err rf_volume_delete(struct ul_bmc_session *s, const char *controller, const 
 bool rf_task_status_from(json_object *obj, struct ul_task_status *out);
 /* Where to follow an operation the service answered 202 to: the Location
  * header (a task monitor) and a Task in the body. */
-void rf_task_ref_from_reply(struct ul_bmc_session *s, const char *base, const struct rf_reply *r,
+void rf_task_ref_from_reply(struct rf_session *s, const char *base, const struct rf_reply *r,
                             struct ul_task_ref *task);
 
-ul_err rf_firmware_list(struct ul_bmc_session *s, json_object **out, ul_errmsg *em);
-ul_err rf_firmware_update(struct ul_bmc_session *s, const struct ul_fw_update *u,
+ul_err rf_firmware_list(struct ul_bmc_session *bs, json_object **out, ul_errmsg *em);
+ul_err rf_firmware_update(struct ul_bmc_session *bs, const struct ul_fw_update *u,
                           struct ul_task_ref *task, ul_errmsg *em);
-ul_err rf_task_poll(struct ul_bmc_session *s, const struct ul_task_ref *t,
+ul_err rf_task_poll(struct ul_bmc_session *bs, const struct ul_task_ref *t,
                     struct ul_task_status *out, ul_errmsg *em);
 
 #endif

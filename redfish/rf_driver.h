@@ -1,5 +1,5 @@
-/* rf_driver.h - the Redfish driver's one public symbol, for the registry in
- * bmc/driver.c.  Everything else of the driver is private to redfish/. */
+/* rf_driver.h - the Redfish driver's one public symbol, registered by
+ * daemon/drivers.c.  Everything else of the driver is private to redfish/. */
 #ifndef UL_RF_DRIVER_H
 #define UL_RF_DRIVER_H
 

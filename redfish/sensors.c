@@ -303,7 +303,7 @@ struct sweep {
     bool full;
 };
 
-static struct ul_sensor *sweep_add(struct ul_bmc_session *s, struct sweep *w)
+static struct ul_sensor *sweep_add(struct rf_session *s, struct sweep *w)
 {
     if (w->out->count >= RF_MAX_SENSORS) {
         if (!w->full)
@@ -315,7 +315,7 @@ static struct ul_sensor *sweep_add(struct ul_bmc_session *s, struct sweep *w)
     return bmc_sensor_list_add(w->out);
 }
 
-static ul_err sensor_member(struct ul_bmc_session *s, json_object *obj, const char *path, void *arg,
+static ul_err sensor_member(struct rf_session *s, json_object *obj, const char *path, void *arg,
                             ul_errmsg *em)
 {
     struct sweep *w = arg;
@@ -325,7 +325,7 @@ static ul_err sensor_member(struct ul_bmc_session *s, json_object *obj, const ch
     return UL_OK;
 }
 
-static void legacy_array(struct ul_bmc_session *s, struct sweep *w, json_object *res,
+static void legacy_array(struct rf_session *s, struct sweep *w, json_object *res,
                          const char *prop, enum ul_sensor_kind kind)
 {
     json_object *arr = rf_prop(res, prop);
@@ -343,7 +343,7 @@ static void legacy_array(struct ul_bmc_session *s, struct sweep *w, json_object 
 }
 
 /* Power supplies: their output power and line input voltage. */
-static void legacy_psus(struct ul_bmc_session *s, struct sweep *w, json_object *power)
+static void legacy_psus(struct rf_session *s, struct sweep *w, json_object *power)
 {
     json_object *arr = rf_prop(power, "PowerSupplies");
     if (!json_object_is_type(arr, json_type_array))
@@ -386,7 +386,7 @@ static void legacy_psus(struct ul_bmc_session *s, struct sweep *w, json_object *
 /* ---- where the readings are, found once per session ---- */
 
 /* The path of chassis link name into out ("" when absent). */
-static ul_err link_path(struct ul_bmc_session *s, json_object *ch, const char *chpath,
+static ul_err link_path(struct rf_session *s, json_object *ch, const char *chpath,
                         const char *name, char out[RF_PATH_MAX], ul_errmsg *em)
 {
     const char *l = rf_prop_link(ch, name);
@@ -400,7 +400,7 @@ static ul_err link_path(struct ul_bmc_session *s, json_object *ch, const char *c
 /* Follow the links once: system -> chassis -> Sensors, Thermal, Power,
  * EnvironmentMetrics.  A sweep from the cache is then one request (the
  * expanded Sensors collection) instead of three. */
-static ul_err find_sources(struct ul_bmc_session *s, ul_errmsg *em)
+static ul_err find_sources(struct rf_session *s, ul_errmsg *em)
 {
     json_object *sys = NULL, *ch = NULL;
     char(*chassis)[RF_PATH_MAX] = xcalloc(RF_MAX_CHASSIS, sizeof(*chassis));
@@ -439,7 +439,7 @@ out:
     return rc;
 }
 
-static void forget_sources(struct ul_bmc_session *s)
+static void forget_sources(struct rf_session *s)
 {
     ul_debug("node %s: a sensor resource moved; following the links again", s->node);
     free(s->sources);
@@ -448,13 +448,13 @@ static void forget_sources(struct ul_bmc_session *s)
 }
 
 /* GET a legacy resource; *out NULL when path is "". */
-static ul_err get_opt(struct ul_bmc_session *s, const char *path, json_object **out, ul_errmsg *em)
+static ul_err get_opt(struct rf_session *s, const char *path, json_object **out, ul_errmsg *em)
 {
     *out = NULL;
     return path[0] ? rf_get(s, path, out, NULL, em) : UL_OK;
 }
 
-static ul_err source_sensors(struct ul_bmc_session *s, struct sweep *w, const struct rf_source *x,
+static ul_err source_sensors(struct rf_session *s, struct sweep *w, const struct rf_source *x,
                              ul_errmsg *em)
 {
     json_object *thermal = NULL, *power = NULL;
@@ -485,8 +485,9 @@ out:
     return rc;
 }
 
-ul_err rf_sensors_read(struct ul_bmc_session *s, struct ul_sensor_list *out, ul_errmsg *em)
+ul_err rf_sensors_read(struct ul_bmc_session *bs, struct ul_sensor_list *out, ul_errmsg *em)
 {
+    struct rf_session *s = rf_session_of(bs);
     struct sweep w = {.out = out};
     ul_err rc = UL_OK;
     memset(out, 0, sizeof(*out));
@@ -539,7 +540,7 @@ static bool environment_reading(json_object *env, struct ul_power_reading *out)
 
 /* The legacy Power resource first (it carries min/max/average), then
  * EnvironmentMetrics' PowerWatts. */
-static ul_err source_reading(struct ul_bmc_session *s, const struct rf_source *x,
+static ul_err source_reading(struct rf_session *s, const struct rf_source *x,
                              struct ul_power_reading *out, bool *got, ul_errmsg *em)
 {
     json_object *res = NULL;
@@ -557,8 +558,9 @@ static ul_err source_reading(struct ul_bmc_session *s, const struct rf_source *x
     return rc;
 }
 
-ul_err rf_power_reading(struct ul_bmc_session *s, struct ul_power_reading *out, ul_errmsg *em)
+ul_err rf_power_reading(struct ul_bmc_session *bs, struct ul_power_reading *out, ul_errmsg *em)
 {
+    struct rf_session *s = rf_session_of(bs);
     bool got = false;
     ul_err rc = UL_OK;
     for (int pass = 0; pass < 2; pass++) {

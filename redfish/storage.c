@@ -104,7 +104,7 @@ struct st_walk {
     json_object *controllers; /* the result's array */
 };
 
-static ul_err volume_member(struct ul_bmc_session *s, json_object *v, const char *path, void *arg,
+static ul_err volume_member(struct rf_session *s, json_object *v, const char *path, void *arg,
                             ul_errmsg *em)
 {
     (void)s;
@@ -130,7 +130,7 @@ static void add_type(json_object *types, json_object *v)
 
 /* RAID types from the controllers' SupportedRAIDTypes, else from the
  * Volumes collection's capabilities object. */
-static json_object *raid_types(struct ul_bmc_session *s, json_object *st, json_object *vols_coll,
+static json_object *raid_types(struct rf_session *s, json_object *st, json_object *vols_coll,
                                const char *vols_path)
 {
     json_object *types = json_object_new_array();
@@ -167,7 +167,7 @@ static json_object *raid_types(struct ul_bmc_session *s, json_object *st, json_o
     return types;
 }
 
-static ul_err storage_member(struct ul_bmc_session *s, json_object *st, const char *path, void *arg,
+static ul_err storage_member(struct rf_session *s, json_object *st, const char *path, void *arg,
                              ul_errmsg *em)
 {
     struct st_walk *w = arg;
@@ -251,8 +251,9 @@ out:
     return rc;
 }
 
-ul_err rf_storage_read(struct ul_bmc_session *s, json_object **out, ul_errmsg *em)
+ul_err rf_storage_read(struct ul_bmc_session *bs, json_object **out, ul_errmsg *em)
 {
+    struct rf_session *s = rf_session_of(bs);
     json_object *sys = NULL;
     char path[RF_PATH_MAX];
     *out = NULL;
@@ -289,7 +290,7 @@ ul_err rf_storage_read(struct ul_bmc_session *s, json_object **out, ul_errmsg *e
 /* ---- changes ---- */
 
 /* The controller a change is for: by id, or the only one with volumes. */
-static ul_err pick_controller(struct ul_bmc_session *s, json_object *storage, const char *id,
+static ul_err pick_controller(struct rf_session *s, json_object *storage, const char *id,
                               json_object **out, ul_errmsg *em)
 {
     json_object *ctrls = rf_prop(storage, "controllers");
@@ -339,14 +340,15 @@ static json_object *find_by_id(json_object *arr, const char *id)
     return NULL;
 }
 
-ul_err rf_volume_create(struct ul_bmc_session *s, const struct ul_volume_spec *v,
+ul_err rf_volume_create(struct ul_bmc_session *bs, const struct ul_volume_spec *v,
                         char volume_id[64], struct ul_task_ref *task, ul_errmsg *em)
 {
+    struct rf_session *s = rf_session_of(bs);
     json_object *storage = NULL, *c = NULL;
     struct rf_reply r = {0};
     memset(task, 0, sizeof(*task));
     volume_id[0] = '\0';
-    ul_err rc = rf_storage_read(s, &storage, em);
+    ul_err rc = rf_storage_read(&s->base, &storage, em);
     if (rc != UL_OK)
         return rc;
     if ((rc = pick_controller(s, storage, v->controller, &c, em)) != UL_OK)
@@ -420,13 +422,14 @@ out:
     return rc;
 }
 
-ul_err rf_volume_delete(struct ul_bmc_session *s, const char *controller, const char *volume,
+ul_err rf_volume_delete(struct ul_bmc_session *bs, const char *controller, const char *volume,
                         struct ul_task_ref *task, ul_errmsg *em)
 {
+    struct rf_session *s = rf_session_of(bs);
     json_object *storage = NULL, *c = NULL;
     struct rf_reply r = {0};
     memset(task, 0, sizeof(*task));
-    ul_err rc = rf_storage_read(s, &storage, em);
+    ul_err rc = rf_storage_read(&s->base, &storage, em);
     if (rc != UL_OK)
         return rc;
     if ((rc = pick_controller(s, storage, controller, &c, em)) != UL_OK)

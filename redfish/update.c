@@ -24,7 +24,7 @@
 
 /* ---- inventory ---- */
 
-static ul_err fw_member(struct ul_bmc_session *s, json_object *f, const char *path, void *arg,
+static ul_err fw_member(struct rf_session *s, json_object *f, const char *path, void *arg,
                         ul_errmsg *em)
 {
     (void)s;
@@ -39,7 +39,7 @@ static ul_err fw_member(struct ul_bmc_session *s, json_object *f, const char *pa
 }
 
 /* The UpdateService resource and its path. */
-static ul_err update_service(struct ul_bmc_session *s, json_object **us, char path[RF_PATH_MAX],
+static ul_err update_service(struct rf_session *s, json_object **us, char path[RF_PATH_MAX],
                              ul_errmsg *em)
 {
     *us = NULL;
@@ -56,8 +56,9 @@ static ul_err update_service(struct ul_bmc_session *s, json_object **us, char pa
     return rf_get(s, path, us, NULL, em);
 }
 
-ul_err rf_firmware_list(struct ul_bmc_session *s, json_object **out, ul_errmsg *em)
+ul_err rf_firmware_list(struct ul_bmc_session *bs, json_object **out, ul_errmsg *em)
 {
+    struct rf_session *s = rf_session_of(bs);
     json_object *us = NULL;
     char path[RF_PATH_MAX], fpath[RF_PATH_MAX];
     *out = NULL;
@@ -120,7 +121,7 @@ bool rf_task_status_from(json_object *obj, struct ul_task_status *out)
     return true;
 }
 
-void rf_task_ref_from_reply(struct ul_bmc_session *s, const char *base, const struct rf_reply *r,
+void rf_task_ref_from_reply(struct rf_session *s, const char *base, const struct rf_reply *r,
                             struct ul_task_ref *task)
 {
     memset(task, 0, sizeof(*task));
@@ -144,7 +145,7 @@ void rf_task_ref_from_reply(struct ul_bmc_session *s, const char *base, const st
 }
 
 /* Follow the monitor once: 202 while running, then the operation's reply. */
-static ul_err poll_monitor(struct ul_bmc_session *s, const char *path, struct ul_task_status *out,
+static ul_err poll_monitor(struct rf_session *s, const char *path, struct ul_task_status *out,
                            ul_errmsg *em)
 {
     struct rf_reply r = {0};
@@ -189,9 +190,10 @@ static ul_err poll_monitor(struct ul_bmc_session *s, const char *path, struct ul
     return rc;
 }
 
-ul_err rf_task_poll(struct ul_bmc_session *s, const struct ul_task_ref *t,
+ul_err rf_task_poll(struct ul_bmc_session *bs, const struct ul_task_ref *t,
                     struct ul_task_status *out, ul_errmsg *em)
 {
+    struct rf_session *s = rf_session_of(bs);
     memset(out, 0, sizeof(*out));
     if (t->task[0]) {
         struct rf_reply r = {0};
@@ -240,14 +242,14 @@ static const char *apply_name(enum ul_apply_time a)
 
 /* Targets as FirmwareInventory links: ids from firmware_list resolved to
  * their paths (an id that already is a path is taken as it is). */
-static ul_err targets_json(struct ul_bmc_session *s, const struct ul_fw_update *u,
+static ul_err targets_json(struct rf_session *s, const struct ul_fw_update *u,
                            json_object **out, ul_errmsg *em)
 {
     *out = NULL;
     if (!u->ntargets)
         return UL_OK;
     json_object *inv = NULL;
-    ul_err rc = rf_firmware_list(s, &inv, em);
+    ul_err rc = rf_firmware_list(&s->base, &inv, em);
     if (rc != UL_OK)
         return rc;
     json_object *arr = json_object_new_array();
@@ -275,7 +277,7 @@ static ul_err targets_json(struct ul_bmc_session *s, const struct ul_fw_update *
 }
 
 /* The reply to a request that starts an update. */
-static ul_err started(struct ul_bmc_session *s, const char *what, const char *path,
+static ul_err started(struct rf_session *s, const char *what, const char *path,
                       const struct rf_reply *r, struct ul_task_ref *task, ul_errmsg *em)
 {
     if (r->status == 400) {
@@ -290,7 +292,7 @@ static ul_err started(struct ul_bmc_session *s, const char *what, const char *pa
     return UL_OK;
 }
 
-static ul_err simple_update(struct ul_bmc_session *s, json_object *us, const char *uspath,
+static ul_err simple_update(struct rf_session *s, json_object *us, const char *uspath,
                             const struct ul_fw_update *u, json_object *targets,
                             struct ul_task_ref *task, ul_errmsg *em)
 {
@@ -342,7 +344,7 @@ static ul_err simple_update(struct ul_bmc_session *s, json_object *us, const cha
     return rc;
 }
 
-static ul_err push_update(struct ul_bmc_session *s, json_object *us, const char *uspath,
+static ul_err push_update(struct rf_session *s, json_object *us, const char *uspath,
                           const struct ul_fw_update *u, json_object *targets,
                           struct ul_task_ref *task, ul_errmsg *em)
 {
@@ -401,9 +403,10 @@ out:
     return rc;
 }
 
-ul_err rf_firmware_update(struct ul_bmc_session *s, const struct ul_fw_update *u,
+ul_err rf_firmware_update(struct ul_bmc_session *bs, const struct ul_fw_update *u,
                           struct ul_task_ref *task, ul_errmsg *em)
 {
+    struct rf_session *s = rf_session_of(bs);
     json_object *us = NULL, *targets = NULL;
     char path[RF_PATH_MAX];
     memset(task, 0, sizeof(*task));

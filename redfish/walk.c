@@ -23,6 +23,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "hash.h"
 #include "log.h"
 #include "redfish/redfish.h"
 #include "xalloc.h"
@@ -128,19 +129,11 @@ bool rf_path_same(const char *a, const char *b)
     return strcmp(ka, kb) == 0;
 }
 
-static uint64_t fnv1a(const char *s)
-{
-    uint64_t h = 1469598103934665603ull;
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 1099511628211ull;
-    return h;
-}
-
 /* Insert key (owned) into slots of size cap (a power of two); false when
  * present. */
 static bool slot_put(char **slots, size_t cap, char *key)
 {
-    for (size_t i = (size_t)fnv1a(key) & (cap - 1);; i = (i + 1) & (cap - 1)) {
+    for (size_t i = (size_t)ul_hash_str(key) & (cap - 1);; i = (i + 1) & (cap - 1)) {
         if (!slots[i]) {
             slots[i] = key;
             return true;
@@ -154,7 +147,7 @@ int rf_visited_add(struct rf_visited *v, const char *path)
 {
     char key[RF_PATH_MAX];
     rf_path_key(path, key, sizeof(key));
-    for (size_t i = v->cap ? (size_t)fnv1a(key) & (v->cap - 1) : 0; v->cap;
+    for (size_t i = v->cap ? (size_t)ul_hash_str(key) & (v->cap - 1) : 0; v->cap;
          i = (i + 1) & (v->cap - 1)) {
         if (!v->slots[i])
             break;
@@ -319,14 +312,14 @@ int64_t rf_time_parse(const char *s)
 
 /* ---- collections ---- */
 
-static ul_err bad_reply(struct ul_bmc_session *s, const char *path, const char *what, ul_errmsg *em)
+static ul_err bad_reply(struct rf_session *s, const char *path, const char *what, ul_errmsg *em)
 {
     return ul_errmsg_set(em, UL_ERR_PROTOCOL, "node %s: GET %s: %s", s->node, path, what);
 }
 
 /* Read one page: its Members array (borrowed from *page) and the next
  * page's path ("" when none). */
-static ul_err read_page(struct ul_bmc_session *s, const char *path, bool expand, json_object **page,
+static ul_err read_page(struct rf_session *s, const char *path, bool expand, json_object **page,
                         json_object **members, char next[RF_PATH_MAX], ul_errmsg *em)
 {
     char req[RF_PATH_MAX + 32];
@@ -369,7 +362,7 @@ static bool member_expanded(json_object *m)
            (rf_prop(m, "Id") || rf_prop(m, "@odata.type") || rf_prop(m, "Name"));
 }
 
-ul_err rf_collection_walk(struct ul_bmc_session *s, const char *path, bool expand, size_t max,
+ul_err rf_collection_walk(struct rf_session *s, const char *path, bool expand, size_t max,
                           struct rf_visited *visited, rf_member_fn fn, void *arg, ul_errmsg *em)
 {
     struct rf_visited local = {0};
@@ -467,7 +460,7 @@ out:
     return rc;
 }
 
-ul_err rf_collection_links(struct ul_bmc_session *s, const char *path, char (*paths)[RF_PATH_MAX],
+ul_err rf_collection_links(struct rf_session *s, const char *path, char (*paths)[RF_PATH_MAX],
                            size_t max, size_t *n, ul_errmsg *em)
 {
     struct rf_visited v = {0};
@@ -519,7 +512,7 @@ out:
 
 /* ---- the node's system, chassis and managers ---- */
 
-ul_err rf_system_get(struct ul_bmc_session *s, json_object **out, char *etag, ul_errmsg *em)
+ul_err rf_system_get(struct rf_session *s, json_object **out, char *etag, ul_errmsg *em)
 {
     return rf_get(s, s->system_path, out, etag, em);
 }
@@ -536,7 +529,7 @@ static bool is_computer_system(json_object *obj, const char **type)
 
 #define RF_MAX_SYSTEMS 64
 
-ul_err rf_system_resolve(struct ul_bmc_session *s, const char *ep_path, ul_errmsg *em)
+ul_err rf_system_resolve(struct rf_session *s, const char *ep_path, ul_errmsg *em)
 {
     char path[RF_PATH_MAX];
     json_object *obj = NULL;
@@ -648,7 +641,7 @@ static bool links_to(json_object *arr, const char *base, const char *target)
 
 /* Members of the root's collection name that belong to our system: the
  * only member, or those whose Links.<backlink> names the system. */
-static ul_err collection_for_system(struct ul_bmc_session *s, const char *name,
+static ul_err collection_for_system(struct rf_session *s, const char *name,
                                     const char *backlink, char (*paths)[RF_PATH_MAX], size_t max,
                                     size_t *n, ul_errmsg *em)
 {
@@ -679,7 +672,7 @@ out:
     return rc;
 }
 
-ul_err rf_system_chassis(struct ul_bmc_session *s, json_object *system, char (*paths)[RF_PATH_MAX],
+ul_err rf_system_chassis(struct rf_session *s, json_object *system, char (*paths)[RF_PATH_MAX],
                          size_t max, size_t *n, ul_errmsg *em)
 {
     *n = 0;
@@ -689,7 +682,7 @@ ul_err rf_system_chassis(struct ul_bmc_session *s, json_object *system, char (*p
     return UL_OK;
 }
 
-ul_err rf_system_managers(struct ul_bmc_session *s, json_object *system, char (*paths)[RF_PATH_MAX],
+ul_err rf_system_managers(struct rf_session *s, json_object *system, char (*paths)[RF_PATH_MAX],
                           size_t max, size_t *n, ul_errmsg *em)
 {
     *n = 0;

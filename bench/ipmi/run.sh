@@ -121,7 +121,8 @@ done
 
 # ---- build -------------------------------------------------------------------
 
-LIBS=(bmc/libulbmc.a redfish/libulredfish.a core/libulcore.a common/libulcommon.a)
+LIBS=(daemon/libuldaemon.a redfish/libulredfish.a bmc/libulbmc.a core/libulcore.a
+    common/libulcommon.a)
 have_build() { # DIR
     local f
     for f in underlayd underlay config.h "${LIBS[@]}"; do
@@ -181,8 +182,8 @@ read -r -a CFLAGS_ARR <<<"${CFLAGS_USED:--O2 -g}"
 FLOOR=$WORK/sweep_floor
 # shellcheck disable=SC2046 # pkg-config's output is meant to be split
 cc "${CFLAGS_ARR[@]}" -I"$SRC" -I"$SRC/common" -I"$BUILD" -o "$FLOOR" \
-    "$HERE/sweep_floor.c" "$BUILD/bmc/libulbmc.a" "$BUILD/redfish/libulredfish.a" \
-    "$BUILD/core/libulcore.a" "$BUILD/common/libulcommon.a" \
+    "$HERE/sweep_floor.c" "$BUILD/daemon/libuldaemon.a" "$BUILD/redfish/libulredfish.a" \
+    "$BUILD/bmc/libulbmc.a" "$BUILD/core/libulcore.a" "$BUILD/common/libulcommon.a" \
     $(pkg-config --cflags --libs libfreeipmi libcurl json-c libsodium sqlite3) -pthread -lm ||
     die "cannot build bench/ipmi/sweep_floor.c"
 

@@ -1,6 +1,7 @@
 /* sweep_floor.c - the in-process floor of one IPMI sensor sweep.
  *
- * Calls the project's IPMI driver directly (bmc_driver_find("ipmi")), with
+ * Calls the project's IPMI driver directly (registered by
+ * daemon_register_drivers, then bmc_driver_find("ipmi")), with
  * no job engine, store or HTTP: open one session, read every sensor once to
  * build the SDR cache and descriptors (not counted), then time K sweeps on
  * that session.  With --reopen each timed sweep opens and closes its own
@@ -28,6 +29,7 @@
 
 #include "bmc/driver.h"
 #include "core/node.h"
+#include "daemon/drivers.h"
 #include "log.h"
 
 static double cpu_ms(void)
@@ -77,13 +79,15 @@ int main(int argc, char **argv)
     const char *opts_text = argv[i + 3], *cache_dir = argv[i + 4];
 
     ul_log_init("sweep_floor", UL_LOG_STDERR, UL_LOG_WARN);
+    ul_errmsg em = {{0}};
+    if (daemon_register_drivers(&em) != UL_OK)
+        die("registering the drivers", &em);
     const struct ul_driver *drv = bmc_driver_find("ipmi");
     if (!drv || !drv->open || !drv->sensors_read)
         die("the ipmi driver is not compiled in", NULL);
     json_object *opts = json_tokener_parse(opts_text);
     if (!opts)
         die("OPTIONS_JSON does not parse", NULL);
-    ul_errmsg em = {{0}};
     struct ul_bmc_target t = {
         .node = "floor",
         .username = user,

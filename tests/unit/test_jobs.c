@@ -25,6 +25,7 @@
 #include "bmc/ops.h"
 #include "core/jobs.h"
 #include "core/store.h"
+#include "daemon/drivers.h"
 #include "log.h"
 #include "ultime.h"
 #include "unit_util.h"
@@ -1545,6 +1546,11 @@ int main(void)
     ul_log_init("test_jobs", UL_LOG_STDERR, getenv("TEST_DEBUG") ? UL_LOG_DEBUG : UL_LOG_ERROR);
     if (sodium_init() < 0)
         return 1;
+    ul_errmsg em = {{0}};
+    if (daemon_register_drivers(&em) != UL_OK) {
+        fprintf(stderr, "test_jobs: %s\n", em.text);
+        return 1;
+    }
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
     const struct CMUnitTest tests[] = {
         T(test_power_on_succeeds),

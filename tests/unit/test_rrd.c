@@ -439,6 +439,11 @@ static void test_collisions(void **state)
             rrdw_file_name(w, "n1", s[i].sensor, s[i].kind, files[i], sizeof files[i], &em), UL_OK);
     assert_string_equal(files[0], "temperature-cpu_temp.rrd");
     assert_string_equal(files[4], "power-cpu_temp.rrd");
+    /* File names are persisted: the suffix is FNV-1a (32 bits) of the original
+     * name, pinned so a change of hash is seen (existing files would be lost). */
+    assert_string_equal(files[1], "temperature-cpu_temp-b9ed4a98.rrd");
+    assert_string_equal(files[2], "temperature-cpu_temp-5082b82b.rrd");
+    assert_string_equal(files[3], "temperature-cpu_temp-4487a58d.rrd");
     for (int i = 1; i < 4; i++) {
         assert_true(strncmp(files[i], "temperature-cpu_temp-", 21) == 0);
         for (int j = 0; j < i; j++)

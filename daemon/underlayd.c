@@ -1,6 +1,6 @@
 /* underlayd.c - the daemon's entry point: parse config, open the store,
  * start the job engine and the HTTP server, wait for a signal, shut down.
- * The only file that knows every concrete module. */
+ * With daemon/drivers.c, the only place that knows every concrete module. */
 #include "config.h"
 
 #include <errno.h>
@@ -26,6 +26,7 @@
 #include "core/jobs.h"
 #include "core/secret.h"
 #include "core/store.h"
+#include "daemon/drivers.h"
 #include "log.h"
 #include "ul_config.h"
 #include "ultime.h"
@@ -243,6 +244,10 @@ int main(int argc, char **argv)
         goto out;
     }
     ul_log_init("underlayd", cfg.log_target, cfg.log_level);
+    if (daemon_register_drivers(&em) != UL_OK) {
+        ul_error("%s", em.text);
+        goto out;
+    }
 
     /* Signals are taken synchronously by main; every thread created below
      * inherits the blocked mask. */
