@@ -107,6 +107,8 @@ json_object *view_time(int64_t t); /* RFC 3339 string, or null for 0 */
 json_object *view_page(json_object *items, int64_t total, int limit, int offset);
 
 /* Route handlers. */
+void route_batch_power(api_server *, struct api_req *, struct api_reply *);
+void route_batch_boot(api_server *, struct api_req *, struct api_reply *);
 void route_nodes_list(api_server *, struct api_req *, struct api_reply *);
 void route_nodes_create(api_server *, struct api_req *, struct api_reply *);
 void route_node_get(api_server *, struct api_req *, struct api_reply *);

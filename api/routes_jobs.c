@@ -67,7 +67,23 @@ void route_job_get(api_server *srv, struct api_req *rq, struct api_reply *rp)
         api_error_from(rp, rc, em.text);
         return;
     }
-    api_reply_json(rp, MHD_HTTP_OK, view_job(j));
+    json_object *o = view_job(j);
+    /* A parent's children, counted by state: a batch or a rollout at a
+     * glance (?parent=ID lists them). */
+    int64_t counts[UL_JOB_STATES], total = 0;
+    if (store_job_children_counts(srv->st, id, counts, &em) == UL_OK) {
+        for (int s = 0; s < UL_JOB_STATES; s++)
+            total += counts[s];
+        if (total > 0) {
+            json_object *c = json_object_new_object();
+            json_object_object_add(c, "total", json_object_new_int64(total));
+            for (int s = 0; s < UL_JOB_STATES; s++)
+                json_object_object_add(c, job_state_name((enum ul_job_state)s),
+                                       json_object_new_int64(counts[s]));
+            json_object_object_add(o, "children", c);
+        }
+    }
+    api_reply_json(rp, MHD_HTTP_OK, o);
     job_free(j);
 }
 

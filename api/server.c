@@ -59,6 +59,8 @@ static const struct route routes[] = {
     {"GET", "nodes/*/history", API_ROLE_VIEWER, route_node_history},
     {"GET", "nodes/*/series", API_ROLE_VIEWER, route_node_series},
     {"GET", "nodes/*/graph", API_ROLE_VIEWER, route_node_graph},
+    {"POST", "power", API_ROLE_OPERATOR, route_batch_power},
+    {"POST", "boot", API_ROLE_OPERATOR, route_batch_boot},
     {"GET", "jobs", API_ROLE_VIEWER, route_jobs_list},
     {"GET", "jobs/*", API_ROLE_VIEWER, route_job_get},
     {"POST", "jobs/*/cancel", API_ROLE_OPERATOR, route_job_cancel},

@@ -73,6 +73,24 @@ json_object *view_job(const struct ul_job *j)
     json_object_object_add(o, "timeout", json_object_new_int(j->timeout_s));
     json_object_object_add(o, "attempts", json_object_new_int(j->attempts));
     json_object_object_add(o, "cancel_requested", json_object_new_boolean(j->cancel_requested));
+    /* The step executor: where the job is, and why it holds no worker. */
+    json_object_object_add(o, "step", j->step_name ? json_object_new_string(j->step_name)
+                                                   : json_object_new_int(j->step));
+    json_object *waiting = NULL;
+    if (!job_state_final(j->state) && j->wait != UL_JOB_WAIT_NONE) {
+        waiting = json_object_new_object();
+        json_object_object_add(waiting, "for", json_object_new_string(job_wait_name(j->wait)));
+        json_object_object_add(waiting, "until",
+                               j->wake_at ? view_time(j->wake_at / 1000) : NULL);
+    }
+    json_object_object_add(o, "waiting", waiting);
+    json_object *claim = NULL;
+    if (!job_state_final(j->state) && j->owner) {
+        claim = json_object_new_object();
+        json_object_object_add(claim, "instance", json_object_new_string(j->owner));
+        json_object_object_add(claim, "lease_until", view_time(j->lease_until / 1000));
+    }
+    json_object_object_add(o, "claim", claim);
     json_object_object_add(o, "created_at", view_time(j->created_at));
     json_object_object_add(o, "started_at", view_time(j->started_at));
     json_object_object_add(o, "finished_at", view_time(j->finished_at));

@@ -8,6 +8,7 @@
 #include "config.h"
 
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -31,6 +32,7 @@ struct fake_session {
     char *host;
     int delay_ms;
     int timeout_ms;
+    int sensors; /* simulated sensors; 0: a BMC without any, like before */
     ul_err fail;
 };
 
@@ -68,6 +70,11 @@ static ul_err fake_check_options(json_object *options, ul_errmsg *em)
                 return ul_errmsg_set(em, UL_ERR_INVALID,
                                      "option 'fail': must be one of none, auth, unreachable, "
                                      "timeout, busy");
+        } else if (strcmp(key, "sensors") == 0) {
+            if (!json_object_is_type(val, json_type_int) || json_object_get_int64(val) < 0 ||
+                json_object_get_int64(val) > 200)
+                return ul_errmsg_set(em, UL_ERR_INVALID,
+                                     "option 'sensors': must be an integer from 0 to 200");
         } else if (strcmp(key, "power") == 0) {
             const char *v = json_object_get_string(val);
             if (!json_object_is_type(val, json_type_string) ||
@@ -76,7 +83,7 @@ static ul_err fake_check_options(json_object *options, ul_errmsg *em)
         } else {
             return ul_errmsg_set(em, UL_ERR_INVALID,
                                  "unknown option '%.64s' for driver fake (known: delay_ms, fail, "
-                                 "power)",
+                                 "power, sensors)",
                                  key);
         }
     }
@@ -108,6 +115,8 @@ static ul_err fake_open(const struct ul_bmc_target *t, struct ul_bmc_session **o
     json_object *v;
     if (t->options && json_object_object_get_ex(t->options, "delay_ms", &v))
         s->delay_ms = json_object_get_int(v);
+    if (t->options && json_object_object_get_ex(t->options, "sensors", &v))
+        s->sensors = json_object_get_int(v);
     if (t->options && json_object_object_get_ex(t->options, "power", &v) &&
         strcmp(json_object_get_string(v), "on") == 0)
         initial = UL_POWER_ON;
@@ -220,12 +229,65 @@ static ul_err fake_boot_set(struct ul_bmc_session *bs, const struct ul_boot *b, 
     return UL_OK;
 }
 
+/* Simulated readings: temperatures (the first kinds), a fan and the host's
+ * power draw, steady per node and sensor with a small drift over time, so a
+ * graph of a fake node shows a line and the fleet views have data. */
+static ul_err fake_sensors_read(struct ul_bmc_session *bs, struct ul_sensor_list *out,
+                                ul_errmsg *em)
+{
+    struct fake_session *s = fake_session_of(bs);
+    if (s->sensors == 0)
+        return ul_errmsg_set(em, UL_ERR_UNSUPPORTED, "node %s: sensors not supported by this BMC",
+                             s->node);
+    ul_err rc = fake_call(s, "sensors", em);
+    if (rc != UL_OK)
+        return rc;
+    pthread_mutex_lock(&fake_lock);
+    bool on = bmc_lookup(s->host, UL_POWER_OFF)->power == UL_POWER_ON;
+    pthread_mutex_unlock(&fake_lock);
+    unsigned seed = 0;
+    for (const char *p = s->node; *p; p++)
+        seed = seed * 31 + (unsigned char)*p;
+    int64_t minute = ul_wall_s() / 60;
+    for (int i = 0; i < s->sensors; i++) {
+        struct ul_sensor *x = bmc_sensor_list_add(out);
+        x->number = i + 1;
+        x->has_value = true;
+        x->status = UL_SENSOR_OK;
+        double drift = (double)((minute + i + seed) % 7) * 0.5;
+        if (i == s->sensors - 1 && s->sensors > 2) {
+            snprintf(x->name, sizeof(x->name), "PSU Power");
+            x->kind = UL_SENSOR_POWER;
+            snprintf(x->type, sizeof(x->type), "Power Supply");
+            snprintf(x->unit, sizeof(x->unit), "watts");
+            x->value = on ? 180.0 + (seed % 60) + drift * 4 : 12.0;
+        } else if (i == s->sensors - 2 && s->sensors > 2) {
+            snprintf(x->name, sizeof(x->name), "Fan 1");
+            x->kind = UL_SENSOR_FAN;
+            snprintf(x->type, sizeof(x->type), "Fan");
+            snprintf(x->unit, sizeof(x->unit), "rpm");
+            x->value = on ? 5400.0 + (seed % 900) + drift * 40 : 0.0;
+        } else {
+            snprintf(x->name, sizeof(x->name), i == 0 ? "Inlet Temp" : "CPU%d Temp", i);
+            x->kind = UL_SENSOR_TEMPERATURE;
+            snprintf(x->type, sizeof(x->type), "Temperature");
+            snprintf(x->unit, sizeof(x->unit), "celsius");
+            x->value = (i == 0 ? 21.0 : on ? 45.0 : 25.0) + (double)((seed + (unsigned)i) % 9) +
+                       drift;
+            x->thresholds_present = 1u << UL_THR_UPPER_CRITICAL;
+            x->thresholds[UL_THR_UPPER_CRITICAL] = i == 0 ? 40.0 : 95.0;
+        }
+    }
+    return UL_OK;
+}
+
 static const char *const fake_schemes[] = {"fake", NULL};
 
 const struct ul_driver bmc_fake_driver = {
     .name = "fake",
     .version = UL_DRIVER_API_VERSION,
-    .caps = UL_CAP_POWER | UL_CAP_BOOT,
+    /* Sensors only where a node's option asks for them (sensors: N). */
+    .caps = UL_CAP_POWER | UL_CAP_BOOT | UL_CAP_SENSORS,
     .schemes = fake_schemes,
     .check_options = fake_check_options,
     .open = fake_open,
@@ -234,4 +296,5 @@ const struct ul_driver bmc_fake_driver = {
     .power_set = fake_power_set,
     .boot_get = fake_boot_get,
     .boot_set = fake_boot_set,
+    .sensors_read = fake_sensors_read,
 };

@@ -68,6 +68,8 @@ static const char *type_name(enum jv_type t)
         return "an array";
     case JV_STRING_MAP:
         return "an object of strings";
+    case JV_LIST:
+        return "a string or an array";
     }
     return "?";
 }
@@ -98,6 +100,8 @@ static bool type_ok(json_object *v, const struct jv_field *f, ul_errmsg *em, ul_
         return json_object_is_type(v, json_type_object);
     case JV_ARRAY:
         return json_object_is_type(v, json_type_array);
+    case JV_LIST:
+        return json_object_is_type(v, json_type_string) || json_object_is_type(v, json_type_array);
     case JV_STRING_MAP:
         if (!json_object_is_type(v, json_type_object))
             return false;

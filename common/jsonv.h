@@ -26,6 +26,7 @@ enum jv_type {
     JV_OBJECT,
     JV_ARRAY,
     JV_STRING_MAP, /* object whose values are all strings (labels) */
+    JV_LIST,       /* a string (a host list expression) or an array */
 };
 
 struct jv_field {

@@ -23,6 +23,7 @@
 #include "collectors/latest.h"
 #include "collectors/rrd.h"
 #include "collectors/scheduler.h"
+#include "core/batch.h"
 #include "core/jobs.h"
 #include "core/secret.h"
 #include "core/store.h"
@@ -313,6 +314,7 @@ int main(int argc, char **argv)
         jobs_configure(jobs, &jo);
     }
     bmc_ops_register(jobs, &ops_cfg);
+    batch_register(jobs);
     char *upload_dir = xasprintf("%s/uploads", cfg.data_dir);
     if (mkdir(upload_dir, 0700) != 0 && errno != EEXIST)
         ul_warn("cannot create %s (firmware uploads will fail): %s", upload_dir, strerror(errno));
