@@ -32,7 +32,8 @@ struct api_server {
 };
 
 /* The app layer's hooks into the BMC drivers (routes_nodes.c): driver and
- * options checks. */
+ * options checks, and the capability check that answers 501 before a job is
+ * queued. */
 extern const struct app_hooks api_app_hooks;
 
 /* One request, alive from the first access-handler call to completion. */

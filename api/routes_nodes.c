@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "api/api_internal.h"
+#include "bmc/caps.h"
 #include "bmc/driver.h"
 #include "bmc/ops.h"
 #include "core/jobs.h"
@@ -52,6 +53,7 @@ static ul_err hook_node_check(void *arg, const char *driver, const char *endpoin
 
 const struct app_hooks api_app_hooks = {
     .node_check = hook_node_check,
+    .job_check = bmc_caps_node_check,
 };
 
 /* The ETag of a node: its version, quoted. */

@@ -17,7 +17,9 @@
 #define NFIELDS(a) (sizeof(a) / sizeof(a[0]))
 
 /* Submit job `type` for the node in the path with params through the app
- * layer.  audit_action (NULL for reads) names the audit record. */
+ * layer: a node whose driver lacks the capability is answered 501 at once
+ * and no job is queued.  audit_action (NULL for reads) names the audit
+ * record. */
 static void submit_node_job(api_server *srv, struct api_req *rq, struct api_reply *rp,
                             const char *type, json_object *params, int timeout_s,
                             const char *audit_action)

@@ -1,8 +1,10 @@
 #!/bin/bash
 # The application layer over HTTP: node versions (ETag on GET, If-Match on
 # PATCH answering 412 when stale), two concurrent PATCHes of different labels
-# that both land, and the lifecycle transition table (409 naming the allowed
-# states).
+# that both land, the lifecycle transition table (409 naming the allowed
+# states), and the drivers' capabilities (listed on GET; a request the
+# driver cannot serve answers 501 at once, no job queued, the refusal of a
+# change audited).
 . "$TOP_SRCDIR/tests/lib.sh"
 
 ul_start
@@ -18,6 +20,7 @@ get_etag() {
 
 ul_node_add n1 '{"labels":{"rack":"r1"}}'
 assert_json .version 1 "a new node is at version 1"
+assert_json '.capabilities | join(",")' "power,boot" "the fake driver's capabilities"
 
 # ---- versions: ETag and If-Match ------------------------------------------------------
 check_versions() {
@@ -145,6 +148,43 @@ check_lifecycle() {
         "refused transitions are audited"
 }
 ul_check check_lifecycle
+
+# ---- capabilities: 501 at once, no job -------------------------------------------------
+check_capabilities() {
+    local path
+    for path in bios bios/settings raid raid/volumes firmware firmware/update sensors sel \
+        sel/clear inventory; do
+        case $path in
+        bios/settings) body='{"attributes":{"X":"1"}}' ;;
+        raid/volumes) body='{"name":"v","raid_type":"RAID1"}' ;;
+        firmware/update) body='{"image_uri":"http://127.0.0.1:1/fw.bin"}' ;;
+        *) body='{}' ;;
+        esac
+        ul_api POST "/api/v1/nodes/n1/$path" "$body"
+        assert_error 501 not_supported "node n1:" "not supported by this BMC" \
+            "driver fake lacks capability"
+    done
+    ul_api POST /api/v1/nodes/n1/bios '{}'
+    assert_json .error.message \
+        "node n1: BIOS not supported by this BMC (driver fake lacks capability 'bios')"
+    ul_api GET '/api/v1/jobs?node=n1'
+    assert_json .total 0 "no job queued for what the driver cannot do"
+    # Refused changes are audited; refused reads are not (as reads never were).
+    ul_api GET '/api/v1/audit?action=bios.set'
+    assert_json .total 1 "refused bios.set is audited"
+    assert_json .items[0].result error
+    assert_json .items[0].detail.error not_supported
+    ul_api GET '/api/v1/audit?action=sel.clear'
+    assert_json .total 1 "refused sel.clear is audited"
+    # What the driver can do still queues a job.
+    ul_power n1 status
+    wait_job "$UL_JOB"
+    assert_json .state succeeded "power status on a fake node"
+    # Bad input is still 400 first, not 501.
+    ul_api POST /api/v1/nodes/n1/bios/settings '{}'
+    assert_error 400 invalid_argument "attributes"
+}
+ul_check check_capabilities
 
 [ "$UL_FAILED" -eq 0 ] || ul_fail "$UL_FAILED check(s) failed"
 exit 0

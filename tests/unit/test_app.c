@@ -1,7 +1,8 @@
 /* test_app.c - unit tests for core/app.h (node changes and job submission
  * with their audit records, the lifecycle table through the app, versioned
- * updates, concurrent patches), against a real SQLite store in a temporary
- * directory and the real driver registry. */
+ * updates, concurrent patches) and bmc/caps.h (the capability a job needs),
+ * against a real SQLite store in a temporary directory and the real driver
+ * registry. */
 #include "config.h"
 
 #include <stdarg.h>
@@ -16,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bmc/caps.h"
 #include "bmc/driver.h"
 #include "bmc/ops.h"
 #include "core/app.h"
@@ -62,6 +64,7 @@ static ul_err hook_node_check(void *arg, const char *driver, const char *endpoin
 
 static const struct app_hooks hooks = {
     .node_check = hook_node_check,
+    .job_check = bmc_caps_node_check,
 };
 
 static int setup(void **state)
@@ -353,7 +356,42 @@ static void test_concurrent_patches_lose_nothing(void **state)
 
 /* ---- jobs and capabilities ---- */
 
-static void test_submit_audits(void **state)
+static void test_caps_table(void **state)
+{
+    (void)state;
+    const char *what;
+    assert_int_equal(bmc_caps_required("bios.read", NULL, &what), UL_CAP_BIOS);
+    assert_string_equal(what, "BIOS");
+    assert_int_equal(bmc_caps_required("bios.set", NULL, NULL), UL_CAP_BIOS);
+    assert_int_equal(bmc_caps_required("raid.delete", NULL, NULL), UL_CAP_RAID);
+    assert_int_equal(bmc_caps_required("firmware.update", NULL, NULL), UL_CAP_FIRMWARE);
+    assert_int_equal(bmc_caps_required("sel", NULL, NULL), UL_CAP_EVENTS);
+    assert_int_equal(bmc_caps_required("power", NULL, NULL), UL_CAP_POWER);
+    assert_int_equal(bmc_caps_required("nosuch", NULL, &what), 0);
+    assert_null(what);
+    /* "biosx" is not a bios.* type. */
+    assert_int_equal(bmc_caps_required("biosx", NULL, NULL), 0);
+    assert_string_equal(bmc_cap_name(UL_CAP_POWER_READING), "power_reading");
+    assert_null(bmc_cap_name(UL_CAP_POWER | UL_CAP_BOOT));
+    json_object *names = bmc_caps_json(bmc_fake_driver.caps);
+    assert_string_equal(json_object_to_json_string_ext(names, JSON_C_TO_STRING_PLAIN),
+                        "[\"power\",\"boot\"]");
+    json_object_put(names);
+    ul_errmsg em;
+    assert_int_equal(bmc_caps_check(&bmc_fake_driver, "rack1-n01", "bios.set", NULL, &em),
+                     UL_ERR_UNSUPPORTED);
+    assert_string_equal(em.text, "node rack1-n01: BIOS not supported by this BMC (driver fake "
+                                 "lacks capability 'bios')");
+    assert_int_equal(bmc_caps_check(&bmc_fake_driver, "rack1-n01", "boot", NULL, &em), UL_OK);
+    assert_int_equal(bmc_caps_check(bmc_driver_find("redfish"), "r1", "firmware.list", NULL, &em),
+                     UL_OK);
+    assert_int_equal(bmc_caps_check(bmc_driver_find("ipmi"), "i1", "raid.read", NULL, &em),
+                     UL_ERR_UNSUPPORTED);
+    assert_contains(em.text, "driver ipmi lacks capability 'raid'");
+    assert_int_equal(bmc_caps_check(NULL, "x1", "power", NULL, &em), UL_ERR_UNSUPPORTED);
+}
+
+static void test_submit_checks_caps_and_audits(void **state)
 {
     struct fixture *f = *state;
     enrol(f, "n1", "fake://n1", NULL);
@@ -372,6 +410,24 @@ static void test_submit_audits(void **state)
     assert_contains(l.items[0].detail, want);
     store_audit_list_free(&l);
     job_free(job);
+    json_object_put(params);
+    assert_int_equal(count_jobs(f, "n1"), 1);
+
+    /* The fake driver has no BIOS: refused at once, nothing queued. */
+    params = json_object_new_object();
+    r = (struct app_job_req){.actor = "op", .node = "n1", .type = "bios.read", .params = params};
+    assert_int_equal(app_job_submit(f->app, &r, &job, &em), UL_ERR_UNSUPPORTED);
+    assert_null(job);
+    assert_contains(em.text, "capability 'bios'");
+    assert_int_equal(count_jobs(f, "n1"), 1);
+    /* A refused change is audited all the same. */
+    r.type = "sel";
+    r.audit_action = "sel.clear";
+    assert_int_equal(app_job_submit(f->app, &r, &job, &em), UL_ERR_UNSUPPORTED);
+    l = newest_audit(f, "sel.clear");
+    assert_string_equal(l.items[0].result, "error");
+    assert_contains(l.items[0].detail, "not_supported");
+    store_audit_list_free(&l);
     json_object_put(params);
     assert_int_equal(count_jobs(f, "n1"), 1);
 
@@ -412,7 +468,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_lifecycle_through_app, setup, teardown),
         cmocka_unit_test_setup_teardown(test_delete_audits, setup, teardown),
         cmocka_unit_test_setup_teardown(test_concurrent_patches_lose_nothing, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_submit_audits, setup, teardown),
+        cmocka_unit_test(test_caps_table),
+        cmocka_unit_test_setup_teardown(test_submit_checks_caps_and_audits, setup, teardown),
         cmocka_unit_test_setup_teardown(test_maintenance_blocks_automation_only, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
