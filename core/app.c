@@ -227,8 +227,12 @@ static ul_err node_update(ul_app *app, const char *actor, const char *action, co
             goto out;
         }
         rc = store_node_update_if(app->st, n, p->set_password, read_version, em);
-        if (rc == UL_ERR_CONFLICT && if_match == 0)
-            continue; /* someone else's update came between: merge onto theirs */
+        if (rc == UL_ERR_CONFLICT && if_match == 0) {
+            /* Someone else's update came between: merge onto theirs. */
+            ul_debug("node %s: version %lld changed under %s's update; merging again (round %d)",
+                     name, (long long)read_version, actor, round + 1);
+            continue;
+        }
         if (rc == UL_ERR_CONFLICT)
             *stale = true;
         audit = rc != UL_ERR_NOT_FOUND;
@@ -237,6 +241,8 @@ static ul_err node_update(ul_app *app, const char *actor, const char *action, co
     rc = ul_errmsg_set(em, UL_ERR_BUSY, "node %s: still changing under %d concurrent updates; "
                                         "try again",
                        name, APP_UPDATE_ROUNDS);
+    ul_warn("node %s: update by %s given up after %d rounds of concurrent changes", name, actor,
+            APP_UPDATE_ROUNDS);
     audit = true;
 out:
     if (audit) {
