@@ -7,6 +7,7 @@
 #include <stdbool.h>
 
 #include "api/api.h"
+#include "core/app.h"
 #include "core/job.h"
 #include "core/node.h"
 #include "core/store.h"
@@ -26,8 +27,14 @@ struct api_server {
     sched *sched;
     bmc_sessions *sessions;
     rrdw *history;
+    ul_app *app; /* node changes and job submission, with their audit */
     struct MHD_Daemon *mhd;
 };
+
+/* The app layer's hooks into the BMC drivers (routes_nodes.c): driver and
+ * options checks, and the capability check that answers 501 before a job is
+ * queued. */
+extern const struct app_hooks api_app_hooks;
 
 /* One request, alive from the first access-handler call to completion. */
 struct api_req {
@@ -61,6 +68,7 @@ struct api_reply {
     size_t text_len;
     const char *content_type; /* for text; NULL: Prometheus text */
     char *location; /* owned; sets a Location header */
+    char *etag;     /* owned; sets an ETag header */
     const char *cache_control; /* static string; NULL: "no-store" */
     const char *const *headers; /* static NULL-ended name, value pairs; extra headers */
 };

@@ -10,15 +10,17 @@
 #include <string.h>
 
 #include "api/api_internal.h"
+#include "core/app.h"
 #include "core/batch.h"
 #include "core/jobs.h"
 #include "hostlist.h"
 #include "xalloc.h"
 
 /* The node list of a batch request: a host list expression or an array of
- * names, each an existing node.  *names a new array; false with rp set. */
-static bool batch_nodes(api_server *srv, json_object *body, struct api_reply *rp,
-                        json_object **names)
+ * names, each an existing node whose driver can run type (501 naming the
+ * first that cannot).  *names a new array; false with rp set. */
+static bool batch_nodes(api_server *srv, json_object *body, const char *type, json_object *cparams,
+                        struct api_reply *rp, json_object **names)
 {
     json_object *v = NULL;
     *names = NULL;
@@ -61,11 +63,7 @@ static bool batch_nodes(api_server *srv, json_object *body, struct api_reply *rp
     }
     for (size_t i = 0; i < n; i++) {
         const char *name = json_object_get_string(json_object_array_get_idx(out, i));
-        struct ul_node *node = NULL;
-        ul_err rc = node_name_valid(name) ? store_node_get(srv->st, name, false, &node, &em)
-                                          : ul_errmsg_set(&em, UL_ERR_NOT_FOUND,
-                                                          "node '%.64s' not found", name);
-        node_free(node);
+        ul_err rc = app_job_check(srv->app, name, type, cparams, false, &em);
         if (rc != UL_OK) {
             api_error_from(rp, rc, em.text);
             json_object_put(out);
@@ -88,13 +86,13 @@ static void submit_batch(api_server *srv, struct api_req *rq, struct api_reply *
     json_object *names = NULL, *cparams = json_object_new_object(), *params = NULL;
     struct ul_job *job = NULL;
     ul_errmsg em;
-    if (!batch_nodes(srv, body, rp, &names))
-        goto out;
     json_object_object_foreach(body, key, val)
     {
         if (strcmp(key, "nodes") != 0 && strcmp(key, "timeout") != 0)
             json_object_object_add(cparams, key, json_object_get(val));
     }
+    if (!batch_nodes(srv, body, type, cparams, rp, &names))
+        goto out;
     const struct ul_job_type *t = jobs_find_type(srv->jobs, type);
     if (t && t->validate && t->validate(cparams, &em) != UL_OK) {
         api_error(rp, MHD_HTTP_BAD_REQUEST, "invalid_argument", "%s", em.text);

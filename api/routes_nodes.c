@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "api/api_internal.h"
+#include "bmc/caps.h"
 #include "bmc/driver.h"
 #include "bmc/ops.h"
 #include "core/jobs.h"
@@ -38,17 +39,28 @@ static const char *path_node(struct api_req *rq, struct api_reply *rp)
     return name;
 }
 
-static bool check_state(json_object *body, struct api_reply *rp)
+/* app_hooks.node_check over the driver registry (bmc/ops.h). */
+static ul_err hook_node_check(void *arg, const char *driver, const char *endpoint,
+                              json_object *options, const char **driver_out, ul_errmsg *em)
 {
-    const char *state = jv_str(body, "state");
-    if (state && !node_state_valid(state)) {
-        api_error(rp, MHD_HTTP_BAD_REQUEST, "invalid_argument",
-                  "field 'state': '%.32s' is not one of enrolled, ready, maintenance, "
-                  "provisioning, deployed, retired",
-                  state);
-        return false;
-    }
-    return true;
+    (void)arg;
+    const struct ul_driver *d;
+    ul_err rc = bmc_node_check(driver, endpoint, options, &d, em);
+    if (rc == UL_OK)
+        *driver_out = d->name;
+    return rc;
+}
+
+const struct app_hooks api_app_hooks = {
+    .node_check = hook_node_check,
+    .job_check = bmc_caps_node_check,
+};
+
+/* The ETag of a node: its version, quoted. */
+static void set_etag(struct api_reply *rp, const struct ul_node *n)
+{
+    free(rp->etag);
+    rp->etag = xasprintf("\"%lld\"", (long long)n->version);
 }
 
 void route_nodes_create(api_server *srv, struct api_req *rq, struct api_reply *rp)
@@ -56,47 +68,23 @@ void route_nodes_create(api_server *srv, struct api_req *rq, struct api_reply *r
     json_object *body = api_body(rq, rp, node_create_fields, NFIELDS(node_create_fields));
     if (!body)
         return;
-    struct ul_node *n = NULL;
     ul_errmsg em;
-    ul_err rc;
-    const char *name = jv_str(body, "name");
     json_object *labels = NULL, *options = NULL;
     json_object_object_get_ex(body, "labels", &labels);
     json_object_object_get_ex(body, "options", &options);
-    const struct ul_driver *driver;
-
-    if (!node_name_valid(name)) {
-        api_error(rp, MHD_HTTP_BAD_REQUEST, "invalid_argument",
-                  "field 'name': '%.64s' must be 1-%d letters, digits, '.', '-' or '_', "
-                  "starting with a letter or digit",
-                  name, NODE_NAME_MAX);
-        goto out;
-    }
-    if (!jv_str(body, "endpoint")) {
-        api_error(rp, MHD_HTTP_BAD_REQUEST, "invalid_argument", "missing required field "
-                                                                "'endpoint'");
-        goto out;
-    }
-    if (!check_state(body, rp))
-        goto out;
-    if (labels && (rc = node_labels_check(labels, &em)) != UL_OK) {
-        api_error_from(rp, rc, em.text);
-        goto out;
-    }
-    rc = bmc_node_check(jv_str(body, "driver"), jv_str(body, "endpoint"), options, &driver, &em);
-    if (rc != UL_OK) {
-        api_error_from(rp, rc, em.text);
-        goto out;
-    }
-    n = node_new();
-    n->name = xstrdup(name);
-    n->endpoint = xstrdup(jv_str(body, "endpoint"));
-    n->driver = xstrdup(driver->name);
-    const char *user = jv_str(body, "username");
-    n->username = user && *user ? xstrdup(user) : NULL;
-    const char *pw = jv_str(body, "password");
-    n->password = pw && *pw ? xstrdup(pw) : NULL;
-    n->state = xstrdup(jv_str(body, "state") ? jv_str(body, "state") : "enrolled");
+    struct ul_node *n = node_new();
+    const char *v;
+    n->name = xstrdup(jv_str(body, "name"));
+    if ((v = jv_str(body, "endpoint")))
+        n->endpoint = xstrdup(v);
+    if ((v = jv_str(body, "driver")))
+        n->driver = xstrdup(v);
+    if ((v = jv_str(body, "username")) && *v)
+        n->username = xstrdup(v);
+    if ((v = jv_str(body, "password")) && *v)
+        n->password = xstrdup(v);
+    if ((v = jv_str(body, "state")))
+        n->state = xstrdup(v);
     if (labels) {
         json_object_put(n->labels);
         n->labels = json_object_get(labels);
@@ -105,14 +93,13 @@ void route_nodes_create(api_server *srv, struct api_req *rq, struct api_reply *r
         json_object_put(n->options);
         n->options = json_object_get(options);
     }
-    rc = store_node_insert(srv->st, n, &em);
-    api_audit(srv, rq, "node.create", name, rc, NULL);
+    ul_err rc = app_node_create(srv->app, rq->actor, n, &em);
     if (rc != UL_OK) {
         api_error_from(rp, rc, em.text);
         goto out;
     }
-    ul_info("node %s enrolled by %s (driver %s)", n->name, rq->actor, n->driver);
     rp->location = xasprintf("/api/v1/nodes/%s", n->name);
+    set_etag(rp, n);
     api_reply_json(rp, MHD_HTTP_CREATED, view_node(n));
 out:
     node_free(n);
@@ -201,41 +188,47 @@ void route_node_get(api_server *srv, struct api_req *rq, struct api_reply *rp)
         api_error_from(rp, rc, em.text);
         return;
     }
+    set_etag(rp, n);
     api_reply_json(rp, MHD_HTTP_OK, view_node(n));
     node_free(n);
 }
 
-/* Merge patch labels into n's labels: a null value removes a key. */
-static ul_err merge_labels(struct ul_node *n, json_object *patch, ul_errmsg *em)
+/* The If-Match header: 0 when absent or "*" (any current version), else the
+ * version it names.  -1 with rp set (400) when it is not an ETag of ours. */
+static int64_t if_match(struct api_req *rq, struct api_reply *rp)
 {
-    json_object *merged = json_object_new_object();
-    json_object_object_foreach(n->labels, k0, v0)
-    {
-        json_object_object_add(merged, k0, json_object_get(v0));
+    const char *h = MHD_lookup_connection_value(rq->conn, MHD_HEADER_KIND, "If-Match");
+    if (!h)
+        return 0;
+    while (*h == ' ' || *h == '\t')
+        h++;
+    size_t len = strlen(h);
+    while (len && (h[len - 1] == ' ' || h[len - 1] == '\t'))
+        len--;
+    if (len == 1 && h[0] == '*')
+        return 0;
+    /* A strong ETag "N" as GET gave it; a bare N is taken too. */
+    const char *p = h, *end = h + len;
+    if (len >= 2 && h[0] == '"' && h[len - 1] == '"') {
+        p++;
+        end--;
     }
-    json_object_object_foreach(patch, k, v)
-    {
-        if (!v)
-            json_object_object_del(merged, k);
+    int64_t v = 0;
+    bool ok = p < end && end - p <= 18;
+    for (const char *c = p; ok && c < end; c++) {
+        if (*c < '0' || *c > '9')
+            ok = false;
         else
-            json_object_object_add(merged, k, json_object_get(v));
+            v = v * 10 + (*c - '0');
     }
-    ul_err rc = node_labels_check(merged, em);
-    if (rc != UL_OK) {
-        json_object_put(merged);
-        return rc;
+    if (!ok || v < 1) {
+        api_error(rp, MHD_HTTP_BAD_REQUEST, "invalid_argument",
+                  "header 'If-Match': '%.40s' is not a node ETag; use the ETag header of GET "
+                  "/api/v1/nodes/{name}, like \"3\"",
+                  h);
+        return -1;
     }
-    json_object_put(n->labels);
-    n->labels = merged;
-    return UL_OK;
-}
-
-/* v may alias *dst: copy before freeing. */
-static void replace_str(char **dst, const char *v)
-{
-    char *copy = v && *v ? xstrdup(v) : NULL;
-    free(*dst);
-    *dst = copy;
+    return v;
 }
 
 void route_node_patch(api_server *srv, struct api_req *rq, struct api_reply *rp)
@@ -243,69 +236,34 @@ void route_node_patch(api_server *srv, struct api_req *rq, struct api_reply *rp)
     const char *name = path_node(rq, rp);
     if (!name)
         return;
+    int64_t expected = if_match(rq, rp);
+    if (expected < 0)
+        return;
     json_object *body = api_body(rq, rp, node_patch_fields, NFIELDS(node_patch_fields));
     if (!body)
         return;
+    struct app_node_patch p = {
+        .endpoint = jv_str(body, "endpoint"),
+        .driver = jv_str(body, "driver"),
+        .username = jv_str(body, "username"),
+        .password = jv_str(body, "password"),
+        .set_password = jv_str(body, "password") != NULL,
+        .state = jv_str(body, "state"),
+    };
+    json_object_object_get_ex(body, "labels", &p.labels);
+    json_object_object_get_ex(body, "options", &p.options);
     struct ul_node *n = NULL;
-    json_object *changed = json_object_new_array();
+    bool stale = false;
     ul_errmsg em;
-    ul_err rc = store_node_get(srv->st, name, false, &n, &em);
-    if (rc != UL_OK) {
+    ul_err rc = app_node_update(srv->app, rq->actor, name, &p, expected, &n, &stale, &em);
+    if (stale)
+        api_error(rp, MHD_HTTP_PRECONDITION_FAILED, "precondition_failed", "%s", em.text);
+    else if (rc != UL_OK)
         api_error_from(rp, rc, em.text);
-        goto out;
+    else {
+        set_etag(rp, n);
+        api_reply_json(rp, MHD_HTTP_OK, view_node(n));
     }
-    if (!check_state(body, rp))
-        goto out;
-    json_object *labels = NULL, *options = NULL;
-    if (json_object_object_get_ex(body, "labels", &labels) &&
-        (rc = merge_labels(n, labels, &em)) != UL_OK) {
-        api_error_from(rp, rc, em.text);
-        goto out;
-    }
-    json_object_object_get_ex(body, "options", &options);
-    const char *endpoint = jv_str(body, "endpoint") ? jv_str(body, "endpoint") : n->endpoint;
-    /* A new endpoint without a driver picks its driver by scheme, as create
-     * does: ipmi://... on a fake node must not stay fake. */
-    const char *driver_name = jv_str(body, "driver");
-    if (!driver_name && !jv_str(body, "endpoint"))
-        driver_name = n->driver;
-    const struct ul_driver *driver;
-    rc = bmc_node_check(driver_name, endpoint, options ? options : n->options, &driver, &em);
-    if (rc != UL_OK) {
-        api_error_from(rp, rc, em.text);
-        goto out;
-    }
-    /* Everything is valid: now apply, so a bad field never half-updates. */
-    json_object_object_foreach(body, key, val)
-    {
-        (void)val;
-        json_object_array_add(changed, json_object_new_string(key));
-    }
-    replace_str(&n->endpoint, endpoint);
-    replace_str(&n->driver, driver->name);
-    if (jv_str(body, "username"))
-        replace_str(&n->username, jv_str(body, "username"));
-    if (jv_str(body, "state"))
-        replace_str(&n->state, jv_str(body, "state"));
-    if (options) {
-        json_object_put(n->options);
-        n->options = json_object_get(options);
-    }
-    bool set_password = jv_str(body, "password") != NULL;
-    if (set_password)
-        replace_str(&n->password, jv_str(body, "password"));
-    rc = store_node_update(srv->st, n, set_password, &em);
-    json_object *detail = json_object_new_object();
-    json_object_object_add(detail, "fields", json_object_get(changed));
-    api_audit(srv, rq, "node.update", name, rc, detail);
-    json_object_put(detail);
-    if (rc != UL_OK) {
-        api_error_from(rp, rc, em.text);
-        goto out;
-    }
-    api_reply_json(rp, MHD_HTTP_OK, view_node(n));
-out:
-    json_object_put(changed);
     node_free(n);
     json_object_put(body);
 }
@@ -316,14 +274,10 @@ void route_node_delete(api_server *srv, struct api_req *rq, struct api_reply *rp
     if (!name)
         return;
     ul_errmsg em;
-    ul_err rc = store_node_delete(srv->st, name, &em);
-    if (rc != UL_ERR_NOT_FOUND)
-        api_audit(srv, rq, "node.delete", name, rc, NULL);
+    ul_err rc = app_node_delete(srv->app, rq->actor, name, &em);
     if (rc != UL_OK) {
         api_error_from(rp, rc, em.text);
         return;
     }
-    ul_info("node %s deleted by %s", name, rq->actor);
     rp->status = MHD_HTTP_NO_CONTENT;
 }
-

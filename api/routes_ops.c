@@ -16,43 +16,34 @@
 
 #define NFIELDS(a) (sizeof(a) / sizeof(a[0]))
 
-/* Submit job `type` for the node in the path with params; audit_action
- * (NULL for reads) names the audit record. */
+/* Submit job `type` for the node in the path with params through the app
+ * layer: a node whose driver lacks the capability is answered 501 at once
+ * and no job is queued.  audit_action (NULL for reads) names the audit
+ * record. */
 static void submit_node_job(api_server *srv, struct api_req *rq, struct api_reply *rp,
                             const char *type, json_object *params, int timeout_s,
                             const char *audit_action)
 {
-    const char *name = rq->segs[3];
-    struct ul_node *n = NULL;
     struct ul_job *job = NULL;
     ul_errmsg em;
-    ul_err rc = node_name_valid(name)
-                    ? store_node_get(srv->st, name, false, &n, &em)
-                    : ul_errmsg_set(&em, UL_ERR_NOT_FOUND, "node '%.64s' not found", name);
+    struct app_job_req r = {
+        .actor = rq->actor,
+        .node = rq->segs[3],
+        .type = type,
+        .params = params,
+        .timeout_s = timeout_s,
+        .audit_action = audit_action,
+    };
+    ul_err rc = app_job_submit(srv->app, &r, &job, &em);
     if (rc != UL_OK) {
         api_error_from(rp, rc, em.text);
         return;
-    }
-    rc = jobs_submit(srv->jobs, type, name, params, rq->actor, timeout_s, &job, &em);
-    if (audit_action && rc != UL_ERR_INVALID) {
-        json_object *detail = json_object_new_object();
-        json_object_object_add(detail, "params", json_object_get(params));
-        if (job)
-            json_object_object_add(detail, "job", json_object_new_int64(job->id));
-        api_audit(srv, rq, audit_action, name, rc, detail);
-        json_object_put(detail);
-    }
-    if (rc != UL_OK) {
-        api_error_from(rp, rc, em.text);
-        goto out;
     }
     json_object *reply = json_object_new_object();
     json_object_object_add(reply, "job", view_job(job));
     rp->location = xasprintf("/api/v1/jobs/%lld", (long long)job->id);
     api_reply_json(rp, MHD_HTTP_ACCEPTED, reply);
-out:
     job_free(job);
-    node_free(n);
 }
 
 /* Split the optional "timeout" off a request body; the rest are the job's

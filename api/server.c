@@ -347,6 +347,8 @@ static enum MHD_Result send_reply(struct api_req *rq, struct api_reply *rp)
                                 "Bearer realm=\"underlay\"");
     if (rp->location)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_LOCATION, rp->location);
+    if (rp->etag)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_ETAG, rp->etag);
     for (const char *const *h = rp->headers; h && h[0] && h[1]; h += 2)
         MHD_add_response_header(resp, h[0], h[1]);
     enum MHD_Result r = MHD_queue_response(rq->conn, rp->status, resp);
@@ -549,6 +551,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     json_object_put(rp.body);
     free(rp.text);
     free(rp.location);
+    free(rp.etag);
     return r;
 }
 
@@ -573,6 +576,7 @@ ul_err api_start(const struct api_deps *deps, api_server **out, ul_errmsg *em)
     srv->sched = deps->sched;
     srv->sessions = deps->sessions;
     srv->history = deps->history;
+    srv->app = app_new(deps->st, deps->jobs, &api_app_hooks);
 
     struct sockaddr_storage ss;
     memset(&ss, 0, sizeof(ss));
@@ -596,6 +600,7 @@ ul_err api_start(const struct api_deps *deps, api_server **out, ul_errmsg *em)
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30, MHD_OPTION_CONNECTION_LIMIT, (unsigned)1000,
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL, MHD_OPTION_END);
     if (!srv->mhd) {
+        app_free(srv->app);
         free(srv);
         return ul_errmsg_set(em, UL_ERR_IO,
                              "cannot listen on %s port %d (address in use or not local?)",
@@ -610,5 +615,6 @@ void api_stop(api_server *srv)
     if (!srv)
         return;
     MHD_stop_daemon(srv->mhd);
+    app_free(srv->app);
     free(srv);
 }

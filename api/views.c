@@ -3,6 +3,7 @@
 #include "config.h"
 
 #include "api/api_internal.h"
+#include "bmc/caps.h"
 #include "jsonv.h"
 #include <string.h>
 
@@ -16,6 +17,7 @@ json_object *view_time(int64_t t)
     ul_time_rfc3339(t, buf, sizeof(buf));
     return json_object_new_string(buf);
 }
+
 
 static json_object *str_or_null(const char *s)
 {
@@ -33,6 +35,11 @@ json_object *view_node(const struct ul_node *n)
     json_object_object_add(o, "labels", json_object_get(n->labels));
     json_object_object_add(o, "options", json_object_get(n->options));
     json_object_object_add(o, "state", json_object_new_string(n->state));
+    json_object_object_add(o, "maintenance_from", str_or_null(n->maintenance_from));
+    json_object_object_add(o, "version", json_object_new_int64(n->version));
+    /* What the node's driver can do: the dashboard hides the rest, and a
+     * request for it answers 501 at once. */
+    json_object_object_add(o, "capabilities", bmc_caps_json(bmc_caps_of_node(n)));
     json_object_object_add(o, "created_at", view_time(n->created_at));
     json_object_object_add(o, "updated_at", view_time(n->updated_at));
     return o;

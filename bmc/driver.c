@@ -203,3 +203,10 @@ const char *bmc_task_state_name(enum ul_task_state s)
     static const char *const names[] = {"running", "pending", "done", "failed"};
     return (unsigned)s <= UL_TASK_FAILED ? names[s] : "unknown";
 }
+
+unsigned bmc_driver_node_caps(const struct ul_driver *d, json_object *options)
+{
+    if (!d)
+        return 0;
+    return d->node_caps ? d->caps & d->node_caps(options) : d->caps;
+}

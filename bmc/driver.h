@@ -20,7 +20,7 @@
 #include "core/node.h"
 #include "ul_error.h"
 
-#define UL_DRIVER_API_VERSION 2
+#define UL_DRIVER_API_VERSION 3
 
 enum ul_power_state { UL_POWER_UNKNOWN = 0, UL_POWER_ON, UL_POWER_OFF };
 
@@ -325,7 +325,16 @@ struct ul_driver {
      * call is bounded by the BMC timeout only). */
     void (*bind_job)(struct ul_bmc_session *s, int64_t deadline_ms, bool (*stop)(void *arg),
                      void *arg);
+
+    /* ---- version 3: capabilities per node ----
+     * Which of caps a node with these driver options has (a subset of
+     * caps): a simulated BMC without sensors, say.  Optional (NULL: every
+     * node has all of caps).  Called without a session; never blocks. */
+    unsigned (*node_caps)(json_object *options);
 };
+
+/* A node's capabilities: d->caps narrowed by d->node_caps. */
+unsigned bmc_driver_node_caps(const struct ul_driver *d, json_object *options);
 
 /* The driver registry.  It starts empty: this folder knows no concrete
  * driver by itself.  daemon/drivers.c registers them (daemon_register_drivers,

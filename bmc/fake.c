@@ -281,6 +281,14 @@ static ul_err fake_sensors_read(struct ul_bmc_session *bs, struct ul_sensor_list
     return UL_OK;
 }
 
+static unsigned fake_node_caps(json_object *options)
+{
+    json_object *v = NULL;
+    bool sensors = options && json_object_object_get_ex(options, "sensors", &v) &&
+                   json_object_get_int(v) > 0;
+    return UL_CAP_POWER | UL_CAP_BOOT | (sensors ? UL_CAP_SENSORS : 0);
+}
+
 static const char *const fake_schemes[] = {"fake", NULL};
 
 const struct ul_driver bmc_fake_driver = {
@@ -297,4 +305,5 @@ const struct ul_driver bmc_fake_driver = {
     .boot_get = fake_boot_get,
     .boot_set = fake_boot_set,
     .sensors_read = fake_sensors_read,
+    .node_caps = fake_node_caps,
 };

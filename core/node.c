@@ -37,6 +37,7 @@ void node_free(struct ul_node *n)
     free(n->driver);
     free(n->username);
     free(n->state);
+    free(n->maintenance_from);
     json_object_put(n->labels);
     json_object_put(n->options);
     free(n);
@@ -61,6 +62,110 @@ bool node_state_valid(const char *state)
         if (strcmp(state, node_states[i]) == 0)
             return true;
     return false;
+}
+
+enum { ST_ENROLLED, ST_READY, ST_MAINTENANCE, ST_PROVISIONING, ST_DEPLOYED, ST_RETIRED, ST__COUNT };
+
+#define BIT(s) (1u << (s))
+
+/* Where each state may go (bits of node_states indices).  Maintenance is
+ * resolved separately: it returns to where it came from. */
+static const unsigned transitions[ST__COUNT] = {
+    [ST_ENROLLED] = BIT(ST_READY) | BIT(ST_MAINTENANCE) | BIT(ST_RETIRED),
+    [ST_READY] = BIT(ST_PROVISIONING) | BIT(ST_MAINTENANCE) | BIT(ST_RETIRED),
+    [ST_MAINTENANCE] = BIT(ST_READY) | BIT(ST_RETIRED),
+    [ST_PROVISIONING] = BIT(ST_DEPLOYED) | BIT(ST_READY) | BIT(ST_MAINTENANCE),
+    [ST_DEPLOYED] = BIT(ST_READY) | BIT(ST_MAINTENANCE) | BIT(ST_RETIRED),
+    [ST_RETIRED] = BIT(ST_ENROLLED),
+};
+
+static int state_index(const char *state)
+{
+    for (int i = 0; state && node_states[i]; i++)
+        if (strcmp(state, node_states[i]) == 0)
+            return i;
+    return -1;
+}
+
+static unsigned allowed_from(int from, const char *maintenance_from)
+{
+    unsigned a = transitions[from];
+    if (from == ST_MAINTENANCE) {
+        int origin = state_index(maintenance_from);
+        if (origin >= 0 && origin != ST_MAINTENANCE)
+            a |= BIT(origin);
+        else /* origin unknown: whatever it plausibly was, but not mid-provisioning */
+            a |= BIT(ST_ENROLLED) | BIT(ST_DEPLOYED);
+    }
+    return a;
+}
+
+bool node_state_transition_ok(const char *from, const char *maintenance_from, const char *to)
+{
+    int f = state_index(from), t = state_index(to);
+    if (f < 0 || t < 0)
+        return false;
+    return f == t || (allowed_from(f, maintenance_from) & BIT(t)) != 0;
+}
+
+void node_state_allowed_text(const char *from, const char *maintenance_from, char *buf,
+                             size_t len)
+{
+    int f = state_index(from);
+    unsigned a = f < 0 ? 0 : allowed_from(f, maintenance_from);
+    int total = 0, done = 0;
+    for (int i = 0; i < ST__COUNT; i++)
+        total += (a & BIT(i)) != 0;
+    size_t used = 0;
+    buf[0] = '\0';
+    for (int i = 0; i < ST__COUNT && used < len; i++) {
+        if (!(a & BIT(i)))
+            continue;
+        const char *sep = done == 0 ? "" : done == total - 1 ? " or " : ", ";
+        int w = snprintf(buf + used, len - used, "%s%s", sep, node_states[i]);
+        if (w < 0)
+            break;
+        used += (size_t)w;
+        done++;
+    }
+    if (total == 0)
+        snprintf(buf, len, "none");
+}
+
+ul_err node_state_change(struct ul_node *n, const char *to, ul_errmsg *em)
+{
+    if (!node_state_valid(to))
+        return ul_errmsg_set(em, UL_ERR_INVALID,
+                             "field 'state': '%.32s' is not one of enrolled, ready, maintenance, "
+                             "provisioning, deployed, retired",
+                             to ? to : "");
+    /* A stored state outside the table (a database edited by hand) may be
+     * repaired to any state. */
+    if (state_index(n->state) >= 0 && !node_state_transition_ok(n->state, n->maintenance_from, to)) {
+        char allowed[128];
+        node_state_allowed_text(n->state, n->maintenance_from, allowed, sizeof(allowed));
+        return ul_errmsg_set(em, UL_ERR_CONFLICT,
+                             "node %s: cannot go from %s to %s; from %s it may go to %s",
+                             n->name ? n->name : "?", n->state, to, n->state, allowed);
+    }
+    if (n->state && strcmp(n->state, to) == 0)
+        return UL_OK;
+    if (strcmp(to, "maintenance") == 0) {
+        free(n->maintenance_from);
+        n->maintenance_from = xstrdup(n->state);
+    } else {
+        free(n->maintenance_from);
+        n->maintenance_from = NULL;
+    }
+    free(n->state);
+    n->state = xstrdup(to);
+    return UL_OK;
+}
+
+bool node_state_automatable(const char *state)
+{
+    int i = state_index(state);
+    return i >= 0 && i != ST_MAINTENANCE && i != ST_RETIRED;
 }
 
 static bool label_key_valid(const char *k)

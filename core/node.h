@@ -9,6 +9,7 @@
 
 #include <json-c/json.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "ul_error.h"
@@ -29,6 +30,8 @@ struct ul_node {
     bool has_password;
     json_object *options; /* owned reference: driver options object */
     char *state;          /* lifecycle state, see node_state_valid */
+    char *maintenance_from; /* the state a node in maintenance came from, or NULL */
+    int64_t version;      /* bumped by every stored update: the API's ETag */
     int64_t created_at;
     int64_t updated_at;
 };
@@ -58,6 +61,41 @@ bool node_name_valid(const char *name);
  * retired. */
 bool node_state_valid(const char *state);
 extern const char *const node_states[];
+
+/* The lifecycle transition table (docs/ARCHITECTURE.md, "Node lifecycle"),
+ * modelled on Ironic's provision states and Metal3's BareMetalHost:
+ *
+ *   enrolled     -> ready | maintenance | retired
+ *   ready        -> provisioning | maintenance | retired
+ *   provisioning -> deployed | ready | maintenance
+ *   deployed     -> ready | maintenance | retired
+ *   maintenance  -> the state it came from | ready | retired
+ *   retired      -> enrolled
+ *
+ * Staying in the same state is always allowed (a no-op).  A node in
+ * maintenance whose origin is unknown (entered before origins were
+ * recorded) may go to enrolled, ready, deployed or retired.
+ *
+ * node_state_transition_ok: may a node in `from` (maintenance_from: its
+ * origin when from is maintenance, else ignored; may be NULL) go to `to`?
+ * Both must be valid states. */
+bool node_state_transition_ok(const char *from, const char *maintenance_from, const char *to);
+
+/* The states `from` may go to, in node_states order, as "a, b or c" into buf
+ * (never the state itself). */
+void node_state_allowed_text(const char *from, const char *maintenance_from, char *buf,
+                             size_t len);
+
+/* Check and apply a transition on n: on success n->state is `to` and
+ * n->maintenance_from follows it (set on entering maintenance, cleared on
+ * leaving).  An invalid state is UL_ERR_INVALID naming the field; a state
+ * the table forbids is UL_ERR_CONFLICT naming the allowed ones. */
+ul_err node_state_change(struct ul_node *n, const char *to, ul_errmsg *em);
+
+/* Whether automation (rollouts, policy, alert actions: anything that is not
+ * an operator's own request) may act on a node in this state: not in
+ * maintenance (someone is working on it) nor retired. */
+bool node_state_automatable(const char *state);
 
 /* Check a labels object: at most NODE_MAX_LABELS string values; keys 1-63 of
  * [A-Za-z0-9._/-]; values up to 255 characters. */

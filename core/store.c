@@ -117,9 +117,17 @@ static const char *const migrations[] = {
     "  job_id INTEGER NOT NULL,"
     "  owner TEXT NOT NULL,"
     "  lease_until INTEGER NOT NULL);",
+    /* 4 -> 5: nodes carry a version, bumped by every update (the API's ETag:
+     * a PATCH is a compare-and-swap on it, so concurrent updates are never
+     * lost), and the state a node in maintenance came from (where the
+     * lifecycle table lets it return) */
+    "ALTER TABLE nodes ADD COLUMN version INTEGER NOT NULL DEFAULT 1;"
+    "ALTER TABLE nodes ADD COLUMN maintenance_from TEXT;",
 };
 
 #define N_MIGRATIONS (int)(sizeof(migrations) / sizeof(migrations[0]))
+_Static_assert(sizeof(migrations) / sizeof(migrations[0]) == STORE_SCHEMA_VERSION,
+               "STORE_SCHEMA_VERSION must count the migrations");
 
 static ul_err db_fail(ul_store *st, ul_errmsg *em, const char *what)
 {
@@ -280,7 +288,7 @@ static const char *json_text(json_object *o)
 
 #define NODE_COLS                                                                                  \
     "id, name, labels, endpoint, driver, username, password, options, state, created_at, "        \
-    "updated_at"
+    "updated_at, version, maintenance_from"
 
 static ul_err node_from_row(ul_store *st, sqlite3_stmt *s, bool with_secret, struct ul_node **out,
                             ul_errmsg *em)
@@ -297,6 +305,8 @@ static ul_err node_from_row(ul_store *st, sqlite3_stmt *s, bool with_secret, str
     n->state = col_str(s, 8);
     n->created_at = sqlite3_column_int64(s, 9);
     n->updated_at = sqlite3_column_int64(s, 10);
+    n->version = sqlite3_column_int64(s, 11);
+    n->maintenance_from = col_str(s, 12);
     if (with_secret && n->has_password) {
         ul_err rc = secret_open(st->key, sqlite3_column_blob(s, 6),
                                 (size_t)sqlite3_column_bytes(s, 6), &n->password, em);
@@ -334,8 +344,8 @@ ul_err store_node_insert(ul_store *st, struct ul_node *n, ul_errmsg *em)
     pthread_mutex_lock(&st->lock);
     if (sqlite3_prepare_v2(st->db,
                            "INSERT INTO nodes (name, labels, endpoint, driver, username, "
-                           "password, options, state, created_at, updated_at) "
-                           "VALUES (?,?,?,?,?,?,?,?,?,?)",
+                           "password, options, state, created_at, updated_at, version, "
+                           "maintenance_from) VALUES (?,?,?,?,?,?,?,?,?,?,1,?)",
                            -1, &s, NULL) != SQLITE_OK) {
         rc = db_fail(st, em, "preparing node insert");
         goto out;
@@ -352,6 +362,7 @@ ul_err store_node_insert(ul_store *st, struct ul_node *n, ul_errmsg *em)
     sqlite3_bind_text(s, 8, n->state, -1, SQLITE_TRANSIENT);
     sqlite3_bind_int64(s, 9, now);
     sqlite3_bind_int64(s, 10, now);
+    bind_text_or_null(s, 11, strcmp(n->state, "maintenance") == 0 ? n->maintenance_from : NULL);
     int step = sqlite3_step(s);
     if (step != SQLITE_DONE && is_duplicate(st)) {
         rc = ul_errmsg_set(em, UL_ERR_CONFLICT, "node '%s' already exists", n->name);
@@ -362,6 +373,7 @@ ul_err store_node_insert(ul_store *st, struct ul_node *n, ul_errmsg *em)
         goto out;
     }
     n->id = sqlite3_last_insert_rowid(st->db);
+    n->version = 1;
     n->created_at = n->updated_at = now;
     n->has_password = n->password != NULL;
 out:
@@ -396,17 +408,41 @@ out:
     return rc;
 }
 
-ul_err store_node_update(ul_store *st, struct ul_node *n, bool set_password, ul_errmsg *em)
+/* The current version of node id into *version; UL_ERR_NOT_FOUND when it is
+ * gone.  Called with st->lock held. */
+static ul_err node_version_locked(ul_store *st, const struct ul_node *n, int64_t *version,
+                                  ul_errmsg *em)
+{
+    sqlite3_stmt *s = NULL;
+    ul_err rc = UL_OK;
+    if (sqlite3_prepare_v2(st->db, "SELECT version FROM nodes WHERE id = ?", -1, &s, NULL) !=
+        SQLITE_OK)
+        return db_fail(st, em, "preparing node version lookup");
+    sqlite3_bind_int64(s, 1, n->id);
+    int step = sqlite3_step(s);
+    if (step == SQLITE_ROW)
+        *version = sqlite3_column_int64(s, 0);
+    else if (step == SQLITE_DONE)
+        rc = ul_errmsg_set(em, UL_ERR_NOT_FOUND, "node '%s' not found", n->name);
+    else
+        rc = db_fail(st, em, "reading node version");
+    sqlite3_finalize(s);
+    return rc;
+}
+
+/* expected < 0: whatever the stored version is. */
+static ul_err node_update(ul_store *st, struct ul_node *n, bool set_password, int64_t expected,
+                          ul_errmsg *em)
 {
     int64_t now = ul_wall_s();
     ul_err rc = UL_OK;
     sqlite3_stmt *s = NULL;
     pthread_mutex_lock(&st->lock);
-    const char *sql = set_password
-                          ? "UPDATE nodes SET labels=?, endpoint=?, driver=?, username=?, "
-                            "options=?, state=?, updated_at=?, password=? WHERE id=?"
-                          : "UPDATE nodes SET labels=?, endpoint=?, driver=?, username=?, "
-                            "options=?, state=?, updated_at=? WHERE id=?";
+    char sql[320];
+    snprintf(sql, sizeof(sql),
+             "UPDATE nodes SET labels=?, endpoint=?, driver=?, username=?, options=?, state=?, "
+             "maintenance_from=?, updated_at=?, version=version+1%s WHERE id=?%s",
+             set_password ? ", password=?" : "", expected >= 0 ? " AND version=?" : "");
     if (sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK) {
         rc = db_fail(st, em, "preparing node update");
         goto out;
@@ -417,22 +453,34 @@ ul_err store_node_update(ul_store *st, struct ul_node *n, bool set_password, ul_
     bind_text_or_null(s, 4, n->username);
     sqlite3_bind_text(s, 5, json_text(n->options), -1, SQLITE_TRANSIENT);
     sqlite3_bind_text(s, 6, n->state, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_int64(s, 7, now);
-    int idx = 8;
+    bind_text_or_null(s, 7, strcmp(n->state, "maintenance") == 0 ? n->maintenance_from : NULL);
+    sqlite3_bind_int64(s, 8, now);
+    int idx = 9;
     if (set_password) {
         rc = bind_password(st, s, idx++, n->password, em);
         if (rc != UL_OK)
             goto out;
     }
-    sqlite3_bind_int64(s, idx, n->id);
+    sqlite3_bind_int64(s, idx++, n->id);
+    if (expected >= 0)
+        sqlite3_bind_int64(s, idx, expected);
     if (sqlite3_step(s) != SQLITE_DONE) {
         rc = db_fail(st, em, "updating node");
         goto out;
     }
+    int64_t current = 0;
     if (sqlite3_changes(st->db) == 0) {
-        rc = ul_errmsg_set(em, UL_ERR_NOT_FOUND, "node '%s' not found", n->name);
+        rc = node_version_locked(st, n, &current, em);
+        if (rc == UL_OK)
+            rc = ul_errmsg_set(em, UL_ERR_CONFLICT,
+                               "node %s changed meanwhile: version %lld is current, not %lld",
+                               n->name, (long long)current, (long long)expected);
         goto out;
     }
+    /* Under the lock no other update can have run since ours. */
+    if ((rc = node_version_locked(st, n, &current, em)) != UL_OK)
+        goto out;
+    n->version = current;
     n->updated_at = now;
     if (set_password)
         n->has_password = n->password != NULL;
@@ -440,6 +488,20 @@ out:
     sqlite3_finalize(s);
     pthread_mutex_unlock(&st->lock);
     return rc;
+}
+
+ul_err store_node_update(ul_store *st, struct ul_node *n, bool set_password, ul_errmsg *em)
+{
+    return node_update(st, n, set_password, -1, em);
+}
+
+ul_err store_node_update_if(ul_store *st, struct ul_node *n, bool set_password,
+                            int64_t expected_version, ul_errmsg *em)
+{
+    if (expected_version < 0)
+        return ul_errmsg_set(em, UL_ERR_INVALID, "node %s: expected version %lld is negative",
+                             n->name, (long long)expected_version);
+    return node_update(st, n, set_password, expected_version, em);
 }
 
 ul_err store_node_delete(ul_store *st, const char *name, ul_errmsg *em)

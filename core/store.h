@@ -22,7 +22,7 @@
 
 typedef struct ul_store ul_store;
 
-#define STORE_SCHEMA_VERSION 4
+#define STORE_SCHEMA_VERSION 5
 
 /* Open (creating and migrating as needed) the database at path.  key seals
  * BMC passwords; the store keeps a copy.  A database newer than this build is
@@ -44,8 +44,18 @@ ul_err store_node_get(ul_store *st, const char *name, bool with_secret, struct u
                       ul_errmsg *em);
 
 /* Replace every field of the node with id n->id; the password is replaced
- * only when set_password (NULL password clears it).  Updates updated_at. */
+ * only when set_password (NULL password clears it).  Updates updated_at,
+ * bumps the version and sets n->version to the new one.  maintenance_from is
+ * stored only while the state is maintenance.  Last writer wins: callers that
+ * read, change and write use store_node_update_if. */
 ul_err store_node_update(ul_store *st, struct ul_node *n, bool set_password, ul_errmsg *em);
+
+/* The same as a compare-and-swap: only when the stored version is still
+ * expected_version.  UL_ERR_CONFLICT (and nothing written) when another
+ * update came first; UL_ERR_NOT_FOUND when the node is gone.  On success
+ * n->version is the new version (expected_version + 1). */
+ul_err store_node_update_if(ul_store *st, struct ul_node *n, bool set_password,
+                            int64_t expected_version, ul_errmsg *em);
 
 /* Delete by name.  UL_ERR_CONFLICT while it has queued or running jobs. */
 ul_err store_node_delete(ul_store *st, const char *name, ul_errmsg *em);

@@ -7,11 +7,13 @@
 // "configuration"), sent and followed by jobs.js's jobRunner like the power
 // actions, each part in a job panel of its own; every change asks first
 // through the shell's confirmation dialog.  Nothing is read until the
-// operator asks: each read is BMC traffic and an audit line.  A BMC without
-// the service (IPMI, the fake driver, a Redfish BMC without Bios or
-// Storage) says so quietly, in place.
+// operator asks: each read is BMC traffic and an audit line.  A driver
+// without the capability (IPMI, the fake driver: the node's `capabilities`)
+// gets no Read button or form, only a quiet "not supported" in the part's
+// panel; a BMC without the service (a Redfish BMC without Bios or Storage)
+// says so quietly, in place, after a read.
 import {api, enc} from './api.js';
-import {jobRunner, watchJob, jobOutcome, unsupported, errorP} from './jobs.js';
+import {jobRunner, watchJob, jobOutcome, unsupported, unsupportedPanel, errorP} from './jobs.js';
 import {h, replace, section, statusBadge, timeEl} from './util.js';
 
 export function configSection(name, app) {
@@ -22,7 +24,17 @@ export function configSection(name, app) {
       'Each read and change is a job; a change is checked against what the BMC reports before it is sent, and read back after.'),
     h('div', {class: 'config-grid'}, parts.map((p) => p.el)),
     {wide: true});
-  return {el, stop() { for (const p of parts) p.stop(); }};
+  return {
+    el,
+    stop() { for (const p of parts) p.stop(); },
+    // The node as GET gives it: a part whose capability its driver lacks
+    // shows why instead of a read button and forms that could only be
+    // refused (501).  A node without the list (an older underlayd) keeps
+    // everything.
+    setCapabilities(node) {
+      for (const p of parts) p.part.setCapable(!Array.isArray(node.capabilities) || node.capabilities.includes(p.cap), node.driver, p.cap);
+    },
+  };
 }
 
 // ---- what every part shares ---------------------------------------------------
@@ -38,9 +50,29 @@ function part(id, title, readLabel, onRead, {wide = false} = {}) {
   const readButton = h('button', {type: 'button', id: `${id}-read`, dataset: {key: `${id}-read`}, onclick: onRead}, readLabel);
   const el = h('section', {class: `cfg-part${wide ? ' wide' : ''}`, id, 'aria-labelledby': `${id}-title`},
     heading, h('p', {class: 'actions'}, readButton), box, note, data);
+  let capable = true;
+  const controls = [readButton.parentNode, data, note]; // and the forms
   return {
     el, heading, box, note, data,
-    addForm(form) { el.insertBefore(form, box); },
+    addForm(form) { el.insertBefore(form, box); controls.push(form); },
+    // Without the capability: the part's controls and data go and its panel
+    // says why, until the driver changes (each control then gets back the
+    // visibility it had).
+    setCapable(yes, driver, cap) {
+      if (yes === capable) return;
+      capable = yes;
+      el.classList.toggle('cap-missing', !yes);
+      for (const c of controls) {
+        if (!yes) {
+          c.dataset.capWasHidden = c.hidden ? '1' : '';
+          c.hidden = true;
+        } else {
+          c.hidden = c.dataset.capWasHidden === '1';
+        }
+      }
+      if (yes) replace(box);
+      else replace(box, unsupportedPanel(`The ${driver} driver has no \u2018${cap}\u2019 capability: there is nothing to read or change here.`));
+    },
     // A change is under way: its panel in sight (the form may be long).
     showBox() { box.scrollIntoView({block: 'nearest'}); },
   };
@@ -257,7 +289,7 @@ function firmwarePart(name, base, app) {
     return failure(j, words);
   }
 
-  return {el: p.el, stop: () => runner.stop()};
+  return {el: p.el, part: p, cap: 'firmware', stop: () => runner.stop()};
 }
 
 // ---- BIOS -------------------------------------------------------------------------
@@ -443,7 +475,7 @@ function biosPart(name, base, app) {
     return null; // the usual words
   }
 
-  return {el: p.el, stop() { runner.stop(); again.stop(); }};
+  return {el: p.el, part: p, cap: 'bios', stop() { runner.stop(); again.stop(); }};
 }
 
 // The BMC's messages on an apply: [{id, message, severity, attributes}].
@@ -618,5 +650,5 @@ function storagePart(name, base, app) {
     return words ? failure(j, words) : null;
   }
 
-  return {el: p.el, stop() { runner.stop(); again.stop(); }};
+  return {el: p.el, part: p, cap: 'raid', stop() { runner.stop(); again.stop(); }};
 }

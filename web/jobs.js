@@ -13,11 +13,7 @@ const PAGE = 50;
 // lacks is not a fault: that is said quietly.
 export function jobOutcome(j) {
   if (j.state === 'succeeded') return h('span', {class: 'outcome ok'}, jobResultText(j) || j.message || 'Done.');
-  if (unsupported(j)) {
-    return h('span', {class: 'outcome unsupported'},
-      h('span', {'aria-hidden': 'true', class: 'info-glyph'}, 'i'), ' ', errorWords('not_supported'), ' ',
-      h('span', {class: 'detail'}, j.error.message));
-  }
+  if (unsupported(j)) return unsupportedOutcome(j.error.message);
   if (j.error) {
     return h('span', {class: 'outcome bad'},
       h('strong', {}, errorWords(j.error.code, j.error.message)), ' ',
@@ -32,6 +28,21 @@ export const unsupported = (j) => j.state === 'failed' && !!j.error && j.error.c
 
 // A refused request (or any API error) as a line: operator words, then
 // underlayd's message.
+// "Not supported by this BMC", calmly (no red): a job that found out, or
+// underlayd refusing at once (501) because the node's driver lacks the
+// capability.
+export function unsupportedOutcome(message) {
+  return h('span', {class: 'outcome unsupported'},
+    h('span', {'aria-hidden': 'true', class: 'info-glyph'}, 'i'), ' ', errorWords('not_supported'), ' ',
+    h('span', {class: 'detail'}, message || ''));
+}
+
+// A job panel saying so, without a job.
+export function unsupportedPanel(message) {
+  return h('div', {class: 'job-panel job-unsupported', dataset: {code: 'not_supported'}},
+    h('p', {}, unsupportedOutcome(message)));
+}
+
 export function errorP(e) {
   return h('p', {class: 'error'}, h('strong', {}, e.message || errorWords(e.code, e.detail)), ' ',
     h('span', {class: 'detail'}, e.detail || ''));
@@ -136,7 +147,8 @@ export function jobRunner(box, {onDone, outcome} = {}) {
       try {
         r = await api(method, path, body === undefined ? {} : {body});
       } catch (e) {
-        if (e.name !== 'AbortError' && mine === gen) replace(box, errorP(e));
+        if (e.name !== 'AbortError' && mine === gen)
+          replace(box, e.code === 'not_supported' ? unsupportedPanel(e.detail) : errorP(e));
         return null;
       }
       if (mine !== gen) return null;

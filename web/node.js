@@ -2,6 +2,8 @@
 // actions behind a confirmation with the job's progress, the latest sensor
 // readings with their thresholds, history graphs, the event log, inventory,
 // configuration (config.js: firmware, BIOS, RAID) and the node's recent jobs.
+// Controls for what the node's driver cannot do (its `capabilities`) are
+// hidden, with a line saying why.
 import {api, enc} from './api.js';
 import {jobRunner, jobsTable, errorP} from './jobs.js';
 import {configSection} from './config.js';
@@ -25,6 +27,22 @@ const POWER = {
   cycle: {label: 'Power cycle', text: 'The host loses power and starts again: everything running on it stops at once.'},
   reset: {label: 'Reset', title: 'Hard reset', text: 'The host restarts at once without shutting down. BMCs refuse it while the host is off.'},
 };
+
+// What the node's driver cannot do (the node's `capabilities`) is hidden,
+// with a calm line in its place: underlayd would refuse it at once (501).
+// A node without the list (an older underlayd) keeps every control.
+function capGate(cap, what, ...els) {
+  const note = h('p', {class: 'muted cap-note', hidden: true, dataset: {cap}});
+  return {
+    note,
+    apply(node) {
+      const yes = !Array.isArray(node.capabilities) || node.capabilities.includes(cap);
+      for (const e of els) e.hidden = !yes;
+      note.hidden = yes;
+      if (!yes) note.textContent = `${what}: not supported by this BMC (the ${node.driver} driver has no \u2018${cap}\u2019 capability).`;
+    },
+  };
+}
 
 export function mount(container, {name}, app) {
   const base = `/nodes/${enc(name)}`;
@@ -62,21 +80,32 @@ export function mount(container, {name}, app) {
   const bootDevice = h('select', {id: 'boot-device'},
     ['pxe', 'disk', 'cdrom', 'bios', 'none'].map((d) => h('option', {value: d}, deviceText(d))));
   const bootPersistent = h('input', {type: 'checkbox', id: 'boot-persistent'});
+  // Controls for what the node's driver may lack; see setCapabilities.
+  const powerSet = h('fieldset', {class: 'actions'}, h('legend', {}, 'Power'), powerButtons,
+    h('button', {type: 'button', dataset: {key: 'power-status'}, onclick: () => run('/power', {action: 'status'})}, 'Read power state'));
+  const bootSet = h('fieldset', {class: 'actions'}, h('legend', {}, 'Boot device'),
+    h('label', {for: 'boot-device'}, 'Boot from'), bootDevice,
+    h('span', {class: 'check'}, bootPersistent, h('label', {for: 'boot-persistent'}, 'Every boot (persistent)')),
+    h('button', {type: 'button', class: 'danger', dataset: {key: 'boot-set'}, onclick: bootAction}, 'Set boot device\u2026'),
+    h('button', {type: 'button', dataset: {key: 'boot-read'}, onclick: () => run('/boot', {})}, 'Read boot device'));
+  const sensorsRead = h('p', {}, h('button', {type: 'button', dataset: {key: 'sensors-read'}, onclick: () => run('/sensors', {})}, 'Read sensors now'));
+  const selRead = h('p', {}, h('button', {type: 'button', dataset: {key: 'sel-read'}, onclick: () => run('/sel', {})}, 'Collect event log now'));
+  const invRead = h('p', {}, h('button', {type: 'button', dataset: {key: 'inv-read'}, onclick: () => run('/inventory', {})}, 'Read inventory now'));
+  const gates = [
+    capGate('power', 'Power control', powerSet),
+    capGate('boot', 'Boot device', bootSet),
+    capGate('sensors', 'Reading sensors', sensorsRead),
+    capGate('events', 'Reading the event log', selRead),
+    capGate('inventory', 'Reading the inventory', invRead),
+  ];
+  const [powerGate, bootGate, sensorsGate, selGate, invGate] = gates;
 
   container.append(
     h('p', {class: 'crumbs'}, h('a', {href: '#/fleet'}, '\u2190 Fleet')),
     h('h1', {}, name),
     summary,
     h('div', {class: 'node-grid'},
-      section('actions', 'Actions',
-        h('fieldset', {class: 'actions'}, h('legend', {}, 'Power'), powerButtons,
-          h('button', {type: 'button', dataset: {key: 'power-status'}, onclick: () => run('/power', {action: 'status'})}, 'Read power state')),
-        h('fieldset', {class: 'actions'}, h('legend', {}, 'Boot device'),
-          h('label', {for: 'boot-device'}, 'Boot from'), bootDevice,
-          h('span', {class: 'check'}, bootPersistent, h('label', {for: 'boot-persistent'}, 'Every boot (persistent)')),
-          h('button', {type: 'button', class: 'danger', dataset: {key: 'boot-set'}, onclick: bootAction}, 'Set boot device\u2026'),
-          h('button', {type: 'button', dataset: {key: 'boot-read'}, onclick: () => run('/boot', {})}, 'Read boot device')),
-        jobBox),
+      section('actions', 'Actions', powerSet, powerGate.note, bootSet, bootGate.note, jobBox),
       section('health', 'Health and details', facts),
       section('graphs', 'History',
         graphControls = h('div', {class: 'graph-controls', hidden: true},
@@ -87,12 +116,9 @@ export function mount(container, {name}, app) {
                 onchange: () => { graph.range = r; loadGraph(); }}),
               h('label', {for: `range-${r}`}, text))))),
         h('figure', {class: 'graph'}, graphImg, h('figcaption', {}, graphNote)), {wide: true}),
-      section('sensors', 'Sensors', sensorsMeta, sensorsBox,
-        h('p', {}, h('button', {type: 'button', dataset: {key: 'sensors-read'}, onclick: () => run('/sensors', {})}, 'Read sensors now')), {wide: true}),
-      section('events', 'Event log', eventsBox,
-        h('p', {}, h('button', {type: 'button', dataset: {key: 'sel-read'}, onclick: () => run('/sel', {})}, 'Collect event log now'))),
-      section('inventory', 'Inventory', invBox,
-        h('p', {}, h('button', {type: 'button', dataset: {key: 'inv-read'}, onclick: () => run('/inventory', {})}, 'Read inventory now'))),
+      section('sensors', 'Sensors', sensorsMeta, sensorsBox, sensorsRead, sensorsGate.note, {wide: true}),
+      section('events', 'Event log', eventsBox, selRead, selGate.note),
+      section('inventory', 'Inventory', invBox, invRead, invGate.note),
       config.el,
       section('node-jobs', 'Recent jobs on this node', jobsBox, {wide: true})));
 
@@ -137,6 +163,8 @@ export function mount(container, {name}, app) {
       }
       throw e;
     }
+    for (const g of gates) g.apply(node);
+    config.setCapabilities(node);
     const [health, sensors, events, jobs, lastPower] = await Promise.all([
       quiet(api('GET', `${base}/health`, opt)),
       quiet(api('GET', `${base}/sensors`, opt)),

@@ -113,6 +113,22 @@ bad PATCH /api/v1/nodes/n1 '{"state":"broken"}' 400 invalid_argument "'state'"
 # A patch with one good and one bad field changes neither.
 bad PATCH /api/v1/nodes/n1 '{"username":"changed","state":"broken"}' 400 invalid_argument "'state'"
 bad PATCH /api/v1/nodes/n1 '{"labels":{"rack":"r9"},"options":{"delay_ms":-1}}' 400 invalid_argument "delay_ms"
+# A transition the lifecycle table forbids (ready -> deployed): 409 naming
+# the allowed states, and nothing else of the patch is written either.
+bad PATCH /api/v1/nodes/n1 '{"state":"deployed"}' 409 conflict "cannot go from ready to deployed" \
+    "maintenance, provisioning or retired"
+bad PATCH /api/v1/nodes/n1 '{"username":"changed","state":"deployed"}' 409 conflict "ready to deployed"
+# If-Match that is not a node ETag (400 naming the header), or a stale one
+# (412): nothing changes.
+check_if_match() {
+    ul_api -H 'If-Match: "nope"' PATCH /api/v1/nodes/n1 '{"username":"changed"}'
+    assert_error 400 invalid_argument "header 'If-Match'"
+    unchanged "PATCH with a bad If-Match"
+    ul_api -H 'If-Match: "999"' PATCH /api/v1/nodes/n1 '{"username":"changed"}'
+    assert_error 412 precondition_failed "version 999"
+    unchanged "PATCH with a stale If-Match"
+}
+ul_check check_if_match
 
 # Labels.
 bad POST /api/v1/nodes '{"name":"n3","endpoint":"fake://n3","labels":{"bad key!":"v"}}' \

@@ -2,7 +2,7 @@
 # The CLI's BMC operations against a real daemon: boot, sensors, sel,
 # inventory and events.  On fake nodes (whose driver has power and boot
 # only): boot set/read, "not supported by this BMC" with exit 1 for the
-# rest, role checks, usage errors (exit 2, nothing sent).  When OpenIPMI's
+# rest (answered from the driver's capabilities, no job queued), role checks, usage errors (exit 2, nothing sent).  When OpenIPMI's
 # ipmi_sim and FreeIPMI are installed, also against two simulated BMCs:
 # sensor count and values, boot set and read-back, power status, SEL and
 # inventory (accepted as "not supported" while the driver lacks them).
@@ -126,19 +126,21 @@ assert_contains "$ERR" "f1: sensors: node f1: sensors not supported by this BMC"
 assert_eq "$OUT" "" "sensors stdout on failure"
 cli_rc 1 -o json sensors f1
 assert_eq "$OUT" "" "sensors -o json stdout on failure"
+# The driver's capabilities answer at once (501 not_supported): no job is queued.
 ul_api GET '/api/v1/jobs?node=f1&type=sensors'
-assert_json '[.items[] | select(.actor == "admin")][0].error.code' not_supported \
-    "sensors job error code"
+assert_json .total 0 "no sensors job queued for a driver without the capability"
+ul_api POST /api/v1/nodes/f1/sensors '{}'
+assert_status 501 "sensors on a fake node"
+assert_json .error.code not_supported "sensors error code"
 
 cli_rc 1 sel f1
 assert_contains "$ERR" "not supported by this BMC"
 cli_rc 1 sel --clear f2
 assert_contains "$ERR" "f2: sel clear:"
 assert_contains "$ERR" "not supported by this BMC"
-ul_api GET '/api/v1/jobs?node=f2&type=sel'
-assert_json '[.items[] | select(.actor == "admin")][0].params.clear' true "sel --clear job params"
 ul_api GET '/api/v1/audit?action=sel.clear'
 assert_json .total 1 "sel.clear is audited"
+assert_json .items[0].detail.params.clear true "sel --clear params (refused before a job: audited)"
 
 cli_rc 1 inventory f1
 assert_contains "$ERR" "inventory not supported by this BMC"

@@ -191,10 +191,16 @@ check_not_supported() {
         run_job bare "$op" '{}'
         assert_job_error not_supported "not supported by this BMC"
     done
+    # A driver without the capability: refused at once, no job queued.
     for op in bios raid firmware; do
-        run_job fake1 "$op" '{}'
-        assert_job_error not_supported "not supported by this BMC"
+        ul_api POST "/api/v1/nodes/fake1/$op" '{}'
+        assert_status 501 "$op on fake1 (driver without the capability)"
+        assert_json .error.code not_supported "$op on fake1"
+        assert_contains "$(ul_jq .error.message)" "not supported by this BMC" "$op on fake1"
+        assert_contains "$(ul_jq .error.message)" "capability" "$op on fake1"
     done
+    ul_api GET '/api/v1/jobs?node=fake1'
+    assert_json .total 0 "no job queued on fake1"
     local out
     out=$("$UNDERLAY" bios bare 2>&1) && ul_fail "underlay bios on a BMC without Bios succeeded"
     assert_contains "$out" "not supported by this BMC" "CLI message"

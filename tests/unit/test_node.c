@@ -354,6 +354,96 @@ static void test_node_new_free(void **state)
     node_free(NULL);
 }
 
+/* ---- the lifecycle transition table ---- */
+
+static void test_transitions_table(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *from, *to;
+        bool ok;
+    } cases[] = {
+        {"enrolled", "ready", true},         {"enrolled", "maintenance", true},
+        {"enrolled", "retired", true},       {"enrolled", "provisioning", false},
+        {"enrolled", "deployed", false},     {"ready", "provisioning", true},
+        {"ready", "maintenance", true},      {"ready", "retired", true},
+        {"ready", "deployed", false},        {"ready", "enrolled", false},
+        {"provisioning", "deployed", true},  {"provisioning", "ready", true},
+        {"provisioning", "maintenance", true}, {"provisioning", "retired", false},
+        {"deployed", "ready", true},         {"deployed", "maintenance", true},
+        {"deployed", "retired", true},       {"deployed", "provisioning", false},
+        {"retired", "enrolled", true},       {"retired", "ready", false},
+        {"retired", "deployed", false},      {"maintenance", "ready", true},
+        {"maintenance", "retired", true},    {"deployed", "deployed", true},
+        {"retired", "retired", true},        {"ready", "broken", false},
+        {"broken", "ready", false},          {NULL, "ready", false},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+        if (node_state_transition_ok(cases[i].from, NULL, cases[i].to) != cases[i].ok)
+            fail_msg("%s -> %s: expected %s", cases[i].from ? cases[i].from : "(null)",
+                     cases[i].to, cases[i].ok ? "allowed" : "refused");
+}
+
+static void test_transitions_maintenance_returns(void **state)
+{
+    (void)state;
+    /* Back to where it came from, and only there besides ready/retired. */
+    assert_true(node_state_transition_ok("maintenance", "provisioning", "provisioning"));
+    assert_false(node_state_transition_ok("maintenance", "provisioning", "deployed"));
+    assert_true(node_state_transition_ok("maintenance", "deployed", "deployed"));
+    assert_false(node_state_transition_ok("maintenance", "deployed", "enrolled"));
+    /* Origin unknown (entered before origins were recorded). */
+    assert_true(node_state_transition_ok("maintenance", NULL, "deployed"));
+    assert_true(node_state_transition_ok("maintenance", NULL, "enrolled"));
+    assert_false(node_state_transition_ok("maintenance", NULL, "provisioning"));
+    char buf[128];
+    node_state_allowed_text("maintenance", "deployed", buf, sizeof(buf));
+    assert_string_equal(buf, "ready, deployed or retired");
+    node_state_allowed_text("retired", NULL, buf, sizeof(buf));
+    assert_string_equal(buf, "enrolled");
+    node_state_allowed_text("enrolled", NULL, buf, sizeof(buf));
+    assert_string_equal(buf, "ready, maintenance or retired");
+    node_state_allowed_text("broken", NULL, buf, sizeof(buf));
+    assert_string_equal(buf, "none");
+}
+
+static void test_state_change(void **state)
+{
+    (void)state;
+    struct ul_node *n = node_new();
+    n->name = strdup("n1");
+    n->state = strdup("deployed");
+    ul_errmsg em = {{0}};
+    assert_int_equal(node_state_change(n, "maintenance", &em), UL_OK);
+    assert_string_equal(n->state, "maintenance");
+    assert_string_equal(n->maintenance_from, "deployed");
+    /* maintenance -> maintenance is a no-op that keeps the origin */
+    assert_int_equal(node_state_change(n, "maintenance", &em), UL_OK);
+    assert_string_equal(n->maintenance_from, "deployed");
+    assert_int_equal(node_state_change(n, "provisioning", &em), UL_ERR_CONFLICT);
+    assert_string_equal(em.text, "node n1: cannot go from maintenance to provisioning; from "
+                                 "maintenance it may go to ready, deployed or retired");
+    assert_string_equal(n->state, "maintenance"); /* untouched */
+    assert_int_equal(node_state_change(n, "bogus", &em), UL_ERR_INVALID);
+    assert_contains(em.text, "field 'state'");
+    assert_int_equal(node_state_change(n, "deployed", &em), UL_OK);
+    assert_string_equal(n->state, "deployed");
+    assert_null(n->maintenance_from);
+    node_free(n);
+}
+
+static void test_state_automatable(void **state)
+{
+    (void)state;
+    assert_true(node_state_automatable("ready"));
+    assert_true(node_state_automatable("deployed"));
+    assert_true(node_state_automatable("enrolled"));
+    assert_false(node_state_automatable("maintenance"));
+    assert_false(node_state_automatable("retired"));
+    assert_false(node_state_automatable("bogus"));
+    assert_false(node_state_automatable(NULL));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -374,6 +464,10 @@ int main(void)
         cmocka_unit_test(test_labels_keys),
         cmocka_unit_test(test_labels_values),
         cmocka_unit_test(test_node_new_free),
+        cmocka_unit_test(test_transitions_table),
+        cmocka_unit_test(test_transitions_maintenance_returns),
+        cmocka_unit_test(test_state_change),
+        cmocka_unit_test(test_state_automatable),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -289,6 +289,11 @@ static void test_open_migrates_v1(void **state)
     store_job_list_free(&l);
     /* and the upgraded database takes new data */
     insert_node(st, "new1", "ready", "fake", NULL, PLAIN_PW);
+    /* nodes from before versions start at version 1 */
+    assert_int_equal(store_node_get(st, "old1", false, &n, &em), UL_OK);
+    assert_int_equal(n->version, 1);
+    assert_null(n->maintenance_from);
+    node_free(n);
     store_close(st);
     assert_int_equal(sql_int(old, "PRAGMA user_version"), STORE_SCHEMA_VERSION);
     free(old);
@@ -612,6 +617,54 @@ static void test_node_update(void **state)
     g->id = 999999;
     assert_int_equal(store_node_update(f->st, g, false, &em), UL_ERR_NOT_FOUND);
     node_free(g);
+}
+
+/* Every update bumps the version; store_node_update_if writes only over
+ * the version it read. */
+static void test_node_version_cas(void **state)
+{
+    struct fixture *f = *state;
+    ul_errmsg em = {{0}};
+    insert_node(f->st, "v1", "ready", "fake", NULL, NULL);
+    struct ul_node *a = NULL, *b = NULL;
+    assert_int_equal(store_node_get(f->st, "v1", false, &a, &em), UL_OK);
+    assert_int_equal(a->version, 1);
+    assert_int_equal(store_node_get(f->st, "v1", false, &b, &em), UL_OK);
+    json_object_object_add(a->labels, "from", json_object_new_string("a"));
+    assert_int_equal(store_node_update_if(f->st, a, false, 1, &em), UL_OK);
+    assert_int_equal(a->version, 2);
+    /* b read version 1 too: its write is refused, nothing changes */
+    json_object_object_add(b->labels, "from", json_object_new_string("b"));
+    assert_int_equal(store_node_update_if(f->st, b, false, 1, &em), UL_ERR_CONFLICT);
+    assert_contains(em.text, "version 2 is current, not 1");
+    node_free(b);
+    assert_int_equal(store_node_get(f->st, "v1", false, &b, &em), UL_OK);
+    assert_string_equal(label(b, "from"), "a");
+    assert_int_equal(b->version, 2);
+    /* the unconditional update bumps it as well */
+    assert_int_equal(store_node_update(f->st, b, false, &em), UL_OK);
+    assert_int_equal(b->version, 3);
+    /* maintenance_from is kept only while in maintenance */
+    free(b->state);
+    b->state = strdup("maintenance");
+    b->maintenance_from = strdup("ready");
+    assert_int_equal(store_node_update_if(f->st, b, false, 3, &em), UL_OK);
+    node_free(b);
+    assert_int_equal(store_node_get(f->st, "v1", false, &b, &em), UL_OK);
+    assert_string_equal(b->maintenance_from, "ready");
+    free(b->state);
+    b->state = strdup("ready");
+    assert_int_equal(store_node_update(f->st, b, false, &em), UL_OK);
+    node_free(b);
+    assert_int_equal(store_node_get(f->st, "v1", false, &b, &em), UL_OK);
+    assert_null(b->maintenance_from);
+    assert_int_equal(b->version, 5);
+    /* a node that is gone */
+    b->id = 999999;
+    assert_int_equal(store_node_update_if(f->st, b, false, 5, &em), UL_ERR_NOT_FOUND);
+    assert_int_equal(store_node_update_if(f->st, b, false, -1, &em), UL_ERR_INVALID);
+    node_free(b);
+    node_free(a);
 }
 
 static void test_node_delete(void **state)
@@ -1508,6 +1561,7 @@ int main(void)
         T(test_node_list_filters),
         T(test_node_list_paging),
         T(test_node_update),
+        T(test_node_version_cas),
         T(test_node_delete),
         T(test_password_encrypted_at_rest),
         T(test_wrong_key),

@@ -236,15 +236,20 @@ async function configuration() {
   // A BMC without any of it (the fake driver): said calmly, in place.
   await page.goto(`${URL_}/#/node/${FAKE_NODE}`);
   await page.getByRole('heading', {level: 1, name: FAKE_NODE}).waitFor();
-  await page.getByRole('button', {name: 'Read firmware'}).click();
+  // Its driver lacks the capabilities (GET's `capabilities`): no read
+  // button, no form, the panel says so at once, without a job.
   const ns = page.locator('#fw-job .job-unsupported');
   await ns.waitFor();
+  check(await page.locator('#fw-read').isHidden(), 'no Read firmware button for a driver without firmware');
   const nsText = await ns.innerText();
   check(/Not supported by this BMC/.test(nsText), `fake node firmware: ${nsText}`);
   check(await ns.evaluate((e) => !e.closest('.error') && !e.querySelector('.error, .outcome.bad')), 'not supported is not shown as an error');
   check(await page.locator('#fw-update').isHidden(), 'no update form for a BMC without firmware updates');
-  await page.getByRole('button', {name: 'Read storage'}).click();
   await page.locator('#raid-job .job-unsupported', {hasText: 'Not supported by this BMC'}).waitFor();
+  check(await page.locator('#raid-read').isHidden(), 'no Read storage button for a driver without RAID');
+  check(await page.locator('[data-key="sensors-read"]').isHidden() &&
+    /not supported by this BMC/.test(await page.locator('#sensors .cap-note').innerText()),
+  'no Read sensors button for a driver without sensors, and a line saying why');
   log(`${FAKE_NODE}: configuration "Not supported by this BMC"`);
 }
 
