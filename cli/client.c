@@ -27,6 +27,7 @@ struct cl_client {
     CURL *curl;
     char *base_url;    /* owned; no trailing slash */
     char *auth_header; /* owned, secret; NULL without a token */
+    char *token_source; /* owned; where the token came from, for messages */
     char errbuf[CURL_ERROR_SIZE];
 };
 
@@ -111,11 +112,18 @@ void cl_free(struct cl_client *c)
         return;
     curl_easy_cleanup(c->curl);
     free(c->base_url);
+    free(c->token_source);
     if (c->auth_header) {
         explicit_bzero(c->auth_header, strlen(c->auth_header));
         free(c->auth_header);
     }
     free(c);
+}
+
+void cl_set_token_source(struct cl_client *c, const char *source)
+{
+    free(c->token_source);
+    c->token_source = source ? xstrdup(source) : NULL;
 }
 
 void cl_reply_clear(struct cl_reply *reply)
@@ -220,10 +228,24 @@ static void api_error(struct cl_client *c, struct cl_reply *reply)
         code = jv_str(err, "code");
         msg = jv_str(err, "message");
     }
-    const char *hint = reply->http_status == 401 && !c->auth_header
-                           ? " (no API token: use --token-file, UNDERLAY_TOKEN_FILE or "
-                             "token_file in the config file)"
-                           : "";
+    /* A refused token is the operator's to fix: say which token it was
+     * (flag, variable, file) and which server refused it, since a token
+     * valid on one underlayd means nothing to another. */
+    char hint[768] = "";
+    const char *src = c->token_source ? c->token_source : "an unnamed source";
+    if (reply->http_status == 401 && !c->auth_header) {
+        /* The server's words are about an HTTP header; the operator's fix
+         * is a CLI setting. */
+        reply_set(reply, code ? code : "unauthorized",
+                  "no API token was sent to %s (%s): give --token-file FILE, or set "
+                  "UNDERLAY_TOKEN_FILE, or token_file in the config file",
+                  c->base_url, c->token_source ? c->token_source : "none configured");
+        return;
+    }
+    if (reply->http_status == 401)
+        snprintf(hint, sizeof(hint), " (the token from %s, refused by %s)", src, c->base_url);
+    else if (reply->http_status == 403 && c->auth_header)
+        snprintf(hint, sizeof(hint), " (the token from %s, on %s)", src, c->base_url);
     if (code && msg)
         reply_set(reply, code, "%s%s", msg, hint);
     else

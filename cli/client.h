@@ -41,6 +41,11 @@ void cl_global_cleanup(void);
 struct cl_client *cl_new(const char *base_url, const char *token, ul_errmsg *em);
 void cl_free(struct cl_client *c);
 
+/* Where the token came from ("--token-file /x", "UNDERLAY_TOKEN", ...), or
+ * without a token why none was sent; copied.  Error replies 401 and 403
+ * name it with the server, so a refused token can be traced to its source. */
+void cl_set_token_source(struct cl_client *c, const char *source);
+
 /* Send method to path (starting with '/', already escaped; see cl_escape)
  * with body as JSON when non-NULL.  *reply is overwritten; release it with
  * cl_reply_clear() whatever the status. */

@@ -92,7 +92,7 @@ static int parse_args(int argc, char **argv, struct boot_req *b, hostlist *hl, i
     int ch;
 
     *rc = CLI_EXIT_USAGE;
-    while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    while ((ch = args_getopt(argc, argv, "h", opts)) != -1) {
         switch (ch) {
         case O_PERSISTENT:
             b->persistent = persistent_given = true;

@@ -286,7 +286,7 @@ int cmd_bios(struct cli *cli, int argc, char **argv)
     const char *apply = NULL;
     long long timeout = 0;
     int ch;
-    while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    while ((ch = args_getopt(argc, argv, "h", opts)) != -1) {
         switch (ch) {
         case O_APPLY:
             if (strcmp(optarg, "now") != 0 && strcmp(optarg, "on-reset") != 0)
@@ -501,7 +501,7 @@ int cmd_raid(struct cli *cli, int argc, char **argv)
     const char *name = NULL, *level = NULL, *drives = NULL, *controller = NULL;
     long long capacity = 0, timeout = 0;
     int ch;
-    while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    while ((ch = args_getopt(argc, argv, "h", opts)) != -1) {
         switch (ch) {
         case O_NAME:
             name = optarg;
@@ -654,7 +654,7 @@ int cmd_firmware(struct cli *cli, int argc, char **argv)
     long long stall = 0, timeout = 0;
     json_object *targets = json_object_new_array();
     int rc = CLI_EXIT_USAGE, ch;
-    while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    while ((ch = args_getopt(argc, argv, "h", opts)) != -1) {
         switch (ch) {
         case O_IMAGE:
             image = optarg;

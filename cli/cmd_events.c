@@ -103,7 +103,7 @@ int cmd_sel(struct cli *cli, int argc, char **argv)
     char *path = NULL;
     int ch, rc = CLI_EXIT_ERROR;
 
-    while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    while ((ch = args_getopt(argc, argv, "h", opts)) != -1) {
         switch (ch) {
         case O_CLEAR:
             clear = true;
@@ -205,7 +205,7 @@ int cmd_events(struct cli *cli, int argc, char **argv)
     char *path = NULL;
     int ch, rc = CLI_EXIT_ERROR;
 
-    while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    while ((ch = args_getopt(argc, argv, "h", opts)) != -1) {
         switch (ch) {
         case O_NODE:
             if (args_node(cmd, optarg) != 0)

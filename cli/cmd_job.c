@@ -90,9 +90,12 @@ int cmd_job_list(struct cli *cli, int argc, char **argv)
     struct cl_reply err = {0};
     int ch, rc = CLI_EXIT_USAGE;
 
-    while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    while ((ch = args_getopt(argc, argv, "h", opts)) != -1) {
         switch (ch) {
         case O_STATE:
+            /* Checked here, not left to the server's 400: a usage error. */
+            if (args_job_state(cmd, optarg) != 0)
+                return CLI_EXIT_USAGE;
             state = optarg;
             break;
         case O_NODE:
@@ -302,7 +305,7 @@ int cmd_job_wait(struct cli *cli, int argc, char **argv)
     size_t n = 0;
     int ch;
 
-    while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    while ((ch = args_getopt(argc, argv, "h", opts)) != -1) {
         switch (ch) {
         case 'T':
             if (args_seconds(cmd, "--timeout", optarg, &timeout) != 0)

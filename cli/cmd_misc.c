@@ -64,7 +64,7 @@ int cmd_audit(struct cli *cli, int argc, char **argv)
     struct cl_reply err = {0};
     int ch, rc;
 
-    while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    while ((ch = args_getopt(argc, argv, "h", opts)) != -1) {
         switch (ch) {
         case O_LIMIT:
             if (args_int(cmd, "--limit", optarg, 1, 1000000000, &limit) != 0)
@@ -184,7 +184,7 @@ int cmd_token_create(struct cli *cli, int argc, char **argv)
     struct cl_reply r;
     int ch, rc;
 
-    while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    while ((ch = args_getopt(argc, argv, "h", opts)) != -1) {
         switch (ch) {
         case 'r':
             role = optarg;

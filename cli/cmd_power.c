@@ -116,7 +116,7 @@ int cmd_power(struct cli *cli, int argc, char **argv)
     double timeout = 0;
     int ch, rc = CLI_EXIT_USAGE;
 
-    while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    while ((ch = args_getopt(argc, argv, "h", opts)) != -1) {
         switch (ch) {
         case 'w':
             pr.wait = true;

@@ -283,7 +283,7 @@ int cmd_sensors(struct cli *cli, int argc, char **argv)
     bool cached = false;
     int ch;
 
-    while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    while ((ch = args_getopt(argc, argv, "h", opts)) != -1) {
         switch (ch) {
         case O_KIND:
             if (check_list(cmd, "--kind", optarg, kinds, sizeof(kinds) / sizeof(kinds[0])) != 0)
