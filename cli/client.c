@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 
 #include "jsonv.h"
+#include "suggest.h"
 #include "xalloc.h"
 
 #define CL_CONNECT_TIMEOUT_S 5L
@@ -28,6 +29,10 @@ struct cl_client {
     char *base_url;    /* owned; no trailing slash */
     char *auth_header; /* owned, secret; NULL without a token */
     char *token_source; /* owned; where the token came from, for messages */
+    char **node_names;  /* owned: every node's name, read on the first 404
+                         * about a node, for "did you mean" */
+    size_t nnode_names;
+    bool names_read;    /* node_names was fetched (or that failed) */
     char errbuf[CURL_ERROR_SIZE];
 };
 
@@ -113,6 +118,9 @@ void cl_free(struct cl_client *c)
     curl_easy_cleanup(c->curl);
     free(c->base_url);
     free(c->token_source);
+    for (size_t i = 0; i < c->nnode_names; i++)
+        free(c->node_names[i]);
+    free(c->node_names);
     if (c->auth_header) {
         explicit_bzero(c->auth_header, strlen(c->auth_header));
         free(c->auth_header);
@@ -349,8 +357,10 @@ static bool is_2xx(const struct cl_reply *reply)
 
 /* Read a performed request's JSON reply into *reply (an API error body or
  * the result) and free buf.  st is perform()'s status. */
-static enum cl_status json_reply(struct cl_client *c, enum cl_status st, struct body_buf *buf,
-                                 struct cl_reply *reply)
+static void suggest_nodes(struct cl_client *c, const char *path, struct cl_reply *reply);
+
+static enum cl_status json_reply(struct cl_client *c, const char *path, enum cl_status st,
+                                 struct body_buf *buf, struct cl_reply *reply)
 {
     ul_errmsg em;
     if (st != CL_OK)
@@ -362,8 +372,10 @@ static enum cl_status json_reply(struct cl_client *c, enum cl_status st, struct 
         reply_set(reply, "bad_reply", "unreadable reply from %s: %s", c->base_url, em.text);
         goto out;
     }
-    if (st == CL_API_ERROR)
+    if (st == CL_API_ERROR) {
         api_error(c, reply);
+        suggest_nodes(c, path, reply);
+    }
 out:
     free(buf->data);
     buf->data = NULL;
@@ -376,7 +388,7 @@ enum cl_status cl_request(struct cl_client *c, const char *method, const char *p
     struct body_buf buf = {0};
 
     enum cl_status st = perform(c, method, path, body, NULL, "application/json", &buf, reply);
-    return json_reply(c, st, &buf, reply);
+    return json_reply(c, path, st, &buf, reply);
 }
 
 enum cl_status cl_post_file(struct cl_client *c, const char *path, const char *file,
@@ -396,7 +408,7 @@ enum cl_status cl_post_file(struct cl_client *c, const char *path, const char *f
     up.size = (curl_off_t)sb.st_size;
     enum cl_status st = perform(c, "POST", path, NULL, &up, "application/json", &buf, reply);
     fclose(up.f);
-    return json_reply(c, st, &buf, reply);
+    return json_reply(c, path, st, &buf, reply);
 }
 
 enum cl_status cl_get_bytes(struct cl_client *c, const char *path, const char *accept,
@@ -421,6 +433,7 @@ enum cl_status cl_get_bytes(struct cl_client *c, const char *path, const char *a
     if (buf.len > 0 && jv_parse(buf.data, buf.len, 0, &reply->body, &em) != UL_OK)
         reply->body = NULL;
     api_error(c, reply);
+    suggest_nodes(c, path, reply);
     st = CL_API_ERROR;
 out:
     free(buf.data);
@@ -485,4 +498,73 @@ enum cl_status cl_list(struct cl_client *c, const char *path, long long offset, 
 out:
     json_object_put(items);
     return st;
+}
+
+/* Read every node's name once per client; failures leave the list empty
+ * (no suggestion is better than a second error). */
+static void read_node_names(struct cl_client *c)
+{
+    json_object *list = NULL;
+    struct cl_reply err;
+    c->names_read = true;
+    if (cl_list(c, "/api/v1/nodes", 0, 0, &list, &err) != CL_OK) {
+        cl_reply_clear(&err);
+        return;
+    }
+    json_object *items = json_object_object_get(list, "items");
+    size_t n = json_object_array_length(items);
+    c->node_names = xcalloc(n ? n : 1, sizeof(char *));
+    for (size_t i = 0; i < n; i++) {
+        const char *name = jv_str(json_object_array_get_idx(items, i), "name");
+        if (name)
+            c->node_names[c->nnode_names++] = xstrdup(name);
+    }
+    json_object_put(list);
+}
+
+/* On a 404 for /api/v1/nodes/NAME[/...] about a NAME that is not a node,
+ * append the closest node names: "node 'rack1-n1' not found (did you mean
+ * rack1-n01?)".  One list read per process, however many nodes missed. */
+static void suggest_nodes(struct cl_client *c, const char *path, struct cl_reply *reply)
+{
+    static const char prefix[] = "/api/v1/nodes/";
+    if (reply->http_status != 404 || strncmp(path, prefix, sizeof(prefix) - 1) != 0)
+        return;
+    const char *seg = path + sizeof(prefix) - 1;
+    size_t seglen = strcspn(seg, "/?");
+    if (seglen == 0)
+        return;
+    int outlen = 0;
+    char *raw = curl_easy_unescape(c->curl, seg, (int)seglen, &outlen);
+    if (!raw)
+        return;
+    char *name = xstrndup(raw, (size_t)outlen);
+    curl_free(raw);
+    /* read_node_names reuses the handle and would overwrite *reply: keep
+     * what the caller gets. */
+    struct cl_reply saved = *reply;
+    if (!c->names_read)
+        read_node_names(c);
+    *reply = saved;
+    for (size_t i = 0; i < c->nnode_names; i++)
+        if (strcmp(c->node_names[i], name) == 0)
+            goto out; /* the node exists: the 404 is about something else */
+    size_t idx[3];
+    size_t k = sg_closest(name, (const char *const *)c->node_names, c->nnode_names, idx, 3);
+    if (k == 0)
+        goto out;
+    /* Only the nearest: rack1-n1 suggests rack1-n01, not rack1-n02 too. */
+    size_t best = sg_distance(name, c->node_names[idx[0]], 3);
+    while (k > 1 && sg_distance(name, c->node_names[idx[k - 1]], 3) > best)
+        k--;
+    char list[256] = "";
+    size_t used = 0;
+    for (size_t i = 0; i < k && used < sizeof(list); i++)
+        used += (size_t)snprintf(list + used, sizeof(list) - used, "%s%s",
+                                 i == 0 ? "" : i + 1 == k ? " or " : ", ",
+                                 c->node_names[idx[i]]);
+    size_t mlen = strlen(reply->message);
+    snprintf(reply->message + mlen, sizeof(reply->message) - mlen, " (did you mean %s?)", list);
+out:
+    free(name);
 }

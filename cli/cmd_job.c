@@ -266,6 +266,7 @@ static int wait_report(const struct jw_item *items, size_t n, enum jw_outcome ou
     struct out_table *t = out_table_new(6, wait_headers);
 
     fo_init(&f, "job wait");
+    f.quiet = format == OUT_TABLE; /* the ERROR column shows each failure */
     for (size_t i = 0; i < n; i++) {
         const struct jw_item *it = &items[i];
         const char *code = NULL, *msg = NULL;
@@ -275,6 +276,9 @@ static int wait_report(const struct jw_item *items, size_t n, enum jw_outcome ou
         } else {
             bool reported = jw_item_failure(it, outcome, waited_s, &code, &msg, buf, sizeof(buf));
             fo_fail(&f, fo_job(it->id), code, msg, !reported);
+            const char *node = it->job ? jv_str(it->job, "node") : NULL;
+            if (node) /* the NODE column names it */
+                msg = fo_strip_node(node, msg);
         }
         char *cells[5];
         json_object *res = NULL;
