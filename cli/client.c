@@ -540,12 +540,10 @@ static void suggest_nodes(struct cl_client *c, const char *path, struct cl_reply
         return;
     char *name = xstrndup(raw, (size_t)outlen);
     curl_free(raw);
-    /* read_node_names reuses the handle and would overwrite *reply: keep
-     * what the caller gets. */
-    struct cl_reply saved = *reply;
+    /* The list is read over the same handle, into replies of its own:
+     * *reply is left as the caller got it. */
     if (!c->names_read)
         read_node_names(c);
-    *reply = saved;
     for (size_t i = 0; i < c->nnode_names; i++)
         if (strcmp(c->node_names[i], name) == 0)
             goto out; /* the node exists: the 404 is about something else */
@@ -553,10 +551,6 @@ static void suggest_nodes(struct cl_client *c, const char *path, struct cl_reply
     size_t k = sg_closest(name, (const char *const *)c->node_names, c->nnode_names, idx, 3);
     if (k == 0)
         goto out;
-    /* Only the nearest: rack1-n1 suggests rack1-n01, not rack1-n02 too. */
-    size_t best = sg_distance(name, c->node_names[idx[0]], 3);
-    while (k > 1 && sg_distance(name, c->node_names[idx[k - 1]], 3) > best)
-        k--;
     char list[256] = "";
     size_t used = 0;
     for (size_t i = 0; i < k && used < sizeof(list); i++)

@@ -2,6 +2,7 @@
 
 #include "suggest.h"
 
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -12,9 +13,13 @@ size_t sg_distance(const char *a, const char *b, size_t limit)
     size_t la = strlen(a), lb = strlen(b);
     if ((la > lb ? la - lb : lb - la) > limit)
         return limit + 1;
-    /* Two rows of the classic table; names are short (the API caps them). */
-    size_t *prev = xcalloc(lb + 1, sizeof(size_t));
-    size_t *cur = xcalloc(lb + 1, sizeof(size_t));
+    /* Two rows of the classic table.  Node names are short (the API caps
+     * them well below 256), so the rows live on the stack: a host list of
+     * 500 unknown names against 10,000 nodes makes 5 million calls. */
+    size_t stack[2][256];
+    bool heap = lb + 1 > 256;
+    size_t *prev = heap ? xcalloc(lb + 1, sizeof(size_t)) : stack[0];
+    size_t *cur = heap ? xcalloc(lb + 1, sizeof(size_t)) : stack[1];
     size_t d;
     for (size_t j = 0; j <= lb; j++)
         prev[j] = j;
@@ -40,39 +45,55 @@ size_t sg_distance(const char *a, const char *b, size_t limit)
     }
     d = prev[lb] <= limit ? prev[lb] : limit + 1;
 out:
-    free(prev);
-    free(cur);
+    if (heap) {
+        free(prev);
+        free(cur);
+    }
     return d;
+}
+
+/* s with the leading zeros of each digit run dropped ("rk01-n001" ->
+ * "rk1-n1"); newly allocated. */
+static char *strip_zeros(const char *s)
+{
+    char *out = xstrdup(s), *d = out;
+    bool in_digits = false;
+    for (const char *p = s; *p; p++) {
+        bool digit = *p >= '0' && *p <= '9';
+        /* A zero that starts a run and has another digit after it goes. */
+        if (digit && !in_digits && *p == '0' && p[1] >= '0' && p[1] <= '9')
+            continue;
+        in_digits = digit;
+        *d++ = *p;
+    }
+    *d = '\0';
+    return out;
 }
 
 size_t sg_closest(const char *name, const char *const *names, size_t n, size_t *out, size_t max)
 {
     size_t len = strlen(name);
     size_t limit = len <= 4 ? 1 : len <= 8 ? 2 : 3;
-    size_t found = 0;
-    size_t *dist = xcalloc(max ? max : 1, sizeof(size_t));
+    size_t found = 0, best = (size_t)-1;
+    char *bare = strip_zeros(name);
 
     for (size_t i = 0; i < n && max; i++) {
+        /* Rank: the same name but for zero padding first (rack1-n1 is
+         * rack1-n01, not rack1-n10), then by edit distance. */
+        char *cand = strip_zeros(names[i]);
+        bool same_bare = strcmp(cand, bare) == 0;
+        free(cand);
         size_t d = sg_distance(name, names[i], limit);
-        if (d == 0 || d > limit)
+        if (d == 0 || (d > limit && !same_bare))
             continue;
-        /* Insertion into the short sorted list; a later name of equal
-         * distance goes after the earlier ones. */
-        size_t pos = found;
-        while (pos > 0 && dist[pos - 1] > d)
-            pos--;
-        if (pos >= max)
-            continue;
-        size_t last = found < max ? found : max - 1;
-        for (size_t k = last; k > pos; k--) {
-            out[k] = out[k - 1];
-            dist[k] = dist[k - 1];
+        size_t key = same_bare ? 1 : 2 * d;
+        if (key < best) {
+            best = key;
+            found = 0;
         }
-        out[pos] = i;
-        dist[pos] = d;
-        if (found < max)
-            found++;
+        if (key == best && found < max)
+            out[found++] = i;
     }
-    free(dist);
+    free(bare);
     return found;
 }

@@ -14,10 +14,12 @@
  * (computing stops early then). */
 size_t sg_distance(const char *a, const char *b, size_t limit);
 
-/* Up to max names from names[0..n) within a few edits of name (1 for
- * names up to 4 characters, 2 up to 8, else 3), nearest first, ties in
- * the order given; their indexes go to out.  A name equal to name is not
- * a suggestion.  Returns how many were found. */
+/* The names of names[0..n) nearest to name, up to max of them, in the
+ * order given; their indexes go to out.  Nearest means, first, the same
+ * name but for zero padding (rack1-n1 and rack1-n01), else the smallest
+ * edit distance within a few edits (1 for names up to 4 characters, 2 up
+ * to 8, else 3); only the ties at the best rank are returned.  A name
+ * equal to name is not a suggestion.  Returns how many were found. */
 size_t sg_closest(const char *name, const char *const *names, size_t n, size_t *out, size_t max);
 
 #endif
