@@ -562,3 +562,18 @@ static void suggest_nodes(struct cl_client *c, const char *path, struct cl_reply
 out:
     free(name);
 }
+
+bool cl_node_unknown(struct cl_client *c, const char *name, char *msg, size_t msglen)
+{
+    struct cl_reply r;
+    char *esc = cl_escape(c, name);
+    char *path = xasprintf("/api/v1/nodes/%s", esc);
+    enum cl_status st = cl_request(c, "GET", path, NULL, &r);
+    bool unknown = st == CL_API_ERROR && r.http_status == 404;
+    if (unknown)
+        snprintf(msg, msglen, "%s", r.message);
+    cl_reply_clear(&r);
+    free(path);
+    free(esc);
+    return unknown;
+}

@@ -10,6 +10,8 @@
 #define UL_CLI_CLIENT_H
 
 #include <json-c/json.h>
+#include <stdbool.h>
+#include <stddef.h>
 
 #include "ul_error.h"
 
@@ -67,6 +69,12 @@ enum cl_status cl_get_bytes(struct cl_client *c, const char *path, const char *a
  * A file that cannot be read is a CL_TRANSPORT_ERROR with reply set. */
 enum cl_status cl_post_file(struct cl_client *c, const char *path, const char *file,
                             struct cl_reply *reply);
+
+/* After a filter on node name matched nothing: when no node has that name,
+ * the server's "not found" message (with the close names, as for any 404
+ * about a node) goes to msg and true is returned; false when the node
+ * exists or the check itself failed.  One GET. */
+bool cl_node_unknown(struct cl_client *c, const char *name, char *msg, size_t msglen);
 
 /* s percent-encoded for one path segment or query value; caller frees.
  * s must be shorter than 8 MB (libcurl's limit); callers pass argv strings,

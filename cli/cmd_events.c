@@ -386,6 +386,10 @@ int cmd_events(struct cli *cli, int argc, char **argv)
         if (total > offset + (long long)shown)
             out_err("showing %zu of %lld events; use --limit and --offset for more", shown, total);
     }
+    char why[512];
+    /* As job list does: an empty list for an unknown --node says so. */
+    if (node && page_total(page) == 0 && cl_node_unknown(c, node, why, sizeof(why)))
+        out_err("events: no events: %s", why);
     rc = CLI_EXIT_OK;
 out:
     cl_reply_clear(&err);

@@ -65,6 +65,10 @@ static void list_row(struct out_table *t, json_object *job)
     char *progress = xasprintf("%s%%", v[4]);
     free(v[4]);
     v[4] = progress;
+    /* The NODE column names the node: no "node NAME: " again in MESSAGE. */
+    char *msg = xstrdup(fo_strip_node(v[2], v[6]));
+    free(v[6]);
+    v[6] = msg;
     out_table_add(t, (const char *const *)v);
     for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++)
         free(v[i]);
@@ -150,6 +154,12 @@ int cmd_job_list(struct cli *cli, int argc, char **argv)
         if (total > offset + (long long)n)
             out_err("showing %zu of %lld jobs; use --limit and --offset for more", n, total);
     }
+    char why[512];
+    /* No jobs for --node: a deleted node keeps its jobs, so an empty list
+     * more likely means a typo, which the filter alone would not show. */
+    if (node && json_object_array_length(json_object_object_get(list, "items")) == 0 &&
+        offset == 0 && cl_node_unknown(c, node, why, sizeof(why)))
+        out_err("job list: no jobs: %s", why);
     rc = CLI_EXIT_OK;
 out:
     cl_reply_clear(&err);

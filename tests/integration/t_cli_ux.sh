@@ -103,6 +103,13 @@ cli_rc 1 node show zzz
 assert_not_contains "$ERR" "did you mean" "no suggestion when nothing is close"
 cli_rc 3 power status 'rack1-n1,rack1-n02'
 assert_contains "$OUT" "(did you mean rack1-n01?)" "the power table's ERROR column"
+# A --node filter that matches nothing because the node does not exist.
+cli_ok job list --node rack1-n2
+assert_contains "$ERR" "job list: no jobs: node 'rack1-n2' not found (did you mean rack1-n02?)"
+cli_ok job list --node rack1-n02
+assert_eq "$ERR" "" "job list --node of a known node"
+cli_ok events --node rack1-n3
+assert_contains "$ERR" "events: no events: node 'rack1-n3' not found (did you mean rack1-n03?)"
 
 # ---- each per-node error once ------------------------------------------------------------
 cli_ok node add 'bad[1-2]' --endpoint 'fake://{name}' --option fail=unreachable
@@ -123,6 +130,10 @@ cli_rc 1 -o json power status bad1
 assert_eq "$(grep -c 'BMC unreachable' <<<"$ERR")" 1 "-o json: one stderr line for bad1"
 assert_not_contains "$ERR" "bad1: power status: node bad1:" "node named twice"
 assert_eq "$(jq -r '.[0].error.code' <<<"$OUT")" unreachable "-o json error code"
+cli_ok job list --node bad1 --state failed
+row=$(sed -n 2p <<<"$OUT")
+assert_contains "$row" "BMC unreachable" "job list MESSAGE"
+assert_not_contains "$row" "node bad1:" "job list: the node named twice in its row"
 
 # ---- hints in CLI terms ------------------------------------------------------------------
 cli_rc 1 sensors rack1-n01 --cached
