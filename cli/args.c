@@ -150,7 +150,8 @@ int args_job_state(const char *cmd, const char *state)
     for (size_t i = 0; i < sizeof(job_states) / sizeof(job_states[0]); i++)
         if (strcmp(state, job_states[i]) == 0)
             return 0;
-    args_usage(cmd, "--state: '%s' is not a job state (queued, running, succeeded, failed, canceled)",
+    args_usage(cmd,
+               "--state: '%s' is not a job state (queued, running, succeeded, failed, canceled)",
                state);
     return -1;
 }

@@ -26,13 +26,13 @@
 
 struct cl_client {
     CURL *curl;
-    char *base_url;    /* owned; no trailing slash */
-    char *auth_header; /* owned, secret; NULL without a token */
+    char *base_url;     /* owned; no trailing slash */
+    char *auth_header;  /* owned, secret; NULL without a token */
     char *token_source; /* owned; where the token came from, for messages */
     char **node_names;  /* owned: every node's name, read on the first 404
                          * about a node, for "did you mean" */
     size_t nnode_names;
-    bool names_read;    /* node_names was fetched (or that failed) */
+    bool names_read; /* node_names was fetched (or that failed) */
     char errbuf[CURL_ERROR_SIZE];
 };
 
@@ -555,7 +555,9 @@ static void suggest_nodes(struct cl_client *c, const char *path, struct cl_reply
     size_t used = 0;
     for (size_t i = 0; i < k && used < sizeof(list); i++)
         used += (size_t)snprintf(list + used, sizeof(list) - used, "%s%s",
-                                 i == 0 ? "" : i + 1 == k ? " or " : ", ",
+                                 i == 0       ? ""
+                                 : i + 1 == k ? " or "
+                                              : ", ",
                                  c->node_names[idx[i]]);
     size_t mlen = strlen(reply->message);
     snprintf(reply->message + mlen, sizeof(reply->message) - mlen, " (did you mean %s?)", list);

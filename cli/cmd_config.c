@@ -185,7 +185,8 @@ static void print_bios_get(const char *node, json_object *res)
     out_table_print(t, stdout);
     out_table_free(t);
     char *reg = text_of(res, "registry");
-    int na = json_object_object_length(attrs), np = pending ? json_object_object_length(pending) : 0;
+    int na = json_object_object_length(attrs),
+        np = pending ? json_object_object_length(pending) : 0;
     char *npend = np ? xasprintf("%d", np) : xstrdup("none");
     printf("\n%d attribute%s, %s pending; registry %s\n", na, na == 1 ? "" : "s", npend, reg);
     free(npend);
@@ -419,8 +420,8 @@ static void print_raid(const char *node, json_object *res)
             json_object_object_get_ex(d, "volumes", &dv);
             if (!dv || json_object_array_length(dv) == 0)
                 spare++;
-            char *f[] = {out_field(d, "id"),    out_field(d, "model"), out_field(d, "media"),
-                         human_bytes(cap),      out_field(d, "health"), word_list(dv)};
+            char *f[] = {out_field(d, "id"), out_field(d, "model"),  out_field(d, "media"),
+                         human_bytes(cap),   out_field(d, "health"), word_list(dv)};
             out_table_add(t, (const char *const *)f);
             for (int j = 0; j < 6; j++)
                 free(f[j]);
@@ -460,7 +461,7 @@ static void print_raid(const char *node, json_object *res)
         /* "6 drives, 1 not in a volume; 2 volumes": what is free to use. */
         size_t nd = drives ? json_object_array_length(drives) : 0;
         size_t nv = vols ? json_object_array_length(vols) : 0;
-        char *free_part = spare == 0   ? xstrdup("all in volumes")
+        char *free_part = spare == 0    ? xstrdup("all in volumes")
                           : spare == nd ? xstrdup(nd == 1 ? "not in a volume" : "none in a volume")
                                         : xasprintf("%zu not in a volume", spare);
         printf("\n%zu drive%s, %s; %zu volume%s\n", nd, nd == 1 ? "" : "s",

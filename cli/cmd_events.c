@@ -134,8 +134,8 @@ static int sel_multi(struct cli *cli, struct cl_client *c, const hostlist *hl, b
         enum cl_status st = cl_list(c, path, 0, limit, &pages[i], &err);
         free(path);
         if (st != CL_OK) {
-            char *msg = xasprintf("collected, but listing the stored entries failed: %s",
-                                  err.message);
+            char *msg =
+                xasprintf("collected, but listing the stored entries failed: %s", err.message);
             fo_fail(&f, fo_node(host), err.code, msg, true);
             free(msg);
             cl_reply_clear(&err);

@@ -310,9 +310,8 @@ static json_object *with_sensors(json_object *res, json_object *shown)
     json_object *out = json_object_new_object();
     json_object_object_foreach(res, key, val)
     {
-        json_object_object_add(out, key,
-                               strcmp(key, "sensors") == 0 ? json_object_get(shown)
-                                                           : json_object_get(val));
+        json_object_object_add(
+            out, key, strcmp(key, "sensors") == 0 ? json_object_get(shown) : json_object_get(val));
     }
     return out;
 }
@@ -343,7 +342,8 @@ static int sensors_multi(struct cli *cli, struct cl_client *c, const hostlist *h
                 results[i] = json_object_get(r.body);
             } else {
                 items[i].error_code = xstrdup(r.code);
-                items[i].error = cached_message(hl->hosts[i], fo_strip_node(hl->hosts[i], r.message));
+                items[i].error =
+                    cached_message(hl->hosts[i], fo_strip_node(hl->hosts[i], r.message));
                 out_err("%s: sensors --cached: %s", hl->hosts[i], items[i].error);
             }
             cl_reply_clear(&r);
@@ -422,7 +422,8 @@ static int sensors_multi(struct cli *cli, struct cl_client *c, const hostlist *h
             json_object_object_get_ex(res, "power_reading", &pr);
             char *node = out_clean(jv_str(line, "node"));
             printf("%s: ", node);
-            print_counts(sensors, (size_t)json_object_get_int64(json_object_object_get(line, "shown")));
+            print_counts(sensors,
+                         (size_t)json_object_get_int64(json_object_object_get(line, "shown")));
             printf("%s: ", node);
             print_power_reading(pr);
             free(node);

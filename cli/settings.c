@@ -254,9 +254,9 @@ ul_err settings_resolve(struct settings *s, const struct settings_flags *flags, 
          * script expanded an unset variable.  Either way, falling back to
          * the config file's or the default admin token file would act with
          * a token nobody named: send none, and say why on a 401. */
-        s->token_source = xstrdup(env_empty("UNDERLAY_TOKEN_FILE")
-                                      ? "$UNDERLAY_TOKEN_FILE is set but empty"
-                                      : "$UNDERLAY_TOKEN is set but empty");
+        s->token_source =
+            xstrdup(env_empty("UNDERLAY_TOKEN_FILE") ? "$UNDERLAY_TOKEN_FILE is set but empty"
+                                                     : "$UNDERLAY_TOKEN is set but empty");
     } else {
         have_token = false;
     }

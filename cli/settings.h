@@ -33,8 +33,8 @@ struct settings_flags {
 };
 
 struct settings {
-    char *url;   /* owned */
-    char *token; /* owned, secret; NULL when no source has one */
+    char *url;          /* owned */
+    char *token;        /* owned, secret; NULL when no source has one */
     char *token_source; /* owned: where the token came from ("--token-file
                          * /x", "$UNDERLAY_TOKEN", "/x ('token_file' in
                          * CONF)"), or why there is none; for messages */
