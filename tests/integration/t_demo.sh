@@ -38,7 +38,7 @@ for try in 1 2 3; do
 done
 out=$(<"$UL_TMP/demo.out")
 err=$(<"$UL_TMP/demo.err")
-ul_log "demo --ci took ${took}s"
+ul_log "demo --ci took ${took}s; $(sed -n 's/^demo --ci: banner //p' "$UL_TMP/demo.out")"
 if [ "$rc" -ne 0 ]; then
     ul_log "demo stdout:"
     cat "$UL_TMP/demo.out" >&2
