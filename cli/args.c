@@ -298,9 +298,9 @@ static int apply_global(const char *cmd, int val, char *arg)
 
 int args_getopt(int argc, char **argv, const char *shortopts, const struct option *longopts)
 {
-    /* Rebuilt on each call (getopt keeps no pointer into them between
-     * calls that it does not get again); the commands have a dozen options
-     * at most. */
+    /* The command's table and the globals it lacks, rebuilt on each call
+     * (getopt reads them afresh each time; a command has a dozen options
+     * at most).  Single-threaded, as getopt itself is. */
     static struct option merged[64];
     static char shorts[64];
     size_t n = 0, ns = 0;
