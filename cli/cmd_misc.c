@@ -200,6 +200,10 @@ int cmd_token_create(struct cli *cli, int argc, char **argv)
         return args_usage(cmd, "expected one token NAME");
     if (!role)
         return args_usage(cmd, "--role is required (admin, operator or viewer)");
+    /* The API's three roles: a typo is a usage error, caught before asking. */
+    if (strcmp(role, "admin") != 0 && strcmp(role, "operator") != 0 &&
+        strcmp(role, "viewer") != 0)
+        return args_usage(cmd, "--role: '%s' is not a role (admin, operator or viewer)", role);
     const char *name = argv[optind];
     struct cl_client *c = cli_connect(cli);
     if (!c)

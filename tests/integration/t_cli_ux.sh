@@ -62,6 +62,8 @@ cli_rc 2 -s "$DEAD" node list --state broken
 assert_contains "$ERR" "--state: 'broken' is not a node state"
 assert_not_contains "$ERR" "cannot connect"
 cli_ok job list --state succeeded
+cli_rc 2 -s "$DEAD" token create ci --role operater
+assert_contains "$ERR" "--role: 'operater' is not a role (admin, operator or viewer)"
 
 # ---- a refused token names its source and the server -------------------------------------
 printf 'ul_not-a-real-token\n' >"$UL_TMP/bad.token"
