@@ -55,8 +55,8 @@ state=$(dirname "$data")
 sims="$state/sims"
 emus="$state/emus"
 log="$state/underlayd.log"
-simctl="$top/tests/ipmisim/simctl.sh"
-emuctl="$top/tests/redfish/emuctl.sh"
+simctl() { bash "$top/tests/ipmisim/simctl.sh" "$@"; }
+emuctl() { bash "$top/tests/redfish/emuctl.sh" "$@"; }
 pid=""
 stop_all() {
   trap - INT TERM EXIT
@@ -64,15 +64,15 @@ stop_all() {
     kill -TERM "$pid" 2>/dev/null || true
     wait "$pid" 2>/dev/null || true
   fi
-  "$simctl" stop "$sims" >/dev/null 2>&1 || true
-  "$emuctl" stop "$emus" >/dev/null 2>&1 || true
+  simctl stop "$sims" >/dev/null 2>&1 || true
+  emuctl stop "$emus" >/dev/null 2>&1 || true
 }
 trap stop_all EXIT
 trap 'exit 130' INT TERM
-"$simctl" stop "$sims" >/dev/null 2>&1 || true
-"$simctl" start 4 auto "$sims" >/dev/null
-"$emuctl" stop "$emus" >/dev/null 2>&1 || true
-"$emuctl" start 2 auto "$emus" >/dev/null
+simctl stop "$sims" >/dev/null 2>&1 || true
+simctl start 4 auto "$sims" >/dev/null
+emuctl stop "$emus" >/dev/null 2>&1 || true
+emuctl start 2 auto "$emus" >/dev/null
 # The daemon logs a line per sensor it starts to keep history for (about 200
 # for this fleet): they go to a file, so that the banner stays readable.
 # start_daemon [ARGS]: start underlayd and wait (bounded) until it answers.
@@ -132,7 +132,7 @@ fi
 pwfile="$state/bmc.pw"
 printf 'password\n' >"$pwfile"
 for i in 0 1 2 3; do
-  simport=$("$simctl" info "$sims" $i | sed -n 's/^SIM_PORT=//p')
+  simport=$(simctl info "$sims" $i | sed -n 's/^SIM_PORT=//p')
   name="ipmi-n0$((i + 1))"
   if "$cli" node show "$name" >/dev/null 2>&1; then
     "$cli" node set "$name" --endpoint "ipmi://127.0.0.1:$simport" >/dev/null
@@ -145,7 +145,7 @@ for i in 0 1 2 3; do
 done
 # Two Redfish BMCs (the project's emulator, plain HTTP on 127.0.0.1).
 for i in 0 1; do
-  url=$("$emuctl" url "$emus" $i)
+  url=$(emuctl url "$emus" $i)
   name="redfish-n0$((i + 1))"
   if "$cli" node show "$name" >/dev/null 2>&1; then
     "$cli" node set "$name" --endpoint "$url" >/dev/null

@@ -10,14 +10,14 @@
 . "$TOP_SRCDIR/tests/lib.sh"
 
 ul_have_cli || ul_skip "the CLI '$UNDERLAY' is not built"
-"$TOP_SRCDIR/tests/ipmisim/simctl.sh" deps >/dev/null 2>&1 ||
+bash "$TOP_SRCDIR/tests/ipmisim/simctl.sh" deps >/dev/null 2>&1 ||
     ul_skip "ipmi_sim or FreeIPMI tools not installed"
 [ -f "$TOP_SRCDIR/tests/redfish/emulator.py" ] || ul_skip "the Redfish emulator is missing"
 
 state="$UL_TMP/demo"
 # Whatever happens, leave nothing running: stop by recorded PID only.
 cleanup_demo() {
-    "$TOP_SRCDIR/tests/ipmisim/simctl.sh" stop "$state/sims" >/dev/null 2>&1
+    bash "$TOP_SRCDIR/tests/ipmisim/simctl.sh" stop "$state/sims" >/dev/null 2>&1
     bash "$TOP_SRCDIR/tests/redfish/emuctl.sh" stop "$state/emus" >/dev/null 2>&1
 }
 trap 'ul_rc=$?; cleanup_demo; (exit $ul_rc); ul__cleanup' EXIT
@@ -29,7 +29,7 @@ for try in 1 2 3; do
     mkdir -p "$state/data"
     port=$(ul_free_port) || ul_fail "no free port"
     t0=$SECONDS
-    (cd "$UL_TMP" && exec "$TOP_SRCDIR/scripts/demo.sh" --ci --port "$port" \
+    (cd "$UL_TMP" && exec bash "$TOP_SRCDIR/scripts/demo.sh" --ci --port "$port" \
         --data-dir "$state/data") >"$UL_TMP/demo.out" 2>"$UL_TMP/demo.err" </dev/null
     rc=$?
     took=$((SECONDS - t0))
