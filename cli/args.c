@@ -6,6 +6,7 @@
 #include <getopt.h>
 #include <math.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +20,11 @@
  * `node add n[1-500]` would otherwise cost 500 identical 400 replies. */
 static const char *const node_states[] = {
     "enrolled", "ready", "maintenance", "provisioning", "deployed", "retired",
+};
+
+/* The job states of the API contract (GET /api/v1/jobs?state=). */
+static const char *const job_states[] = {
+    "queued", "running", "succeeded", "failed", "canceled",
 };
 
 int args_usage(const char *cmd, const char *fmt, ...)
@@ -139,6 +145,17 @@ int args_node_state(const char *cmd, const char *state)
     return -1;
 }
 
+int args_job_state(const char *cmd, const char *state)
+{
+    for (size_t i = 0; i < sizeof(job_states) / sizeof(job_states[0]); i++)
+        if (strcmp(state, job_states[i]) == 0)
+            return 0;
+    args_usage(cmd,
+               "--state: '%s' is not a job state (queued, running, succeeded, failed, canceled)",
+               state);
+    return -1;
+}
+
 int args_hosts(const char *cmd, const char *expr, hostlist *out)
 {
     ul_errmsg em;
@@ -228,6 +245,100 @@ int args_password(const char *cmd, const char *file, const char *env_var, char *
     return 0;
 }
 
+static struct cli *args_cli;
+
+void args_set_cli(struct cli *cli)
+{
+    args_cli = cli;
+}
+
+/* getopt values of the global options, far from the commands' own (letters
+ * and 256 up). */
+enum { G_OUTPUT = 0x4000, G_SERVER, G_TOKEN, G_TOKEN_FILE };
+
+static const struct option global_opts[] = {
+    {"output", required_argument, NULL, G_OUTPUT},
+    {"server", required_argument, NULL, G_SERVER},
+    {"token", required_argument, NULL, G_TOKEN},
+    {"token-file", required_argument, NULL, G_TOKEN_FILE},
+};
+#define NGLOBAL (sizeof(global_opts) / sizeof(global_opts[0]))
+static const struct {
+    char letter;
+    int val;
+} global_short[] = {{'o', G_OUTPUT}, {'s', G_SERVER}, {'t', G_TOKEN}};
+
+/* Apply one global option to the run context; -1 after printing why when
+ * its value is bad. */
+static int apply_global(const char *cmd, int val, char *arg)
+{
+    struct cli *cli = args_cli;
+    switch (val) {
+    case G_OUTPUT:
+        if (out_parse_format(arg, &cli->format) != 0) {
+            fprintf(stderr, "%s: --output: expected 'table' or 'json', not '%s'\n", cmd, arg);
+            return -1;
+        }
+        break;
+    case G_SERVER:
+        cli->flags.url = arg;
+        break;
+    case G_TOKEN:
+        settings_secret_free(cli->flags.token);
+        cli->flags.token = xstrdup(arg);
+        /* As main does: keep it out of later reads of /proc/PID/cmdline. */
+        memset(arg, 'x', strlen(arg));
+        break;
+    case G_TOKEN_FILE:
+        cli->flags.token_file = arg;
+        break;
+    }
+    return 0;
+}
+
+int args_getopt(int argc, char **argv, const char *shortopts, const struct option *longopts)
+{
+    /* The command's table and the globals it lacks, rebuilt on each call
+     * (getopt reads them afresh each time; a command has a dozen options
+     * at most).  Single-threaded, as getopt itself is. */
+    static struct option merged[64];
+    static char shorts[64];
+    size_t n = 0, ns = 0;
+
+    if (!args_cli)
+        return getopt_long(argc, argv, shortopts, longopts, NULL);
+    for (; longopts[n].name && n < 64 - NGLOBAL - 1; n++)
+        merged[n] = longopts[n];
+    size_t ncmd = n;
+    for (size_t g = 0; g < NGLOBAL; g++) {
+        bool taken = false;
+        for (size_t i = 0; i < ncmd; i++)
+            taken = taken || strcmp(merged[i].name, global_opts[g].name) == 0;
+        if (!taken)
+            merged[n++] = global_opts[g];
+    }
+    memset(&merged[n], 0, sizeof(merged[n]));
+    ns = (size_t)snprintf(shorts, sizeof(shorts), "%s", shortopts);
+    for (size_t g = 0; g < sizeof(global_short) / sizeof(global_short[0]); g++)
+        if (!strchr(shortopts, global_short[g].letter) && ns + 2 < sizeof(shorts)) {
+            shorts[ns++] = global_short[g].letter;
+            shorts[ns++] = ':';
+            shorts[ns] = '\0';
+        }
+
+    for (;;) {
+        int ch = getopt_long(argc, argv, shorts, merged, NULL);
+        int val = ch;
+        for (size_t g = 0; g < sizeof(global_short) / sizeof(global_short[0]); g++)
+            if (ch == global_short[g].letter && !strchr(shortopts, ch))
+                val = global_short[g].val;
+        if (val < G_OUTPUT || val > G_TOKEN_FILE)
+            return ch;
+        if (apply_global(argv[0], val, optarg) != 0)
+            return '?';
+    }
+}
+
 int args_help_only(int argc, char **argv, const char *usage, int *rc)
 {
     static const struct option opts[] = {
@@ -235,7 +346,7 @@ int args_help_only(int argc, char **argv, const char *usage, int *rc)
         {NULL, 0, NULL, 0},
     };
     /* One call scans (and permutes) all of argv: -1 means no option at all. */
-    int ch = getopt_long(argc, argv, "h", opts, NULL);
+    int ch = args_getopt(argc, argv, "h", opts);
     if (ch == -1)
         return optind;
     if (ch == 'h') {

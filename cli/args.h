@@ -11,6 +11,22 @@
 
 #include "hostlist.h"
 
+struct cli;
+struct option;
+
+/* The run context whose global options (--output, --server, --token,
+ * --token-file and -o, -s, -t) args_getopt() fills when they come after the
+ * command word.  Set once by main before a command runs; borrowed. */
+void args_set_cli(struct cli *cli);
+
+/* getopt_long() for a command: the command's own options as given, plus the
+ * global options it does not define itself (graph keeps -o/--output for
+ * its file), which are applied to the run context and never returned.  So
+ * `underlay node list -o json` means what `underlay -o json node list`
+ * does.  A bad global value (-o yaml) is printed and returns '?'.  Not
+ * reentrant: one command parses at a time, as with getopt itself. */
+int args_getopt(int argc, char **argv, const char *shortopts, const struct option *longopts);
+
 /* Print "cmd: message" and "Try 'cmd --help'."; returns CLI_EXIT_USAGE. */
 int args_usage(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
@@ -42,6 +58,9 @@ int args_option(const char *cmd, const char *arg, json_object *options);
 
 /* One of the node states the API accepts. */
 int args_node_state(const char *cmd, const char *state);
+
+/* One of the job states the API accepts. */
+int args_job_state(const char *cmd, const char *state);
 
 /* Expand a pdsh-style host list; out is filled only on success. */
 int args_hosts(const char *cmd, const char *expr, hostlist *out);

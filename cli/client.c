@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 
 #include "jsonv.h"
+#include "suggest.h"
 #include "xalloc.h"
 
 #define CL_CONNECT_TIMEOUT_S 5L
@@ -25,8 +26,13 @@
 
 struct cl_client {
     CURL *curl;
-    char *base_url;    /* owned; no trailing slash */
-    char *auth_header; /* owned, secret; NULL without a token */
+    char *base_url;     /* owned; no trailing slash */
+    char *auth_header;  /* owned, secret; NULL without a token */
+    char *token_source; /* owned; where the token came from, for messages */
+    char **node_names;  /* owned: every node's name, read on the first 404
+                         * about a node, for "did you mean" */
+    size_t nnode_names;
+    bool names_read; /* node_names was fetched (or that failed) */
     char errbuf[CURL_ERROR_SIZE];
 };
 
@@ -111,11 +117,21 @@ void cl_free(struct cl_client *c)
         return;
     curl_easy_cleanup(c->curl);
     free(c->base_url);
+    free(c->token_source);
+    for (size_t i = 0; i < c->nnode_names; i++)
+        free(c->node_names[i]);
+    free(c->node_names);
     if (c->auth_header) {
         explicit_bzero(c->auth_header, strlen(c->auth_header));
         free(c->auth_header);
     }
     free(c);
+}
+
+void cl_set_token_source(struct cl_client *c, const char *source)
+{
+    free(c->token_source);
+    c->token_source = source ? xstrdup(source) : NULL;
 }
 
 void cl_reply_clear(struct cl_reply *reply)
@@ -220,10 +236,24 @@ static void api_error(struct cl_client *c, struct cl_reply *reply)
         code = jv_str(err, "code");
         msg = jv_str(err, "message");
     }
-    const char *hint = reply->http_status == 401 && !c->auth_header
-                           ? " (no API token: use --token-file, UNDERLAY_TOKEN_FILE or "
-                             "token_file in the config file)"
-                           : "";
+    /* A refused token is the operator's to fix: say which token it was
+     * (flag, variable, file) and which server refused it, since a token
+     * valid on one underlayd means nothing to another. */
+    char hint[768] = "";
+    const char *src = c->token_source ? c->token_source : "an unnamed source";
+    if (reply->http_status == 401 && !c->auth_header) {
+        /* The server's words are about an HTTP header; the operator's fix
+         * is a CLI setting. */
+        reply_set(reply, code ? code : "unauthorized",
+                  "no API token was sent to %s (%s): give --token-file FILE, or set "
+                  "UNDERLAY_TOKEN_FILE, or token_file in the config file",
+                  c->base_url, c->token_source ? c->token_source : "none configured");
+        return;
+    }
+    if (reply->http_status == 401)
+        snprintf(hint, sizeof(hint), " (the token from %s, refused by %s)", src, c->base_url);
+    else if (reply->http_status == 403 && c->auth_header)
+        snprintf(hint, sizeof(hint), " (the token from %s, on %s)", src, c->base_url);
     if (code && msg)
         reply_set(reply, code, "%s%s", msg, hint);
     else
@@ -327,8 +357,10 @@ static bool is_2xx(const struct cl_reply *reply)
 
 /* Read a performed request's JSON reply into *reply (an API error body or
  * the result) and free buf.  st is perform()'s status. */
-static enum cl_status json_reply(struct cl_client *c, enum cl_status st, struct body_buf *buf,
-                                 struct cl_reply *reply)
+static void suggest_nodes(struct cl_client *c, const char *path, struct cl_reply *reply);
+
+static enum cl_status json_reply(struct cl_client *c, const char *path, enum cl_status st,
+                                 struct body_buf *buf, struct cl_reply *reply)
 {
     ul_errmsg em;
     if (st != CL_OK)
@@ -340,8 +372,10 @@ static enum cl_status json_reply(struct cl_client *c, enum cl_status st, struct 
         reply_set(reply, "bad_reply", "unreadable reply from %s: %s", c->base_url, em.text);
         goto out;
     }
-    if (st == CL_API_ERROR)
+    if (st == CL_API_ERROR) {
         api_error(c, reply);
+        suggest_nodes(c, path, reply);
+    }
 out:
     free(buf->data);
     buf->data = NULL;
@@ -354,7 +388,7 @@ enum cl_status cl_request(struct cl_client *c, const char *method, const char *p
     struct body_buf buf = {0};
 
     enum cl_status st = perform(c, method, path, body, NULL, "application/json", &buf, reply);
-    return json_reply(c, st, &buf, reply);
+    return json_reply(c, path, st, &buf, reply);
 }
 
 enum cl_status cl_post_file(struct cl_client *c, const char *path, const char *file,
@@ -374,7 +408,7 @@ enum cl_status cl_post_file(struct cl_client *c, const char *path, const char *f
     up.size = (curl_off_t)sb.st_size;
     enum cl_status st = perform(c, "POST", path, NULL, &up, "application/json", &buf, reply);
     fclose(up.f);
-    return json_reply(c, st, &buf, reply);
+    return json_reply(c, path, st, &buf, reply);
 }
 
 enum cl_status cl_get_bytes(struct cl_client *c, const char *path, const char *accept,
@@ -399,6 +433,7 @@ enum cl_status cl_get_bytes(struct cl_client *c, const char *path, const char *a
     if (buf.len > 0 && jv_parse(buf.data, buf.len, 0, &reply->body, &em) != UL_OK)
         reply->body = NULL;
     api_error(c, reply);
+    suggest_nodes(c, path, reply);
     st = CL_API_ERROR;
 out:
     free(buf.data);
@@ -463,4 +498,84 @@ enum cl_status cl_list(struct cl_client *c, const char *path, long long offset, 
 out:
     json_object_put(items);
     return st;
+}
+
+/* Read every node's name once per client; failures leave the list empty
+ * (no suggestion is better than a second error). */
+static void read_node_names(struct cl_client *c)
+{
+    json_object *list = NULL;
+    struct cl_reply err;
+    c->names_read = true;
+    if (cl_list(c, "/api/v1/nodes", 0, 0, &list, &err) != CL_OK) {
+        cl_reply_clear(&err);
+        return;
+    }
+    json_object *items = json_object_object_get(list, "items");
+    size_t n = json_object_array_length(items);
+    c->node_names = xcalloc(n ? n : 1, sizeof(char *));
+    for (size_t i = 0; i < n; i++) {
+        const char *name = jv_str(json_object_array_get_idx(items, i), "name");
+        if (name)
+            c->node_names[c->nnode_names++] = xstrdup(name);
+    }
+    json_object_put(list);
+}
+
+/* On a 404 for /api/v1/nodes/NAME[/...] about a NAME that is not a node,
+ * append the closest node names: "node 'rack1-n1' not found (did you mean
+ * rack1-n01?)".  One list read per process, however many nodes missed. */
+static void suggest_nodes(struct cl_client *c, const char *path, struct cl_reply *reply)
+{
+    static const char prefix[] = "/api/v1/nodes/";
+    if (reply->http_status != 404 || strncmp(path, prefix, sizeof(prefix) - 1) != 0)
+        return;
+    const char *seg = path + sizeof(prefix) - 1;
+    size_t seglen = strcspn(seg, "/?");
+    if (seglen == 0)
+        return;
+    int outlen = 0;
+    char *raw = curl_easy_unescape(c->curl, seg, (int)seglen, &outlen);
+    if (!raw)
+        return;
+    char *name = xstrndup(raw, (size_t)outlen);
+    curl_free(raw);
+    /* The list is read over the same handle, into replies of its own:
+     * *reply is left as the caller got it. */
+    if (!c->names_read)
+        read_node_names(c);
+    for (size_t i = 0; i < c->nnode_names; i++)
+        if (strcmp(c->node_names[i], name) == 0)
+            goto out; /* the node exists: the 404 is about something else */
+    size_t idx[3];
+    size_t k = sg_closest(name, (const char *const *)c->node_names, c->nnode_names, idx, 3);
+    if (k == 0)
+        goto out;
+    char list[256] = "";
+    size_t used = 0;
+    for (size_t i = 0; i < k && used < sizeof(list); i++)
+        used += (size_t)snprintf(list + used, sizeof(list) - used, "%s%s",
+                                 i == 0       ? ""
+                                 : i + 1 == k ? " or "
+                                              : ", ",
+                                 c->node_names[idx[i]]);
+    size_t mlen = strlen(reply->message);
+    snprintf(reply->message + mlen, sizeof(reply->message) - mlen, " (did you mean %s?)", list);
+out:
+    free(name);
+}
+
+bool cl_node_unknown(struct cl_client *c, const char *name, char *msg, size_t msglen)
+{
+    struct cl_reply r;
+    char *esc = cl_escape(c, name);
+    char *path = xasprintf("/api/v1/nodes/%s", esc);
+    enum cl_status st = cl_request(c, "GET", path, NULL, &r);
+    bool unknown = st == CL_API_ERROR && r.http_status == 404;
+    if (unknown)
+        snprintf(msg, msglen, "%s", r.message);
+    cl_reply_clear(&r);
+    free(path);
+    free(esc);
+    return unknown;
 }

@@ -10,6 +10,8 @@
 #define UL_CLI_CLIENT_H
 
 #include <json-c/json.h>
+#include <stdbool.h>
+#include <stddef.h>
 
 #include "ul_error.h"
 
@@ -41,6 +43,11 @@ void cl_global_cleanup(void);
 struct cl_client *cl_new(const char *base_url, const char *token, ul_errmsg *em);
 void cl_free(struct cl_client *c);
 
+/* Where the token came from ("--token-file /x", "UNDERLAY_TOKEN", ...), or
+ * without a token why none was sent; copied.  Error replies 401 and 403
+ * name it with the server, so a refused token can be traced to its source. */
+void cl_set_token_source(struct cl_client *c, const char *source);
+
 /* Send method to path (starting with '/', already escaped; see cl_escape)
  * with body as JSON when non-NULL.  *reply is overwritten; release it with
  * cl_reply_clear() whatever the status. */
@@ -62,6 +69,12 @@ enum cl_status cl_get_bytes(struct cl_client *c, const char *path, const char *a
  * A file that cannot be read is a CL_TRANSPORT_ERROR with reply set. */
 enum cl_status cl_post_file(struct cl_client *c, const char *path, const char *file,
                             struct cl_reply *reply);
+
+/* After a filter on node name matched nothing: when no node has that name,
+ * the server's "not found" message (with the close names, as for any 404
+ * about a node) goes to msg and true is returned; false when the node
+ * exists or the check itself failed.  One GET. */
+bool cl_node_unknown(struct cl_client *c, const char *name, char *msg, size_t msglen);
 
 /* s percent-encoded for one path segment or query value; caller frees.
  * s must be shorter than 8 MB (libcurl's limit); callers pass argv strings,

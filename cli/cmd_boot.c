@@ -92,7 +92,7 @@ static int parse_args(int argc, char **argv, struct boot_req *b, hostlist *hl, i
     int ch;
 
     *rc = CLI_EXIT_USAGE;
-    while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    while ((ch = args_getopt(argc, argv, "h", opts)) != -1) {
         switch (ch) {
         case O_PERSISTENT:
             b->persistent = persistent_given = true;
@@ -161,7 +161,8 @@ int cmd_boot(struct cli *cli, int argc, char **argv)
     op = b.device ? xasprintf("boot %s", b.device) : xstrdup("boot");
     items = xcalloc(hl.count, sizeof(*items));
     json_object *body = boot_body(&b);
-    nj_start_all(c, &hl, "boot", body, op, items);
+    /* The table's ERROR column shows each failure, once. */
+    nj_start_all(c, &hl, "boot", body, op, items, cli->format == OUT_TABLE);
     json_object_put(body);
     int64_t t0 = ul_mono_ms();
     enum jw_outcome outcome = jw_wait(c, items, hl.count, 0);
@@ -170,6 +171,7 @@ int cmd_boot(struct cli *cli, int argc, char **argv)
     struct fo f;
     struct out_table *t = out_table_new(5, boot_headers);
     fo_init(&f, op);
+    f.quiet = cli->format == OUT_TABLE;
     for (size_t i = 0; i < hl.count; i++) {
         char buf[128];
         const char *err = nj_record(&f, hl.hosts[i], &items[i], outcome, waited, buf, sizeof(buf));

@@ -185,8 +185,11 @@ static void print_bios_get(const char *node, json_object *res)
     out_table_print(t, stdout);
     out_table_free(t);
     char *reg = text_of(res, "registry");
-    printf("\n%d attributes, %d pending; registry %s\n", json_object_object_length(attrs),
-           pending ? json_object_object_length(pending) : 0, reg);
+    int na = json_object_object_length(attrs),
+        np = pending ? json_object_object_length(pending) : 0;
+    char *npend = np ? xasprintf("%d", np) : xstrdup("none");
+    printf("\n%d attribute%s, %s pending; registry %s\n", na, na == 1 ? "" : "s", npend, reg);
+    free(npend);
     free(reg);
 }
 
@@ -240,20 +243,24 @@ static void print_bios_set(const char *node, json_object *res)
 {
     json_object *bad = NULL, *staged = NULL, *req = NULL;
     if (json_object_object_get_ex(res, "staged", &staged)) {
-        printf("%s: %d BIOS settings staged; they apply at the next reset\n", node,
-               json_object_object_length(staged));
+        int n = json_object_object_length(staged);
+        printf("%s: %d BIOS setting%s staged; %s at the next reset\n", node, n, n == 1 ? "" : "s",
+               n == 1 ? "it applies" : "they apply");
         return;
     }
     json_object_object_get_ex(res, "requested", &req);
     json_object_object_get_ex(res, "not_applied", &bad);
+    int n = req ? json_object_object_length(req) : 0;
     if (json_object_object_get_ex(res, "unchanged", NULL)) {
-        printf("%s: the %d BIOS settings already have these values; nothing written\n", node,
-               req ? json_object_object_length(req) : 0);
+        if (n == 1)
+            printf("%s: the BIOS setting already has this value; nothing written\n", node);
+        else
+            printf("%s: the %d BIOS settings already have these values; nothing written\n", node,
+                   n);
         return;
     }
     if (!bad || json_object_object_length(bad) == 0) {
-        printf("%s: %d BIOS settings applied and verified\n", node,
-               req ? json_object_object_length(req) : 0);
+        printf("%s: %d BIOS setting%s applied and verified\n", node, n, n == 1 ? "" : "s");
         return;
     }
     static const char *const h[] = {"ATTRIBUTE", "WANTED", "CURRENT", "BMC MESSAGE"};
@@ -286,7 +293,7 @@ int cmd_bios(struct cli *cli, int argc, char **argv)
     const char *apply = NULL;
     long long timeout = 0;
     int ch;
-    while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    while ((ch = args_getopt(argc, argv, "h", opts)) != -1) {
         switch (ch) {
         case O_APPLY:
             if (strcmp(optarg, "now") != 0 && strcmp(optarg, "on-reset") != 0)
@@ -365,6 +372,26 @@ static char *human_bytes(json_object *v)
     return xasprintf(u ? "%.2f %s" : "%.0f %s", b, units[u]);
 }
 
+/* A JSON array of words or numbers as "a, b, c" ("-" when empty or
+ * absent), sanitised; newly allocated. */
+static char *word_list(json_object *arr)
+{
+    size_t n = arr && json_object_is_type(arr, json_type_array) ? json_object_array_length(arr) : 0;
+    if (n == 0)
+        return xstrdup("-");
+    char *acc = xstrdup("");
+    for (size_t i = 0; i < n; i++) {
+        char *w = out_text(json_object_array_get_idx(arr, i));
+        char *next = xasprintf("%s%s%s", acc, i ? ", " : "", w);
+        free(w);
+        free(acc);
+        acc = next;
+    }
+    char *clean = out_clean(acc);
+    free(acc);
+    return clean;
+}
+
 static void print_raid(const char *node, json_object *res)
 {
     (void)node;
@@ -375,8 +402,10 @@ static void print_raid(const char *node, json_object *res)
         printf("no storage controllers\n");
     for (size_t i = 0; i < n; i++) {
         json_object *c = json_object_array_get_idx(ctrls, i), *drives = NULL, *vols = NULL;
+        json_object *jtypes = NULL;
+        json_object_object_get_ex(c, "raid_types", &jtypes);
         char *id = text_of(c, "id"), *name = text_of(c, "name"), *model = text_of(c, "model"),
-             *types = text_of(c, "raid_types"), *health = text_of(c, "health");
+             *types = word_list(jtypes), *health = text_of(c, "health");
         printf("%sController %s: %s (%s), health %s\n  RAID levels: %s\n", i ? "\n" : "", id, name,
                model, health, types);
         free(id), free(name), free(model), free(types), free(health);
@@ -384,18 +413,15 @@ static void print_raid(const char *node, json_object *res)
         json_object_object_get_ex(c, "volumes", &vols);
         static const char *const dh[] = {"DRIVE", "MODEL", "MEDIA", "CAPACITY", "HEALTH", "VOLUME"};
         struct out_table *t = out_table_new(6, dh);
+        size_t spare = 0;
         for (size_t k = 0; drives && k < json_object_array_length(drives); k++) {
             json_object *d = json_object_array_get_idx(drives, k), *cap = NULL, *dv = NULL;
             json_object_object_get_ex(d, "capacity_bytes", &cap);
             json_object_object_get_ex(d, "volumes", &dv);
-            char *f[] = {out_field(d, "id"),
-                         out_field(d, "model"),
-                         out_field(d, "media"),
-                         human_bytes(cap),
-                         out_field(d, "health"),
-                         dv && json_object_array_length(dv)
-                             ? out_text(json_object_array_get_idx(dv, 0))
-                             : xstrdup("-")};
+            if (!dv || json_object_array_length(dv) == 0)
+                spare++;
+            char *f[] = {out_field(d, "id"), out_field(d, "model"),  out_field(d, "media"),
+                         human_bytes(cap),   out_field(d, "health"), word_list(dv)};
             out_table_add(t, (const char *const *)f);
             for (int j = 0; j < 6; j++)
                 free(f[j]);
@@ -432,6 +458,15 @@ static void print_raid(const char *node, json_object *res)
         else
             printf("no volumes\n");
         out_table_free(t);
+        /* "6 drives, 1 not in a volume; 2 volumes": what is free to use. */
+        size_t nd = drives ? json_object_array_length(drives) : 0;
+        size_t nv = vols ? json_object_array_length(vols) : 0;
+        char *free_part = spare == 0    ? xstrdup("all in volumes")
+                          : spare == nd ? xstrdup(nd == 1 ? "not in a volume" : "none in a volume")
+                                        : xasprintf("%zu not in a volume", spare);
+        printf("\n%zu drive%s, %s; %zu volume%s\n", nd, nd == 1 ? "" : "s",
+               nd ? free_part : "none to use", nv, nv == 1 ? "" : "s");
+        free(free_part);
     }
 }
 
@@ -501,7 +536,7 @@ int cmd_raid(struct cli *cli, int argc, char **argv)
     const char *name = NULL, *level = NULL, *drives = NULL, *controller = NULL;
     long long capacity = 0, timeout = 0;
     int ch;
-    while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    while ((ch = args_getopt(argc, argv, "h", opts)) != -1) {
         switch (ch) {
         case O_NAME:
             name = optarg;
@@ -654,7 +689,7 @@ int cmd_firmware(struct cli *cli, int argc, char **argv)
     long long stall = 0, timeout = 0;
     json_object *targets = json_object_new_array();
     int rc = CLI_EXIT_USAGE, ch;
-    while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    while ((ch = args_getopt(argc, argv, "h", opts)) != -1) {
         switch (ch) {
         case O_IMAGE:
             image = optarg;

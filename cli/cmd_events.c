@@ -10,7 +10,10 @@
 #include "args.h"
 #include "cli.h"
 #include "jsonv.h"
+#include "fanout.h"
+#include "hostlist.h"
 #include "nodejob.h"
+#include "ultime.h"
 #include "xalloc.h"
 
 /* Event logs grow without bound; a listing shows the newest page unless
@@ -18,7 +21,7 @@
 #define EVENTS_DEFAULT 100
 
 static const char sel_usage[] =
-    "Usage: underlay sel NODE [--clear] [--limit N] [--timeout SECONDS]\n"
+    "Usage: underlay sel HOSTLIST [--clear] [--limit N] [--timeout SECONDS]\n"
     "\n"
     "Collect the new entries of NODE's BMC event log (SEL) into underlayd's\n"
     "event store (a sel job), then list the node's stored SEL entries, newest\n"
@@ -28,7 +31,13 @@ static const char sel_usage[] =
     "  --clear       after collecting, clear the event log on the BMC (admin\n"
     "                only, audited); the stored entries are kept\n"
     "  --limit N     list at most N entries\n"
-    "  --timeout S   the job's deadline in whole seconds (default: the server's)\n";
+    "  --timeout S   the job's deadline in whole seconds (default: the server's)\n"
+    "\n"
+    "HOSTLIST (rack1-n[01-08]) collects several nodes' logs, as ipmi-sel -h\n"
+    "does: one table, TIME NODE SEVERITY SENSOR MESSAGE, newest first (up to\n"
+    "--limit entries per node), then 'NODE: N entries (M new)' per node; a\n"
+    "node that fails is named once on stderr.  -o json prints\n"
+    "[{\"node\", \"ok\", \"result\", \"events\"} or {\"node\", \"ok\", \"error\"}].\n";
 
 static const char events_usage[] =
     "Usage: underlay events [OPTIONS]\n"
@@ -85,6 +94,95 @@ static long long page_total(json_object *page)
     return json_object_get_int64(total);
 }
 
+/* Newest first: RFC 3339 UTC times sort as strings. */
+static int by_time_desc(const void *a, const void *b)
+{
+    const char *ta = jv_str(*(json_object *const *)a, "time");
+    const char *tb = jv_str(*(json_object *const *)b, "time");
+    return strcmp(tb ? tb : "", ta ? ta : "");
+}
+
+/* sel HOSTLIST: a sel job per node, then their stored entries in one table. */
+static int sel_multi(struct cli *cli, struct cl_client *c, const hostlist *hl, bool clear,
+                     long long limit, long long timeout)
+{
+    struct fo f;
+    struct jw_item *items = xcalloc(hl->count, sizeof(*items));
+    json_object **pages = xcalloc(hl->count, sizeof(*pages));
+    const char *opname = clear ? "sel clear" : "sel";
+
+    fo_init(&f, opname);
+    json_object *body = nj_body(timeout);
+    nj_start_all(c, hl, clear ? "sel/clear" : "sel", body, opname, items, false);
+    json_object_put(body);
+    int64_t t0 = ul_mono_ms();
+    enum jw_outcome outcome = jw_wait(c, items, hl->count, 0);
+    double waited = (double)(ul_mono_ms() - t0) / 1000.0;
+
+    json_object *all = json_object_new_array();
+    for (size_t i = 0; i < hl->count; i++) {
+        char buf[128];
+        const char *host = hl->hosts[i];
+        if (!jw_item_ok(&items[i])) {
+            nj_record(&f, host, &items[i], outcome, waited, buf, sizeof(buf));
+            continue;
+        }
+        struct cl_reply err;
+        char *path = xstrdup("/api/v1/events");
+        cl_query_add(c, &path, "node", host);
+        cl_query_add(c, &path, "source", "sel");
+        enum cl_status st = cl_list(c, path, 0, limit, &pages[i], &err);
+        free(path);
+        if (st != CL_OK) {
+            char *msg =
+                xasprintf("collected, but listing the stored entries failed: %s", err.message);
+            fo_fail(&f, fo_node(host), err.code, msg, true);
+            free(msg);
+            cl_reply_clear(&err);
+            continue;
+        }
+        json_object *res = NULL, *evs = NULL;
+        json_object_object_get_ex(items[i].job, "result", &res);
+        json_object_object_get_ex(pages[i], "items", &evs);
+        size_t n = json_object_array_length(evs);
+        for (size_t k = 0; k < n; k++)
+            json_object_array_add(all, json_object_get(json_object_array_get_idx(evs, k)));
+        json_object *o = json_object_new_object();
+        json_object_object_add(o, "result", json_object_get(res));
+        json_object_object_add(o, "events", json_object_get(pages[i]));
+        /* fo_ok stores the payload under one key: merge both into it. */
+        fo_ok(&f, fo_node(host), "sel", o);
+    }
+    if (cli->format == OUT_TABLE) {
+        json_object_array_sort(all, by_time_desc);
+        json_object *page = json_object_new_object();
+        json_object_object_add(page, "items", json_object_get(all));
+        if (f.ok)
+            print_events(page, true);
+        json_object_put(page);
+        for (size_t i = 0; i < hl->count; i++) {
+            if (!pages[i])
+                continue;
+            json_object *res = NULL, *fresh = NULL;
+            json_object_object_get_ex(items[i].job, "result", &res);
+            json_object_object_get_ex(res, "new", &fresh);
+            long long total = page_total(pages[i]);
+            printf("%s: %lld entr%s (%lld new)%s\n", hl->hosts[i], total, total == 1 ? "y" : "ies",
+                   (long long)json_object_get_int64(fresh),
+                   clear ? "; the BMC's event log was cleared" : "");
+        }
+    }
+    json_object_put(all);
+    int rc = fo_finish(&f, cli->format);
+    fo_free(&f);
+    for (size_t i = 0; i < hl->count; i++)
+        json_object_put(pages[i]);
+    free(pages);
+    jw_items_clear(items, hl->count);
+    free(items);
+    return rc;
+}
+
 int cmd_sel(struct cli *cli, int argc, char **argv)
 {
     enum { O_CLEAR = 256, O_LIMIT, O_TIMEOUT };
@@ -103,7 +201,7 @@ int cmd_sel(struct cli *cli, int argc, char **argv)
     char *path = NULL;
     int ch, rc = CLI_EXIT_ERROR;
 
-    while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    while ((ch = args_getopt(argc, argv, "h", opts)) != -1) {
         switch (ch) {
         case O_CLEAR:
             clear = true;
@@ -124,10 +222,19 @@ int cmd_sel(struct cli *cli, int argc, char **argv)
         }
     }
     if (argc - optind != 1)
-        return args_usage(cmd, "expected one node NAME");
+        return args_usage(cmd, "expected a node NAME or a HOSTLIST");
     const char *node = argv[optind];
-    if (args_node(cmd, node) != 0)
-        return CLI_EXIT_USAGE;
+    if (!*node)
+        return args_usage(cmd, "the node NAME is empty");
+    if (hostlist_is_pattern(node)) {
+        hostlist hl = {0};
+        if (args_hosts(cmd, node, &hl) != 0)
+            return CLI_EXIT_USAGE;
+        struct cl_client *c = cli_connect(cli);
+        rc = c ? sel_multi(cli, c, &hl, clear, limit, timeout) : CLI_EXIT_USAGE;
+        hostlist_free(&hl);
+        return rc;
+    }
     struct cl_client *c = cli_connect(cli);
     if (!c)
         return CLI_EXIT_USAGE;
@@ -205,7 +312,7 @@ int cmd_events(struct cli *cli, int argc, char **argv)
     char *path = NULL;
     int ch, rc = CLI_EXIT_ERROR;
 
-    while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    while ((ch = args_getopt(argc, argv, "h", opts)) != -1) {
         switch (ch) {
         case O_NODE:
             if (args_node(cmd, optarg) != 0)
@@ -279,6 +386,10 @@ int cmd_events(struct cli *cli, int argc, char **argv)
         if (total > offset + (long long)shown)
             out_err("showing %zu of %lld events; use --limit and --offset for more", shown, total);
     }
+    char why[512];
+    /* As job list does: an empty list for an unknown --node says so. */
+    if (node && page_total(page) == 0 && cl_node_unknown(c, node, why, sizeof(why)))
+        out_err("events: no events: %s", why);
     rc = CLI_EXIT_OK;
 out:
     cl_reply_clear(&err);

@@ -164,7 +164,7 @@ int cmd_inventory(struct cli *cli, int argc, char **argv)
     long long timeout = 0;
     int ch;
 
-    while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    while ((ch = args_getopt(argc, argv, "h", opts)) != -1) {
         switch (ch) {
         case O_CACHED:
             cached = true;

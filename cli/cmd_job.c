@@ -65,6 +65,10 @@ static void list_row(struct out_table *t, json_object *job)
     char *progress = xasprintf("%s%%", v[4]);
     free(v[4]);
     v[4] = progress;
+    /* The NODE column names the node: no "node NAME: " again in MESSAGE. */
+    char *msg = xstrdup(fo_strip_node(v[2], v[6]));
+    free(v[6]);
+    v[6] = msg;
     out_table_add(t, (const char *const *)v);
     for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++)
         free(v[i]);
@@ -90,9 +94,12 @@ int cmd_job_list(struct cli *cli, int argc, char **argv)
     struct cl_reply err = {0};
     int ch, rc = CLI_EXIT_USAGE;
 
-    while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    while ((ch = args_getopt(argc, argv, "h", opts)) != -1) {
         switch (ch) {
         case O_STATE:
+            /* Checked here, not left to the server's 400: a usage error. */
+            if (args_job_state(cmd, optarg) != 0)
+                return CLI_EXIT_USAGE;
             state = optarg;
             break;
         case O_NODE:
@@ -147,6 +154,12 @@ int cmd_job_list(struct cli *cli, int argc, char **argv)
         if (total > offset + (long long)n)
             out_err("showing %zu of %lld jobs; use --limit and --offset for more", n, total);
     }
+    char why[512];
+    /* No jobs for --node: a deleted node keeps its jobs, so an empty list
+     * more likely means a typo, which the filter alone would not show. */
+    if (node && json_object_array_length(json_object_object_get(list, "items")) == 0 &&
+        offset == 0 && cl_node_unknown(c, node, why, sizeof(why)))
+        out_err("job list: no jobs: %s", why);
     rc = CLI_EXIT_OK;
 out:
     cl_reply_clear(&err);
@@ -263,6 +276,7 @@ static int wait_report(const struct jw_item *items, size_t n, enum jw_outcome ou
     struct out_table *t = out_table_new(6, wait_headers);
 
     fo_init(&f, "job wait");
+    f.quiet = format == OUT_TABLE; /* the ERROR column shows each failure */
     for (size_t i = 0; i < n; i++) {
         const struct jw_item *it = &items[i];
         const char *code = NULL, *msg = NULL;
@@ -272,6 +286,9 @@ static int wait_report(const struct jw_item *items, size_t n, enum jw_outcome ou
         } else {
             bool reported = jw_item_failure(it, outcome, waited_s, &code, &msg, buf, sizeof(buf));
             fo_fail(&f, fo_job(it->id), code, msg, !reported);
+            const char *node = it->job ? jv_str(it->job, "node") : NULL;
+            if (node) /* the NODE column names it */
+                msg = fo_strip_node(node, msg);
         }
         char *cells[5];
         json_object *res = NULL;
@@ -302,7 +319,7 @@ int cmd_job_wait(struct cli *cli, int argc, char **argv)
     size_t n = 0;
     int ch;
 
-    while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    while ((ch = args_getopt(argc, argv, "h", opts)) != -1) {
         switch (ch) {
         case 'T':
             if (args_seconds(cmd, "--timeout", optarg, &timeout) != 0)

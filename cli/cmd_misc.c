@@ -64,7 +64,7 @@ int cmd_audit(struct cli *cli, int argc, char **argv)
     struct cl_reply err = {0};
     int ch, rc;
 
-    while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    while ((ch = args_getopt(argc, argv, "h", opts)) != -1) {
         switch (ch) {
         case O_LIMIT:
             if (args_int(cmd, "--limit", optarg, 1, 1000000000, &limit) != 0)
@@ -184,7 +184,7 @@ int cmd_token_create(struct cli *cli, int argc, char **argv)
     struct cl_reply r;
     int ch, rc;
 
-    while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    while ((ch = args_getopt(argc, argv, "h", opts)) != -1) {
         switch (ch) {
         case 'r':
             role = optarg;
@@ -200,6 +200,10 @@ int cmd_token_create(struct cli *cli, int argc, char **argv)
         return args_usage(cmd, "expected one token NAME");
     if (!role)
         return args_usage(cmd, "--role is required (admin, operator or viewer)");
+    /* The API's three roles: a typo is a usage error, caught before asking. */
+    if (strcmp(role, "admin") != 0 && strcmp(role, "operator") != 0 &&
+        strcmp(role, "viewer") != 0)
+        return args_usage(cmd, "--role: '%s' is not a role (admin, operator or viewer)", role);
     const char *name = argv[optind];
     struct cl_client *c = cli_connect(cli);
     if (!c)

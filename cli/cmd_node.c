@@ -177,7 +177,7 @@ static int parse_edit(int argc, char **argv, bool is_set, struct node_edit *e, i
     e->labels = json_object_new_object();
     e->options = json_object_new_object();
     *rc = CLI_EXIT_USAGE;
-    while ((ch = getopt_long(argc, argv, "h", is_set ? opts : opts + 1, NULL)) != -1) {
+    while ((ch = args_getopt(argc, argv, "h", is_set ? opts : opts + 1)) != -1) {
         switch (ch) {
         case O_ENDPOINT:
             e->endpoint = optarg;
@@ -409,7 +409,7 @@ int cmd_node_list(struct cli *cli, int argc, char **argv)
     struct cl_reply err = {0};
     int ch, rc = CLI_EXIT_USAGE;
 
-    while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    while ((ch = args_getopt(argc, argv, "h", opts)) != -1) {
         switch (ch) {
         case O_NAME:
             name = optarg;
@@ -422,6 +422,8 @@ int cmd_node_list(struct cli *cli, int argc, char **argv)
             labels[nlabels++] = optarg;
             break;
         case O_STATE:
+            if (args_node_state(cmd, optarg) != 0)
+                goto out;
             state = optarg;
             break;
         case O_DRIVER:

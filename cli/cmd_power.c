@@ -35,6 +35,7 @@ struct power_run {
     hostlist hl;           /* the nodes */
     struct jw_item *items; /* owned: one per node; id 0 when no job was created */
     bool wait;             /* waited for the jobs (--wait, or status) */
+    enum out_format format;
     enum jw_outcome outcome;
     double waited_s;
 };
@@ -44,7 +45,8 @@ static void start_all(struct cl_client *c, struct power_run *pr, const char *act
 {
     json_object *body = json_object_new_object();
     json_object_object_add(body, "action", json_object_new_string(action));
-    nj_start_all(c, &pr->hl, "power", body, pr->op, pr->items);
+    /* With --wait the table's ERROR column shows each failure. */
+    nj_start_all(c, &pr->hl, "power", body, pr->op, pr->items, pr->wait && pr->format == OUT_TABLE);
     json_object_put(body);
 }
 
@@ -68,6 +70,7 @@ static void report_one(const struct power_run *pr, size_t i, struct fo *f, struc
         bool reported =
             jw_item_failure(it, pr->outcome, pr->waited_s, &code, &msg, buf, sizeof(buf));
         fo_fail(f, fo_node(host), code, msg, !reported);
+        msg = fo_strip_node(host, msg);
     }
     char *id = started ? xasprintf("%lld", it->id) : xstrdup("-");
     if (pr->wait) {
@@ -93,6 +96,7 @@ static int report(const struct power_run *pr, enum out_format format)
         pr->wait ? out_table_new(5, waited_headers) : out_table_new(2, started_headers);
 
     fo_init(&f, pr->op);
+    f.quiet = pr->wait && format == OUT_TABLE;
     for (size_t i = 0; i < pr->hl.count; i++)
         report_one(pr, i, &f, t);
     if (format == OUT_TABLE && (pr->wait || f.ok))
@@ -116,7 +120,7 @@ int cmd_power(struct cli *cli, int argc, char **argv)
     double timeout = 0;
     int ch, rc = CLI_EXIT_USAGE;
 
-    while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    while ((ch = args_getopt(argc, argv, "h", opts)) != -1) {
         switch (ch) {
         case 'w':
             pr.wait = true;
@@ -153,6 +157,7 @@ int cmd_power(struct cli *cli, int argc, char **argv)
         goto out;
 
     pr.op = xasprintf("power %s", action);
+    pr.format = cli->format;
     pr.items = xcalloc(pr.hl.count, sizeof(*pr.items));
     start_all(c, &pr, action);
     int64_t t0 = ul_mono_ms();

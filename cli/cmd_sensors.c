@@ -11,14 +11,16 @@
 #include "args.h"
 #include "cli.h"
 #include "jsonv.h"
+#include "fanout.h"
+#include "hostlist.h"
 #include "nodejob.h"
 #include "ultime.h"
 #include "xalloc.h"
 
 static const char sensors_usage[] =
-    "Usage: underlay sensors NODE [--cached] [--kind K] [--status S] [--timeout SECONDS]\n"
+    "Usage: underlay sensors HOSTLIST [--cached] [--kind K] [--status S] [--timeout SECONDS]\n"
     "\n"
-    "Read every sensor of NODE's BMC now (a sensors job) and print\n"
+    "Read every sensor of each node's BMC now (a sensors job) and print\n"
     "NAME KIND VALUE UNIT STATUS LC LNC UNC UC STATE, a count by status and the\n"
     "BMC's power reading.  LC, LNC, UNC and UC are the lower critical, lower\n"
     "non-critical, upper non-critical and upper critical thresholds ('-': not\n"
@@ -36,7 +38,13 @@ static const char sensors_usage[] =
     "\n"
     "The filters apply to the table and to -o json, which prints the job's\n"
     "result (with --cached: {\"node\", \"time\", \"sensors\", \"power_reading\"});\n"
-    "the count by status is over all sensors.\n";
+    "the count by status is over all sensors.\n"
+    "\n"
+    "HOSTLIST (rack1-n[01-08]) reads several nodes, as ipmi-sensors -h does:\n"
+    "one table with a NODE column first, then a line per node with its count\n"
+    "and power reading; a node that fails is named once on stderr and the\n"
+    "others are shown.  -o json then prints [{\"node\", \"ok\", \"result\" or\n"
+    "\"error\"}].  Exit status 3 when some nodes failed, 1 when all did.\n";
 
 static const char *const kinds[] = {"temperature", "fan",      "voltage", "current",
                                     "power",       "discrete", "other"};
@@ -248,6 +256,20 @@ static json_object *read_now(struct cl_client *c, const char *node, long long ti
     return res;
 }
 
+/* The server's 404 for a node not polled yet ends with a hint in API terms
+ * ("POST .../sensors"): the same hint in CLI terms; newly allocated. */
+static char *cached_message(const char *node, const char *msg)
+{
+    static const char api_hint[] =
+        " (see its health for the last error, or POST .../sensors to read now)";
+    const char *at = strstr(msg, api_hint);
+    if (!at || at[sizeof(api_hint) - 1] != '\0')
+        return xstrdup(msg);
+    return xasprintf("%.*s: run 'underlay sensors %s' to read them now, 'underlay health %s' "
+                     "for the last poll error",
+                     (int)(at - msg), msg, node, node);
+}
+
 /* The background poller's latest readings (new reference), or NULL after
  * printing why: the 404 says whether the node is unknown or not polled yet. */
 static json_object *read_cached(struct cl_client *c, const char *node)
@@ -256,14 +278,167 @@ static json_object *read_cached(struct cl_client *c, const char *node)
     char *esc = cl_escape(c, node);
     char *path = xasprintf("/api/v1/nodes/%s/sensors", esc);
     json_object *res = NULL;
-    if (cl_request(c, "GET", path, NULL, &r) == CL_OK)
+    if (cl_request(c, "GET", path, NULL, &r) == CL_OK) {
         res = json_object_get(r.body);
-    else
-        out_err("%s: sensors --cached: %s", node, r.message);
+    } else {
+        char *msg = cached_message(node, r.message);
+        out_err("%s: sensors --cached: %s", node, msg);
+        free(msg);
+    }
     cl_reply_clear(&r);
     free(path);
     free(esc);
     return res;
+}
+
+/* The sensors of res that pass the filters; new array. */
+static json_object *filter_sensors(json_object *sensors, const char *kind, const char *status)
+{
+    json_object *shown = json_object_new_array();
+    size_t n = json_object_array_length(sensors);
+    for (size_t i = 0; i < n; i++) {
+        json_object *s = json_object_array_get_idx(sensors, i);
+        if (in_list(kind, jv_str(s, "kind")) && in_list(status, jv_str(s, "status")))
+            json_object_array_add(shown, json_object_get(s));
+    }
+    return shown;
+}
+
+/* res with its sensor list replaced by shown; new object. */
+static json_object *with_sensors(json_object *res, json_object *shown)
+{
+    json_object *out = json_object_new_object();
+    json_object_object_foreach(res, key, val)
+    {
+        json_object_object_add(
+            out, key, strcmp(key, "sensors") == 0 ? json_object_get(shown) : json_object_get(val));
+    }
+    return out;
+}
+
+static const char *const multi_headers[] = {"NODE", "NAME", "KIND", "VALUE", "UNIT", "STATUS",
+                                            "LC",   "LNC",  "UNC",  "UC",    "STATE"};
+
+/* sensors HOSTLIST: every node's readings in one table with a NODE column. */
+static int sensors_multi(struct cli *cli, struct cl_client *c, const hostlist *hl, bool cached,
+                         long long timeout, const char *kind, const char *status)
+{
+    struct fo f;
+    json_object **results = xcalloc(hl->count, sizeof(*results));
+    struct jw_item *items = xcalloc(hl->count, sizeof(*items));
+    enum jw_outcome outcome = JW_DONE;
+    double waited = 0;
+
+    /* Each node's outcome is recorded in host list order, below; a --cached
+     * failure waits in items[i] as a job that could not start would. */
+    fo_init(&f, "sensors");
+    if (cached) {
+        for (size_t i = 0; i < hl->count; i++) {
+            struct cl_reply r;
+            char *esc = cl_escape(c, hl->hosts[i]);
+            char *path = xasprintf("/api/v1/nodes/%s/sensors", esc);
+            enum cl_status st = cl_request(c, "GET", path, NULL, &r);
+            if (st == CL_OK) {
+                results[i] = json_object_get(r.body);
+            } else {
+                items[i].error_code = xstrdup(r.code);
+                items[i].error =
+                    cached_message(hl->hosts[i], fo_strip_node(hl->hosts[i], r.message));
+                out_err("%s: sensors --cached: %s", hl->hosts[i], items[i].error);
+            }
+            cl_reply_clear(&r);
+            free(path);
+            free(esc);
+            if (st == CL_TRANSPORT_ERROR) { /* the server is gone: one line */
+                for (size_t k = i + 1; k < hl->count; k++) {
+                    items[k].error_code = xstrdup("not_attempted");
+                    items[k].error = xstrdup("not attempted after a connection error");
+                }
+                fo_stopped("sensors", hl->count - i - 1);
+                break;
+            }
+        }
+    } else {
+        json_object *body = nj_body(timeout);
+        nj_start_all(c, hl, "sensors", body, "sensors", items, false);
+        json_object_put(body);
+        int64_t t0 = ul_mono_ms();
+        outcome = jw_wait(c, items, hl->count, 0);
+        waited = (double)(ul_mono_ms() - t0) / 1000.0;
+        for (size_t i = 0; i < hl->count; i++) {
+            if (jw_item_ok(&items[i])) {
+                json_object *res = NULL;
+                json_object_object_get_ex(items[i].job, "result", &res);
+                results[i] = json_object_get(res);
+            }
+        }
+    }
+
+    struct out_table *t = out_table_new(NCOLS + 1, multi_headers);
+    json_object *summary = json_object_new_array();
+    for (size_t i = 0; i < hl->count; i++) {
+        json_object *res = results[i], *sensors = NULL;
+        if (!res) { /* printed when it failed */
+            char buf[128];
+            nj_record(&f, hl->hosts[i], &items[i], outcome, waited, buf, sizeof(buf));
+            continue;
+        }
+        if (!json_object_object_get_ex(res, "sensors", &sensors) ||
+            !json_object_is_type(sensors, json_type_array)) {
+            fo_fail(&f, fo_node(hl->hosts[i]), "bad_reply", "no sensor list in the reply", true);
+            continue;
+        }
+        json_object *shown = filter_sensors(sensors, kind, status);
+        json_object *filtered = with_sensors(res, shown);
+        size_t nshown = json_object_array_length(shown);
+        for (size_t k = 0; k < nshown; k++) {
+            struct out_table *one = out_table_new(NCOLS, sensor_headers);
+            sensor_row(one, json_object_array_get_idx(shown, k));
+            /* Reuse sensor_row's cells with the node in front. */
+            const char *row[NCOLS + 1];
+            row[0] = hl->hosts[i];
+            for (size_t col = 0; col < NCOLS; col++)
+                row[col + 1] = out_table_cell(one, 0, col);
+            out_table_add(t, row);
+            out_table_free(one);
+        }
+        json_object *line = json_object_new_object();
+        json_object_object_add(line, "node", json_object_new_string(hl->hosts[i]));
+        json_object_object_add(line, "shown", json_object_new_int64((int64_t)nshown));
+        json_object_object_add(line, "result", json_object_get(res));
+        json_object_array_add(summary, line);
+        fo_ok(&f, fo_node(hl->hosts[i]), "result", filtered);
+        json_object_put(shown);
+    }
+    if (cli->format == OUT_TABLE) {
+        if (f.ok) /* no header over nothing when every node failed */
+            out_table_print(t, stdout);
+        size_t ns = json_object_array_length(summary);
+        for (size_t i = 0; i < ns; i++) {
+            json_object *line = json_object_array_get_idx(summary, i), *res = NULL, *pr = NULL,
+                        *sensors = NULL;
+            json_object_object_get_ex(line, "result", &res);
+            json_object_object_get_ex(res, "sensors", &sensors);
+            json_object_object_get_ex(res, "power_reading", &pr);
+            char *node = out_clean(jv_str(line, "node"));
+            printf("%s: ", node);
+            print_counts(sensors,
+                         (size_t)json_object_get_int64(json_object_object_get(line, "shown")));
+            printf("%s: ", node);
+            print_power_reading(pr);
+            free(node);
+        }
+    }
+    out_table_free(t);
+    json_object_put(summary);
+    int rc = fo_finish(&f, cli->format);
+    fo_free(&f);
+    for (size_t i = 0; i < hl->count; i++)
+        json_object_put(results[i]);
+    free(results);
+    jw_items_clear(items, hl->count);
+    free(items);
+    return rc;
 }
 
 int cmd_sensors(struct cli *cli, int argc, char **argv)
@@ -283,7 +458,7 @@ int cmd_sensors(struct cli *cli, int argc, char **argv)
     bool cached = false;
     int ch;
 
-    while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    while ((ch = args_getopt(argc, argv, "h", opts)) != -1) {
         switch (ch) {
         case O_KIND:
             if (check_list(cmd, "--kind", optarg, kinds, sizeof(kinds) / sizeof(kinds[0])) != 0)
@@ -311,12 +486,21 @@ int cmd_sensors(struct cli *cli, int argc, char **argv)
         }
     }
     if (argc - optind != 1)
-        return args_usage(cmd, "expected one node NAME");
+        return args_usage(cmd, "expected a node NAME or a HOSTLIST");
     if (cached && timeout > 0)
         return args_usage(cmd, "--timeout applies to a job; --cached runs none");
     const char *node = argv[optind];
-    if (args_node(cmd, node) != 0)
-        return CLI_EXIT_USAGE;
+    if (!*node)
+        return args_usage(cmd, "the node NAME is empty");
+    if (hostlist_is_pattern(node)) {
+        hostlist hl = {0};
+        if (args_hosts(cmd, node, &hl) != 0)
+            return CLI_EXIT_USAGE;
+        struct cl_client *c = cli_connect(cli);
+        int rc = c ? sensors_multi(cli, c, &hl, cached, timeout, kind, status) : CLI_EXIT_USAGE;
+        hostlist_free(&hl);
+        return rc;
+    }
     struct cl_client *c = cli_connect(cli);
     if (!c)
         return CLI_EXIT_USAGE;
@@ -334,23 +518,11 @@ int cmd_sensors(struct cli *cli, int argc, char **argv)
     }
     json_object_object_get_ex(res, "power_reading", &pr);
 
-    json_object *shown = json_object_new_array();
-    size_t n = json_object_array_length(sensors);
-    for (size_t i = 0; i < n; i++) {
-        json_object *s = json_object_array_get_idx(sensors, i);
-        if (in_list(kind, jv_str(s, "kind")) && in_list(status, jv_str(s, "status")))
-            json_object_array_add(shown, json_object_get(s));
-    }
+    json_object *shown = filter_sensors(sensors, kind, status);
     if (cli->format == OUT_JSON) {
         /* The result (or the cached reply) as the server gave it, but for
          * the filtered list. */
-        json_object *out = json_object_new_object();
-        json_object_object_foreach(res, key, val)
-        {
-            json_object_object_add(out, key,
-                                   strcmp(key, "sensors") == 0 ? json_object_get(shown)
-                                                               : json_object_get(val));
-        }
+        json_object *out = with_sensors(res, shown);
         out_json(out);
         json_object_put(out);
     } else {

@@ -468,7 +468,7 @@ int cmd_fleet(struct cli *cli, int argc, char **argv)
     char *path = NULL;
     int ch, rc = CLI_EXIT_USAGE;
 
-    while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    while ((ch = args_getopt(argc, argv, "h", opts)) != -1) {
         switch (ch) {
         case O_LABEL:
             if (optarg[0] == '=' || !strchr(optarg, '=')) {
@@ -766,7 +766,7 @@ int cmd_history(struct cli *cli, int argc, char **argv)
     struct cl_reply r = {0};
     int ch, rc;
 
-    while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    while ((ch = args_getopt(argc, argv, "h", opts)) != -1) {
         int s = span_option(cmd, ch, optarg, &sp);
         if (s < 0)
             return CLI_EXIT_USAGE;
@@ -979,7 +979,7 @@ int cmd_graph(struct cli *cli, int argc, char **argv)
     struct cl_reply r = {0};
     int ch, rc;
 
-    while ((ch = getopt_long(argc, argv, "ho:", opts, NULL)) != -1) {
+    while ((ch = args_getopt(argc, argv, "ho:", opts)) != -1) {
         int s = span_option(cmd, ch, optarg, &sp);
         if (s < 0)
             return CLI_EXIT_USAGE;

@@ -20,7 +20,15 @@ struct fo {
     const char *op;     /* operation named in messages, "node add"; borrowed */
     json_object *items; /* owned: the per-target results, in order */
     size_t ok, failed;
+    /* Set by commands whose table has an ERROR column: each failure is
+     * shown there, once, instead of also as a line on stderr; fo_finish
+     * then names the failed targets in its count line. */
+    bool quiet;
 };
+
+/* msg without a leading "node NODE: ", which job and API messages carry
+ * and our "underlay: NODE: OP: " prefix already says; borrowed from msg. */
+const char *fo_strip_node(const char *node, const char *msg);
 
 void fo_init(struct fo *f, const char *op);
 void fo_free(struct fo *f);
@@ -47,7 +55,8 @@ void fo_skip(struct fo *f, json_object *target);
 void fo_stopped(const char *op, size_t skipped);
 
 /* Print the JSON results when format is OUT_JSON, a count of failures when
- * there were several targets, and return the exit code: 0 all succeeded,
+ * there were several targets (always when quiet, with the failed targets'
+ * names), and return the exit code: 0 all succeeded,
  * 3 some failed, 1 all failed. */
 int fo_finish(struct fo *f, enum out_format format);
 

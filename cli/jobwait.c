@@ -164,8 +164,8 @@ static void report_lost(const struct jw_item *items, size_t n, const struct cl_r
         ids = next;
         pending++;
     }
-    out_err("%zu job(s) still pending; they run on without us. Resume with: underlay job wait%s",
-            pending, ids);
+    out_err("%zu job%s still pending; %s on without us. Resume with: underlay job wait%s", pending,
+            pending == 1 ? "" : "s", pending == 1 ? "it runs" : "they run", ids);
     free(ids);
 }
 

@@ -9,8 +9,8 @@
 #include "ultime.h"
 #include "xalloc.h"
 
-bool nj_start(struct cl_client *c, const char *host, const char *op, json_object *body,
-              const char *opname, struct jw_item *it)
+static bool start_one(struct cl_client *c, const char *host, const char *op, json_object *body,
+                      const char *opname, struct jw_item *it, bool quiet)
 {
     struct cl_reply r;
     char *esc = cl_escape(c, host);
@@ -25,8 +25,9 @@ bool nj_start(struct cl_client *c, const char *host, const char *op, json_object
         it->job = json_object_get(job);
     } else {
         it->error_code = xstrdup(st == CL_OK ? "bad_reply" : r.code);
-        it->error = xstrdup(st == CL_OK ? "reply carries no job" : r.message);
-        out_err("%s: %s: %s", host, opname, it->error);
+        it->error = xstrdup(st == CL_OK ? "reply carries no job" : fo_strip_node(host, r.message));
+        if (!quiet)
+            out_err("%s: %s: %s", host, opname, it->error);
     }
     cl_reply_clear(&r);
     free(path);
@@ -34,8 +35,14 @@ bool nj_start(struct cl_client *c, const char *host, const char *op, json_object
     return st != CL_TRANSPORT_ERROR;
 }
 
+bool nj_start(struct cl_client *c, const char *host, const char *op, json_object *body,
+              const char *opname, struct jw_item *it)
+{
+    return start_one(c, host, op, body, opname, it, false);
+}
+
 void nj_start_all(struct cl_client *c, const hostlist *hl, const char *op, json_object *body,
-                  const char *opname, struct jw_item *items)
+                  const char *opname, struct jw_item *items, bool quiet)
 {
     bool lost = false;
     size_t skipped = 0;
@@ -45,7 +52,7 @@ void nj_start_all(struct cl_client *c, const hostlist *hl, const char *op, json_
             items[i].error_code = xstrdup("not_attempted");
             items[i].error = xstrdup("not attempted after a connection error");
             skipped++;
-        } else if (!nj_start(c, hl->hosts[i], op, body, opname, &items[i])) {
+        } else if (!start_one(c, hl->hosts[i], op, body, opname, &items[i], quiet)) {
             lost = true;
         }
     }
@@ -68,7 +75,7 @@ json_object *nj_follow(struct cl_client *c, const char *host, const char *opname
         char buf[128];
         double waited = (double)(ul_mono_ms() - t0) / 1000.0;
         if (!jw_item_failure(it, outcome, waited, &code, &msg, buf, sizeof(buf)))
-            out_err("%s: %s: %s", host, opname, msg);
+            out_err("%s: %s: %s", host, opname, fo_strip_node(host, msg));
     }
     if (it->job && jw_finished(it->job))
         job = json_object_get(it->job);
@@ -106,7 +113,7 @@ const char *nj_record(struct fo *f, const char *host, const struct jw_item *it,
     }
     bool reported = jw_item_failure(it, outcome, waited_s, &code, &msg, buf, buflen);
     fo_fail(f, fo_node(host), code, msg, !reported);
-    return msg;
+    return fo_strip_node(host, msg);
 }
 
 json_object *nj_body(long long timeout_s)

@@ -24,11 +24,12 @@
 bool nj_start(struct cl_client *c, const char *host, const char *op, json_object *body,
               const char *opname, struct jw_item *it);
 
-/* nj_start for every host of hl into items (hl->count of them, zeroed).
+/* nj_start for every host of hl into items (hl->count of them, zeroed);
+ * quiet: a failure is not printed (the caller's table shows it).
  * After a connection error the remaining items are marked not_attempted,
  * without a line each, and one line says how many were skipped. */
 void nj_start_all(struct cl_client *c, const hostlist *hl, const char *op, json_object *body,
-                  const char *opname, struct jw_item *items);
+                  const char *opname, struct jw_item *items, bool quiet);
 
 /* Start op on one host and wait for the job, without a time limit of our
  * own: the job's deadline (the server's jobs.timeout, or "timeout" in body)

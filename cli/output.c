@@ -124,6 +124,11 @@ void out_table_print(const struct out_table *t, FILE *f)
     free(widths);
 }
 
+const char *out_table_cell(const struct out_table *t, size_t r, size_t col)
+{
+    return t->cells[r * t->ncols + col];
+}
+
 void out_table_free(struct out_table *t)
 {
     if (!t)

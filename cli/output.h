@@ -34,6 +34,8 @@ void out_table_add(struct out_table *t, const char *const *cells);
  * padded, so lines carry no trailing blanks. */
 void out_table_print(const struct out_table *t, FILE *f);
 void out_table_free(struct out_table *t);
+/* The (sanitised) text of row r, column col; borrowed from t. */
+const char *out_table_cell(const struct out_table *t, size_t r, size_t col);
 
 /* Print n "key: value" lines to stdout with the values aligned (an empty
  * value shows as "-"). */

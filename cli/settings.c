@@ -184,8 +184,9 @@ static ul_err conf_parse(FILE *f, const char *path, struct conf *c, ul_errmsg *e
 }
 
 /* Load the config file into c.  An explicit $UNDERLAY_CONFIG must exist; the
- * default file is optional. */
-static ul_err conf_load(struct conf *c, ul_errmsg *em)
+ * default file is optional.  *used_path receives the file's path (caller
+ * frees; NULL when there was none). */
+static ul_err conf_load(struct conf *c, char **used_path, ul_errmsg *em)
 {
     const char *explicit_path = env("UNDERLAY_CONFIG");
     const char *home = env("HOME");
@@ -210,49 +211,83 @@ static ul_err conf_load(struct conf *c, ul_errmsg *em)
 out:
     if (f)
         fclose(f);
+    if (rc == UL_OK && used_path) {
+        *used_path = path;
+        path = NULL;
+    }
     free(path);
     if (rc != UL_OK)
         conf_free(c);
     return rc;
 }
 
+/* A token variable set to the empty string: getenv gives "", env() NULL. */
+static bool env_empty(const char *name)
+{
+    const char *v = getenv(name);
+    return v && !*v;
+}
+
 ul_err settings_resolve(struct settings *s, const struct settings_flags *flags, ul_errmsg *em)
 {
     struct conf conf = {0};
+    char *conf_path = NULL;
     const char *v;
     ul_err rc = UL_OK;
     bool have_token = true;
 
     memset(s, 0, sizeof(*s));
-    if (flags->token)
+    if (flags->token) {
         s->token = xstrdup(flags->token);
-    else if (flags->token_file)
+        s->token_source = xstrdup("--token");
+    } else if (flags->token_file) {
         rc = settings_read_secret(flags->token_file, &s->token, em);
-    else if ((v = env("UNDERLAY_TOKEN")))
+        s->token_source = xasprintf("--token-file %s", flags->token_file);
+    } else if ((v = env("UNDERLAY_TOKEN"))) {
         s->token = xstrdup(v);
-    else if ((v = env("UNDERLAY_TOKEN_FILE")))
+        s->token_source = xstrdup("$UNDERLAY_TOKEN");
+    } else if ((v = env("UNDERLAY_TOKEN_FILE"))) {
         rc = settings_read_secret(v, &s->token, em);
-    else
+        s->token_source = xasprintf("$UNDERLAY_TOKEN_FILE (%s)", v);
+    } else if (env_empty("UNDERLAY_TOKEN") || env_empty("UNDERLAY_TOKEN_FILE")) {
+        /* Set but empty: the operator switched the token off here, or a
+         * script expanded an unset variable.  Either way, falling back to
+         * the config file's or the default admin token file would act with
+         * a token nobody named: send none, and say why on a 401. */
+        s->token_source =
+            xstrdup(env_empty("UNDERLAY_TOKEN_FILE") ? "$UNDERLAY_TOKEN_FILE is set but empty"
+                                                     : "$UNDERLAY_TOKEN is set but empty");
+    } else {
         have_token = false;
+    }
     if (rc != UL_OK)
         goto out;
 
     const char *url = flags->url ? flags->url : env("UNDERLAY_URL");
     if (!url || !have_token) {
-        rc = conf_load(&conf, em);
+        rc = conf_load(&conf, &conf_path, em);
         if (rc != UL_OK)
             goto out;
     }
     s->url = xstrdup(url ? url : conf.url ? conf.url : SETTINGS_DEFAULT_URL);
-    if (have_token)
-        goto out;
-    if (conf.token)
-        s->token = xstrdup(conf.token);
-    else if (conf.token_file)
-        rc = settings_read_secret(conf.token_file, &s->token, em);
-    else if (access(SETTINGS_DEFAULT_TOKEN_FILE, R_OK) == 0)
-        rc = settings_read_secret(SETTINGS_DEFAULT_TOKEN_FILE, &s->token, em);
+    if (!have_token) {
+        if (conf.token) {
+            s->token = xstrdup(conf.token);
+            s->token_source = xasprintf("'token' in %s", conf_path);
+        } else if (conf.token_file) {
+            rc = settings_read_secret(conf.token_file, &s->token, em);
+            s->token_source = xasprintf("%s ('token_file' in %s)", conf.token_file, conf_path);
+        } else if (access(SETTINGS_DEFAULT_TOKEN_FILE, R_OK) == 0) {
+            rc = settings_read_secret(SETTINGS_DEFAULT_TOKEN_FILE, &s->token, em);
+            s->token_source = xasprintf("%s (the default token file)", SETTINGS_DEFAULT_TOKEN_FILE);
+        } else {
+            s->token_source = xasprintf("no token option, variable or config file, and %s is "
+                                        "not readable",
+                                        SETTINGS_DEFAULT_TOKEN_FILE);
+        }
+    }
 out:
+    free(conf_path);
     conf_free(&conf);
     if (rc != UL_OK)
         settings_free(s);
@@ -265,6 +300,8 @@ void settings_free(struct settings *s)
         return;
     free(s->url);
     settings_secret_free(s->token);
+    free(s->token_source);
     s->url = NULL;
     s->token = NULL;
+    s->token_source = NULL;
 }

@@ -9,6 +9,8 @@
  *      /var/lib/underlay/admin.token when this user can read it.
  * Within one source an inline token beats a token file.  The config file is
  * read only when the flags and the environment leave something unset.
+ * UNDERLAY_TOKEN or UNDERLAY_TOKEN_FILE set to the empty string means no
+ * token at all: never a silent fall back to another token file.
  */
 #ifndef UL_CLI_SETTINGS_H
 #define UL_CLI_SETTINGS_H
@@ -31,8 +33,11 @@ struct settings_flags {
 };
 
 struct settings {
-    char *url;   /* owned */
-    char *token; /* owned, secret; NULL when no source has one */
+    char *url;          /* owned */
+    char *token;        /* owned, secret; NULL when no source has one */
+    char *token_source; /* owned: where the token came from ("--token-file
+                         * /x", "$UNDERLAY_TOKEN", "/x ('token_file' in
+                         * CONF)"), or why there is none; for messages */
 };
 
 /* Resolve s from flags, environment, config file and defaults.  On error s

@@ -16,7 +16,7 @@ static const char usage_text[] =
     "\n"
     "Client of underlayd, the BMC and hardware management daemon.\n"
     "\n"
-    "Options (before the command):\n"
+    "Options (before or after the command; graph keeps -o for its file):\n"
     "  -s, --server URL       underlayd base URL (default http://127.0.0.1:8624)\n"
     "  -t, --token TOKEN      API token (other users can see it in ps: prefer --token-file)\n"
     "      --token-file FILE  read the API token from FILE\n"
@@ -37,9 +37,9 @@ static const char usage_text[] =
     "  power ACTION HOSTLIST [--wait]            on, off, soft, cycle, reset, status\n"
     "  boot HOSTLIST [DEVICE] [--persistent]     read, or set and read back, the boot\n"
     "                                            override (pxe, disk, cdrom, bios, none)\n"
-    "  sensors NODE [--cached] [--kind K] [...]  read a node's sensors and power draw now,\n"
+    "  sensors HOSTLIST [--cached] [--kind K]    read nodes' sensors and power draw now,\n"
     "                                            or as last polled (--cached)\n"
-    "  sel NODE [--clear]                        collect a node's BMC event log, list it\n"
+    "  sel HOSTLIST [--clear]                    collect nodes' BMC event logs, list them\n"
     "  inventory NODE [--cached]                 show a node's hardware inventory (FRU)\n"
     "  bios NODE [get|pending|set K=V... [--apply now|on-reset]]\n"
     "                                            read, stage or apply BIOS settings\n"
@@ -117,11 +117,18 @@ struct cl_client *cli_connect(struct cli *cli)
 
     if (cli->client)
         return cli->client;
+    /* Checked here too: either may have come after the command word. */
+    if (cli->flags.token && cli->flags.token_file) {
+        out_err("give --token or --token-file, not both");
+        return NULL;
+    }
     if (settings_resolve(&s, &cli->flags, &em) != UL_OK) {
         out_err("%s", em.text);
         return NULL;
     }
     cli->client = cl_new(s.url, s.token, &em);
+    if (cli->client)
+        cl_set_token_source(cli->client, s.token_source);
     settings_free(&s);
     if (!cli->client)
         out_err("%s", em.text);
@@ -263,6 +270,7 @@ int main(int argc, char **argv)
         rc = CLI_EXIT_ERROR;
         goto out;
     }
+    args_set_cli(&cli);
     rc = dispatch(&cli, argc - optind, argv + optind);
     cl_free(cli.client);
     cl_global_cleanup();
