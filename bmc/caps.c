@@ -36,7 +36,7 @@ static const struct {
     {"power", UL_CAP_POWER, "power control"},
     {"boot", UL_CAP_BOOT, "boot override"},
     {"sensors", UL_CAP_SENSORS, "sensors"},
-    {"sel", UL_CAP_EVENTS, "the event log"},
+    {"sel", UL_CAP_EVENTS, "event log reading"},
     {"inventory", UL_CAP_INVENTORY, "inventory"},
     {"bios.", UL_CAP_BIOS, "BIOS"},
     {"raid.", UL_CAP_RAID, "RAID"},
