@@ -35,6 +35,11 @@
 #define RF_BACKOFF_MS 250
 #define RF_BACKOFF_MAX_MS 4000
 #define RF_LOGOUT_TIMEOUT_MS 5000
+/* ... when the BMC left our last request unanswered (it timed out or was
+ * stopped): the daemon's shutdown logs out every cached session one after
+ * the other, and a hung BMC must not hold it 5 s per session.  The session
+ * expires on the BMC in any case. */
+#define RF_LOGOUT_SILENT_MS 1000
 /* How long a request that changes the BMC and has already been sent is
  * waited for once the job must stop (see on_progress).  A login takes well
  * under a second on the BMCs we know; long enough to collect most answers,
@@ -385,6 +390,7 @@ static void perform_once(struct ul_bmc_session *s, const char *method, const cha
     a->cc = curl_easy_perform(c);
     a->too_big = x.too_big;
     a->sent_then_stopped = w.stopped && w.grace_from != 0;
+    s->unanswered = a->cc != CURLE_OK;
     long status = 0;
     curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
     r->status = a->cc == CURLE_OK ? status : 0;
@@ -896,8 +902,8 @@ void rf_logout(struct ul_bmc_session *s)
         struct attempt a;
         /* Short and without retries: a BMC that went away must not hold up
          * the session cache, and the session expires on its own anyway. */
-        perform_once(s, "DELETE", s->session_path, NULL, NULL, NULL, true, RF_LOGOUT_TIMEOUT_MS, &r,
-                     &a);
+        perform_once(s, "DELETE", s->session_path, NULL, NULL, NULL, true,
+                     s->unanswered ? RF_LOGOUT_SILENT_MS : RF_LOGOUT_TIMEOUT_MS, &r, &a);
         if (a.cc != CURLE_OK || r.status >= 300)
             ul_debug("node %s: logout: %s", s->node,
                      a.cc != CURLE_OK ? curl_easy_strerror(a.cc) : "refused");

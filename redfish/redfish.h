@@ -94,6 +94,7 @@ struct ul_bmc_session {
     bool (*stop)(void *arg);
     void *stop_arg;
     int64_t stop_checked_ms; /* when stop was last asked */
+    bool unanswered;         /* the last request got no reply (timeout, stop, drop) */
 };
 
 /* ---- HTTP (http.c) ---- */

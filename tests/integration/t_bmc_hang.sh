@@ -7,8 +7,11 @@
 # after 16.8 s.  The bounds below are generous for a busy 2-core machine and
 # far below those figures; the measured times are printed in the log.
 #
-# Also, against the project's emulator: a login the BMC answers late, but
-# within the grace a sent login gets, leaves no session behind.
+# Also: a login the BMC never answers is cut after a short grace (and the
+# daemon warns that a session may remain); a login answered late but within
+# that grace (the project's emulator, with latency) leaves no session
+# behind; a session whose BMC went silent after the login does not hold the
+# shutdown for long.
 . "$TOP_SRCDIR/tests/lib.sh"
 . "$TOP_SRCDIR/tests/lib_redfish.sh"
 
@@ -23,14 +26,15 @@ rf_extra_cleanup() { # called by lib_redfish.sh's exit trap
 
 # The "BMC": mode silent reads every request and answers none; mode root
 # answers GET /redfish/v1/ with a service root that offers sessions and then
-# never answers again on that connection (so a login POST hangs).  Each
-# request line it reads goes to REQLOG.
+# never answers again on that connection (so a login POST hangs); mode login
+# answers the root and the login too, then nothing more (a BMC that hangs
+# mid-session).  Each request line it reads goes to REQLOG.
 cat >"$UL_TMP/hang_bmc.py" <<'PY'
 import os, socket, sys, threading
 
 mode, portfile, reqlog = sys.argv[1], sys.argv[2], sys.argv[3]
-ROOT = (b'{"@odata.id":"/redfish/v1/","Links":{"Sessions":'
-        b'{"@odata.id":"/redfish/v1/SessionService/Sessions"}}}')
+ROOT = (b'{"@odata.id":"/redfish/v1/","Systems":{"@odata.id":"/redfish/v1/Systems"},'
+        b'"Links":{"Sessions":{"@odata.id":"/redfish/v1/SessionService/Sessions"}}}')
 lock = threading.Lock()
 
 def note(line):
@@ -56,6 +60,20 @@ def serve(c):
                     c.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
                               b"Content-Length: %d\r\n\r\n" % len(ROOT) + ROOT)
                     buf = rest
+                elif mode == "login" and line.startswith(b"POST /redfish/v1/SessionService/Sessions "):
+                    n = 0
+                    for h in head.split(b"\r\n")[1:]:
+                        if h.lower().startswith(b"content-length:"):
+                            n = int(h.split(b":", 1)[1])
+                    while len(rest) < n:
+                        d = c.recv(65536)
+                        if not d:
+                            return
+                        rest += d
+                    c.sendall(b"HTTP/1.1 201 Created\r\nX-Auth-Token: t0k3n\r\n"
+                              b"Location: /redfish/v1/SessionService/Sessions/1\r\n"
+                              b"Content-Type: application/json\r\nContent-Length: 2\r\n\r\n{}")
+                    buf = rest[n:]
                 else:
                     silent = True
                     buf = b""
@@ -124,6 +142,8 @@ hang_start silent silent
 SILENT_PORT=$HANG_PORT
 hang_start root root
 ROOT_PORT=$HANG_PORT
+hang_start login login
+LOGIN_PORT=$HANG_PORT
 EMU=$(emu_start emu) || ul_fail "emulator did not start"
 
 ul_start
@@ -135,6 +155,7 @@ add_node() { # NAME PORT
 add_node h1 "$SILENT_PORT"
 add_node h2 "$SILENT_PORT"
 add_node hl "$ROOT_PORT"
+add_node g1 "$LOGIN_PORT"
 ul_api POST /api/v1/nodes "$(jq -cn --arg e "$EMU" \
     '{name: "slowlogin", driver: "redfish", endpoint: $e, username: "admin", password: "password"}')"
 assert_status 201 "create node slowlogin"
@@ -207,22 +228,32 @@ assert_eq "$(emu_state | jq -c '[.systems[].resets[]]')" "[]" "no reset sent aft
 grep -q "node slowlogin: login stopped after it was sent" "$UL_DIR/daemon.log" &&
     ul_fail "the login answered within the grace was cut"
 
-# ---- SIGTERM while jobs run: the resumable one goes back to the queue ------------------
+# ---- SIGTERM while jobs run: the resumable ones go back to the queue ------------------
+# h1 and h2 hang in their first GET; g1 logged in and then its BMC went
+# silent: the shutdown also logs that session out, briefly (the BMC left our
+# last request unanswered: 1 s, not the 5 s a logout may otherwise take).
 n=$(grep -cF "GET /redfish/v1/ " "$UL_TMP/silent.req")
 ul_power h1 on
 ON=$UL_JOB
 ul_power h2 cycle
 CYCLE=$UL_JOB
+ul_power g1 off
+G1=$UL_JOB
 wait_req silent "GET /redfish/v1/ " $((n + 2))
-wait_job_state "$ON" running 10
-wait_job_state "$CYCLE" running 10
+wait_req login "GET /redfish/v1/Systems" 1
+for j in "$ON" "$CYCLE" "$G1"; do
+    wait_job_state "$j" running 10
+done
 t0=$(now_ms)
 kill -TERM "$UL_PID" || ul_fail "cannot signal the daemon"
 ul__reap 60
 dt=$(($(now_ms) - t0))
-ul_log "SIGTERM with two jobs in a hung first GET: the daemon exited after $dt ms"
+ul_log "SIGTERM with three jobs on hung BMCs (one logged in): the daemon exited after $dt ms"
 [ "$UL_EXIT" -eq 0 ] || ul_fail "underlayd exited with status $UL_EXIT after SIGTERM"
 [ "$dt" -le 5000 ] || ul_fail "the daemon took $dt ms to exit (bound 5000)"
+assert_eq "$(grep -c "^DELETE /redfish/v1/SessionService/Sessions/1 " "$UL_TMP/login.req")" 1 \
+    "logout of g1's session at shutdown"
+assert_eq "$(sql "SELECT state FROM jobs WHERE id = $G1")" queued "g1's power off after shutdown"
 assert_eq "$(sql "SELECT state FROM jobs WHERE id = $ON")" queued "power on after shutdown"
 assert_eq "$(sql "SELECT error_code FROM jobs WHERE id = $ON")" "" "requeued power on has no error"
 assert_eq "$(sql "SELECT state FROM jobs WHERE id = $CYCLE")" failed "power cycle after shutdown"
