@@ -112,6 +112,8 @@ static void redfish_close(struct ul_bmc_session *s)
     rf_logout(s);
     if (s->curl)
         curl_easy_cleanup(s->curl);
+    if (s->multi)
+        curl_multi_cleanup(s->multi); /* closes the connection it held */
     if (s->password) {
         rf_wipe(s->password, strlen(s->password));
         free(s->password);

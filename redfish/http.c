@@ -43,8 +43,10 @@
 /* How long a request that changes the BMC and has already been sent is
  * waited for once the job must stop (see on_progress).  A login takes well
  * under a second on the BMCs we know; long enough to collect most answers,
- * short enough that a cancel during a login still lands within about 2 s. */
+ * short enough that a cancel during a login still lands within about 1.5 s. */
 #define RF_SENT_GRACE_MS 1000
+/* How often a transfer looks at its job (run_transfer, on_progress). */
+#define RF_WATCH_MS 100
 
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
 
@@ -220,7 +222,8 @@ ul_err rf_http_init(struct ul_bmc_session *s, ul_errmsg *em)
 {
     rf_http_global_init();
     s->curl = curl_easy_init();
-    if (!s->curl)
+    s->multi = curl_multi_init();
+    if (!s->curl || !s->multi)
         return ul_errmsg_set(em, UL_ERR_INTERNAL, "node %s: cannot create a curl handle", s->node);
     return UL_OK;
 }
@@ -267,8 +270,8 @@ static bool request_sent(CURL *c, curl_off_t ultotal, curl_off_t ulnow)
 }
 
 /* curl's progress callback: a non-zero return aborts the transfer.  curl
- * calls it at least once a second while the BMC is silent, more often while
- * data moves, so a stop is seen within about a second. */
+ * calls it on every turn of run_transfer (every RF_WATCH_MS at the latest)
+ * and as data moves, so a stop is seen within about 0.1 s. */
 static int on_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
                        curl_off_t ulnow)
 {
@@ -283,7 +286,7 @@ static int on_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off
         return 1;
     }
     /* Asking the job engine (a lock) ten times a second is plenty. */
-    if (now - s->stop_checked_ms < 100)
+    if (now - s->stop_checked_ms < RF_WATCH_MS)
         return 0;
     s->stop_checked_ms = now;
     if (!rf_should_stop(s))
@@ -298,6 +301,44 @@ static int on_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off
     }
     w->stopped = true;
     return 1;
+}
+
+/* Run the transfer set up on s->curl to its end.  Through the session's
+ * multi handle rather than curl_easy_perform, which waits up to a second
+ * between two looks at a silent connection: here curl is asked every
+ * RF_WATCH_MS, so the progress callback (on_progress) sees a stop within
+ * that.  The multi handle holds the session's connection between requests. */
+static CURLcode run_transfer(struct ul_bmc_session *s)
+{
+    CURLcode cc = CURLE_OK;
+    CURLMcode mc = curl_multi_add_handle(s->multi, s->curl);
+    if (mc != CURLM_OK)
+        return CURLE_FAILED_INIT;
+    for (;;) {
+        int running = 0, queued;
+        mc = curl_multi_perform(s->multi, &running);
+        if (mc != CURLM_OK) {
+            cc = CURLE_FAILED_INIT;
+            break;
+        }
+        CURLMsg *msg;
+        bool done = false;
+        while ((msg = curl_multi_info_read(s->multi, &queued))) {
+            if (msg->msg == CURLMSG_DONE && msg->easy_handle == s->curl) {
+                cc = msg->data.result;
+                done = true;
+            }
+        }
+        if (done || !running)
+            break;
+        mc = curl_multi_poll(s->multi, NULL, 0, RF_WATCH_MS, NULL);
+        if (mc != CURLM_OK) {
+            cc = CURLE_FAILED_INIT;
+            break;
+        }
+    }
+    curl_multi_remove_handle(s->multi, s->curl);
+    return cc;
 }
 
 static void perform_once(struct ul_bmc_session *s, const char *method, const char *path,
@@ -387,7 +428,7 @@ static void perform_once(struct ul_bmc_session *s, const char *method, const cha
             curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
         }
     }
-    a->cc = curl_easy_perform(c);
+    a->cc = run_transfer(s);
     a->too_big = x.too_big;
     a->sent_then_stopped = w.stopped && w.grace_from != 0;
     s->unanswered = a->cc != CURLE_OK;

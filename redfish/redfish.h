@@ -69,7 +69,8 @@ struct ul_bmc_session {
     char *password; /* kept to log in again after a 401; wiped on close */
     struct rf_options opt;
     int timeout_ms;
-    CURL *curl;          /* one easy handle: keeps the connection alive */
+    CURL *curl;          /* one easy handle ... */
+    CURLM *multi;        /* ... run through one multi handle: keeps the connection alive */
     char *token;         /* X-Auth-Token; never logged; wiped on close */
     char *session_path;  /* our Session resource, deleted at close */
     char *sessions_path; /* the Sessions collection, to log in again */
