@@ -172,7 +172,7 @@ dt=$(($(now_ms) - t0))
 ul_log "cancel during the service root GET: canceled after $dt ms"
 assert_json .state canceled "job canceled during its first GET"
 assert_json .error.code canceled
-[ "$dt" -le 3500 ] || ul_fail "cancel took $dt ms (bound 3500)"
+[ "$dt" -le 3000 ] || ul_fail "cancel took $dt ms (bound 3000)"
 
 # ---- the job's timeout bounds the first GET ------------------------------------------
 t0=$(now_ms)
@@ -195,7 +195,7 @@ wait_job "$J" 30
 dt=$(($(now_ms) - t0))
 ul_log "cancel during the login POST: canceled after $dt ms"
 assert_json .state canceled "job canceled during its login"
-[ "$dt" -le 4500 ] || ul_fail "cancel during the login took $dt ms (bound 4500)"
+[ "$dt" -le 3000 ] || ul_fail "cancel during the login took $dt ms (bound 3000)"
 wait_json "/api/v1/jobs/$J" .state canceled 5
 grep -q "node hl: login stopped after it was sent" "$UL_DIR/daemon.log" ||
     ul_fail "no warning that the BMC may keep a session after the stopped login"
@@ -221,7 +221,7 @@ wait_job "$J" 30
 dt=$(($(now_ms) - t0))
 ul_log "cancel during a login answered after 800 ms: canceled after $dt ms"
 assert_json .state canceled "job canceled during its slow login"
-[ "$dt" -le 4500 ] || ul_fail "cancel during the slow login took $dt ms (bound 4500)"
+[ "$dt" -le 3000 ] || ul_fail "cancel during the slow login took $dt ms (bound 3000)"
 emu_faults '{}'
 assert_eq "$(emu_state | jq .session_count)" 1 "sessions on the BMC after the canceled login"
 assert_eq "$(emu_state | jq -c '[.systems[].resets[]]')" "[]" "no reset sent after the cancel"
