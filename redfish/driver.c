@@ -280,8 +280,7 @@ RF_ENTRY(power_get, (struct ul_bmc_session * s, enum ul_power_state *out, ul_err
          (s, out, em))
 RF_ENTRY(power_set, (struct ul_bmc_session * s, enum ul_power_action a, ul_errmsg *em), (s, a, em))
 RF_ENTRY(boot_get, (struct ul_bmc_session * s, struct ul_boot *out, ul_errmsg *em), (s, out, em))
-RF_ENTRY(boot_set, (struct ul_bmc_session * s, const struct ul_boot *b, ul_errmsg *em),
-         (s, b, em))
+RF_ENTRY(boot_set, (struct ul_bmc_session * s, const struct ul_boot *b, ul_errmsg *em), (s, b, em))
 RF_ENTRY(sensors_read, (struct ul_bmc_session * s, struct ul_sensor_list *out, ul_errmsg *em),
          (s, out, em))
 RF_ENTRY(events_read,
@@ -294,13 +293,11 @@ RF_ENTRY(inventory_read, (struct ul_bmc_session * s, json_object **out, ul_errms
 RF_ENTRY(power_reading, (struct ul_bmc_session * s, struct ul_power_reading *out, ul_errmsg *em),
          (s, out, em))
 RF_ENTRY(bios_read, (struct ul_bmc_session * s, json_object **out, ul_errmsg *em), (s, out, em))
-RF_ENTRY(bios_registry, (struct ul_bmc_session * s, json_object **out, ul_errmsg *em),
-         (s, out, em))
+RF_ENTRY(bios_registry, (struct ul_bmc_session * s, json_object **out, ul_errmsg *em), (s, out, em))
 RF_ENTRY(bios_set,
          (struct ul_bmc_session * s, json_object *changes, enum ul_apply_time at, ul_errmsg *em),
          (s, changes, at, em))
-RF_ENTRY(storage_read, (struct ul_bmc_session * s, json_object **out, ul_errmsg *em),
-         (s, out, em))
+RF_ENTRY(storage_read, (struct ul_bmc_session * s, json_object **out, ul_errmsg *em), (s, out, em))
 RF_ENTRY(volume_create,
          (struct ul_bmc_session * s, const struct ul_volume_spec *v, char volume_id[64],
           struct ul_task_ref *task, ul_errmsg *em),
@@ -309,8 +306,7 @@ RF_ENTRY(volume_delete,
          (struct ul_bmc_session * s, const char *controller, const char *volume,
           struct ul_task_ref *task, ul_errmsg *em),
          (s, controller, volume, task, em))
-RF_ENTRY(firmware_list, (struct ul_bmc_session * s, json_object **out, ul_errmsg *em),
-         (s, out, em))
+RF_ENTRY(firmware_list, (struct ul_bmc_session * s, json_object **out, ul_errmsg *em), (s, out, em))
 RF_ENTRY(firmware_update,
          (struct ul_bmc_session * s, const struct ul_fw_update *u, struct ul_task_ref *task,
           ul_errmsg *em),

@@ -254,9 +254,9 @@ bool rf_should_stop(struct ul_bmc_session *s)
 struct watch {
     struct ul_bmc_session *s;
     CURL *c;
-    bool changes;        /* the request changes the BMC (not a GET) */
-    int64_t grace_from;  /* stop seen after the request went out: waiting since */
-    bool stopped;        /* we aborted the transfer */
+    bool changes;       /* the request changes the BMC (not a GET) */
+    int64_t grace_from; /* stop seen after the request went out: waiting since */
+    bool stopped;       /* we aborted the transfer */
 };
 
 /* The whole request (headers and body) has been handed to the connection:
