@@ -310,19 +310,14 @@ static int on_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off
  * that.  The multi handle holds the session's connection between requests. */
 static CURLcode run_transfer(struct ul_bmc_session *s)
 {
-    CURLcode cc = CURLE_OK;
-    CURLMcode mc = curl_multi_add_handle(s->multi, s->curl);
-    if (mc != CURLM_OK)
-        return CURLE_FAILED_INIT;
-    for (;;) {
+    CURLcode cc = CURLE_FAILED_INIT; /* unless curl reports the transfer done */
+    if (curl_multi_add_handle(s->multi, s->curl) != CURLM_OK)
+        return cc;
+    for (bool done = false; !done;) {
         int running = 0, queued;
-        mc = curl_multi_perform(s->multi, &running);
-        if (mc != CURLM_OK) {
-            cc = CURLE_FAILED_INIT;
+        if (curl_multi_perform(s->multi, &running) != CURLM_OK)
             break;
-        }
         CURLMsg *msg;
-        bool done = false;
         while ((msg = curl_multi_info_read(s->multi, &queued))) {
             if (msg->msg == CURLMSG_DONE && msg->easy_handle == s->curl) {
                 cc = msg->data.result;
@@ -331,11 +326,8 @@ static CURLcode run_transfer(struct ul_bmc_session *s)
         }
         if (done || !running)
             break;
-        mc = curl_multi_poll(s->multi, NULL, 0, RF_WATCH_MS, NULL);
-        if (mc != CURLM_OK) {
-            cc = CURLE_FAILED_INIT;
+        if (curl_multi_poll(s->multi, NULL, 0, RF_WATCH_MS, NULL) != CURLM_OK)
             break;
-        }
     }
     curl_multi_remove_handle(s->multi, s->curl);
     return cc;
