@@ -1,10 +1,12 @@
 /* driver.c - the Redfish driver's table, options, and session open/close.
  *
- * Opening a session reads the service root (unauthenticated, as the
+ * Setting a session up reads the service root (unauthenticated, as the
  * standard allows), logs in through the SessionService (or uses HTTP basic
- * authentication), and finds the node's ComputerSystem.  The session is
- * cached by bmc/sessions.c and reused across jobs, one thread at a time, so
- * the root and the system's path are read once per session.
+ * authentication), and finds the node's ComputerSystem; it is done by the
+ * first driver call after open (rf_connect), under the job's deadline and
+ * stop callback.  The session is cached by bmc/sessions.c and reused across
+ * jobs, one thread at a time, so the root and the system's path are read
+ * once per session.
  */
 #include "config.h"
 
@@ -111,6 +113,8 @@ static void redfish_close(struct ul_bmc_session *bs)
     rf_logout(s);
     if (s->curl)
         curl_easy_cleanup(s->curl);
+    if (s->multi)
+        curl_multi_cleanup(s->multi); /* closes the connection it held */
     if (s->password) {
         rf_wipe(s->password, strlen(s->password));
         free(s->password);
@@ -122,6 +126,7 @@ static void redfish_close(struct ul_bmc_session *bs)
     rf_options_free(&s->opt);
     free(s->sessions_path);
     free(s->system_path);
+    free(s->ep_path);
     free(s->username);
     free(s->base_url);
     free(s->node);
@@ -188,6 +193,12 @@ static ul_err find_sessions(struct rf_session *s, ul_errmsg *em)
     return rc;
 }
 
+/* No I/O here: bmc/ops.c binds a session to its job (bind_job) only after
+ * open returns, and the first GET and the login must answer to the job's
+ * cancel, shutdown and deadline like every other call (against a BMC that
+ * accepts connections and never answers, an unbound open held a canceled
+ * job, or the daemon's shutdown, for a minute).  rf_connect does the
+ * talking, from the first driver call. */
 static ul_err redfish_open(const struct ul_bmc_target *t, struct ul_bmc_session **out,
                            ul_errmsg *em)
 {
@@ -203,35 +214,110 @@ static ul_err redfish_open(const struct ul_bmc_target *t, struct ul_bmc_session 
     s->username = t->username ? xstrdup(t->username) : NULL;
     s->password = t->password ? xstrdup(t->password) : NULL;
     s->timeout_ms = t->timeout_ms > 0 ? t->timeout_ms : RF_DEFAULT_TIMEOUT_MS;
+    s->ep_path = t->ep.path[0] ? xstrdup(t->ep.path) : NULL;
     if ((rc = rf_http_init(s, em)) != UL_OK)
         goto fail;
-    rc = rf_get(s, "/redfish/v1/", &s->root, NULL, em);
-    if (rc == UL_ERR_AUTH && s->username) {
-        /* The standard serves the root without credentials; some BMCs
-         * want them anyway.  Basic authentication gets us in. */
-        s->basic = true;
-        rc = rf_get(s, "/redfish/v1/", &s->root, NULL, em);
-    }
-    if (rc != UL_OK)
-        goto fail;
-    read_root(s);
-    if (!s->basic && (rc = find_sessions(s, em)) != UL_OK)
-        goto fail;
-    if (!s->basic && (rc = rf_login(s, em)) != UL_OK)
-        goto fail;
-    if ((rc = rf_system_resolve(s, t->ep.path, em)) != UL_OK)
-        goto fail;
-    ul_debug("node %s: Redfish session to %s (%s), system %s", s->node, s->base_url,
-             s->token   ? "session"
-             : s->basic ? "basic auth"
-                        : "no auth",
-             s->system_path);
     *out = &s->base;
     return UL_OK;
 fail:
     redfish_close(&s->base);
     return rc;
 }
+
+/* Each step is done once; a step that failed (or was stopped) is done again
+ * by the next call, so a session cached after a canceled job picks up where
+ * it stopped. */
+ul_err rf_connect(struct rf_session *s, ul_errmsg *em)
+{
+    ul_err rc;
+    if (s->system_path)
+        return UL_OK;
+    if (!s->root) {
+        rc = rf_get(s, "/redfish/v1/", &s->root, NULL, em);
+        if (rc == UL_ERR_AUTH && s->username && !s->basic) {
+            /* The standard serves the root without credentials; some BMCs
+             * want them anyway.  Basic authentication gets us in. */
+            s->basic = true;
+            rc = rf_get(s, "/redfish/v1/", &s->root, NULL, em);
+        }
+        if (rc != UL_OK)
+            return rc;
+        read_root(s);
+        s->need_login = !s->basic;
+    }
+    if (s->need_login) {
+        if (!s->sessions_path && (rc = find_sessions(s, em)) != UL_OK)
+            return rc;
+        if ((rc = rf_login(s, em)) != UL_OK)
+            return rc;
+        s->need_login = false;
+    }
+    if ((rc = rf_system_resolve(s, s->ep_path, em)) != UL_OK) {
+        /* The node names no usable system (or the BMC failed us): leave no
+         * session open on the BMC for a node that may never work; the next
+         * call logs in again.  Not after a stop: the token we hold keeps
+         * the session ours, and the session cache logs it out later. */
+        if (rc != UL_ERR_INTERRUPTED && s->token) {
+            rf_logout(s);
+            s->need_login = true;
+        }
+        return rc;
+    }
+    ul_debug("node %s: Redfish session to %s (%s), system %s", s->node, s->base_url,
+             s->token   ? "session"
+             : s->basic ? "basic auth"
+                        : "no auth",
+             s->system_path);
+    return UL_OK;
+}
+
+/* The driver's entry points: set the session up first (rf_connect). */
+#define RF_ENTRY(name, params, args)                                                               \
+    static ul_err entry_##name params                                                              \
+    {                                                                                              \
+        ul_err rc = rf_connect(rf_session_of(s), em);                                                   \
+        return rc != UL_OK ? rc : rf_##name args;                                                  \
+    }
+RF_ENTRY(power_get, (struct ul_bmc_session * s, enum ul_power_state *out, ul_errmsg *em),
+         (s, out, em))
+RF_ENTRY(power_set, (struct ul_bmc_session * s, enum ul_power_action a, ul_errmsg *em), (s, a, em))
+RF_ENTRY(boot_get, (struct ul_bmc_session * s, struct ul_boot *out, ul_errmsg *em), (s, out, em))
+RF_ENTRY(boot_set, (struct ul_bmc_session * s, const struct ul_boot *b, ul_errmsg *em), (s, b, em))
+RF_ENTRY(sensors_read, (struct ul_bmc_session * s, struct ul_sensor_list *out, ul_errmsg *em),
+         (s, out, em))
+RF_ENTRY(events_read,
+         (struct ul_bmc_session * s, const char *cursor, struct ul_event_list *out,
+          char cursor_out[UL_CURSOR_LEN], ul_errmsg *em),
+         (s, cursor, out, cursor_out, em))
+RF_ENTRY(events_clear, (struct ul_bmc_session * s, ul_errmsg *em), (s, em))
+RF_ENTRY(inventory_read, (struct ul_bmc_session * s, json_object **out, ul_errmsg *em),
+         (s, out, em))
+RF_ENTRY(power_reading, (struct ul_bmc_session * s, struct ul_power_reading *out, ul_errmsg *em),
+         (s, out, em))
+RF_ENTRY(bios_read, (struct ul_bmc_session * s, json_object **out, ul_errmsg *em), (s, out, em))
+RF_ENTRY(bios_registry, (struct ul_bmc_session * s, json_object **out, ul_errmsg *em), (s, out, em))
+RF_ENTRY(bios_set,
+         (struct ul_bmc_session * s, json_object *changes, enum ul_apply_time at, ul_errmsg *em),
+         (s, changes, at, em))
+RF_ENTRY(storage_read, (struct ul_bmc_session * s, json_object **out, ul_errmsg *em), (s, out, em))
+RF_ENTRY(volume_create,
+         (struct ul_bmc_session * s, const struct ul_volume_spec *v, char volume_id[64],
+          struct ul_task_ref *task, ul_errmsg *em),
+         (s, v, volume_id, task, em))
+RF_ENTRY(volume_delete,
+         (struct ul_bmc_session * s, const char *controller, const char *volume,
+          struct ul_task_ref *task, ul_errmsg *em),
+         (s, controller, volume, task, em))
+RF_ENTRY(firmware_list, (struct ul_bmc_session * s, json_object **out, ul_errmsg *em), (s, out, em))
+RF_ENTRY(firmware_update,
+         (struct ul_bmc_session * s, const struct ul_fw_update *u, struct ul_task_ref *task,
+          ul_errmsg *em),
+         (s, u, task, em))
+RF_ENTRY(task_poll,
+         (struct ul_bmc_session * s, const struct ul_task_ref *t, struct ul_task_status *out,
+          ul_errmsg *em),
+         (s, t, out, em))
+#undef RF_ENTRY
 
 static const char *const redfish_schemes[] = {"redfish", "https", "http", NULL};
 
@@ -244,23 +330,23 @@ const struct ul_driver redfish_driver = {
     .check_options = redfish_check_options,
     .open = redfish_open,
     .close = redfish_close,
-    .power_get = rf_power_get,
-    .power_set = rf_power_set,
-    .boot_get = rf_boot_get,
-    .boot_set = rf_boot_set,
-    .sensors_read = rf_sensors_read,
-    .events_read = rf_events_read,
-    .events_clear = rf_events_clear,
-    .inventory_read = rf_inventory_read,
-    .power_reading = rf_power_reading,
-    .bios_read = rf_bios_read,
-    .bios_registry = rf_bios_registry,
-    .bios_set = rf_bios_set,
-    .storage_read = rf_storage_read,
-    .volume_create = rf_volume_create,
-    .volume_delete = rf_volume_delete,
-    .firmware_list = rf_firmware_list,
-    .firmware_update = rf_firmware_update,
-    .task_poll = rf_task_poll,
+    .power_get = entry_power_get,
+    .power_set = entry_power_set,
+    .boot_get = entry_boot_get,
+    .boot_set = entry_boot_set,
+    .sensors_read = entry_sensors_read,
+    .events_read = entry_events_read,
+    .events_clear = entry_events_clear,
+    .inventory_read = entry_inventory_read,
+    .power_reading = entry_power_reading,
+    .bios_read = entry_bios_read,
+    .bios_registry = entry_bios_registry,
+    .bios_set = entry_bios_set,
+    .storage_read = entry_storage_read,
+    .volume_create = entry_volume_create,
+    .volume_delete = entry_volume_delete,
+    .firmware_list = entry_firmware_list,
+    .firmware_update = entry_firmware_update,
+    .task_poll = entry_task_poll,
     .bind_job = rf_bind_job,
 };

@@ -35,6 +35,18 @@
 #define RF_BACKOFF_MS 250
 #define RF_BACKOFF_MAX_MS 4000
 #define RF_LOGOUT_TIMEOUT_MS 5000
+/* ... when the BMC left our last request unanswered (it timed out or was
+ * stopped): the daemon's shutdown logs out every cached session one after
+ * the other, and a hung BMC must not hold it 5 s per session.  The session
+ * expires on the BMC in any case. */
+#define RF_LOGOUT_SILENT_MS 1000
+/* How long a request that changes the BMC and has already been sent is
+ * waited for once the job must stop (see on_progress).  A login takes well
+ * under a second on the BMCs we know; long enough to collect most answers,
+ * short enough that a cancel during a login still lands within about 1.5 s. */
+#define RF_SENT_GRACE_MS 1000
+/* How often a transfer looks at its job (run_transfer, on_progress). */
+#define RF_WATCH_MS 100
 
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
 
@@ -210,7 +222,8 @@ ul_err rf_http_init(struct rf_session *s, ul_errmsg *em)
 {
     rf_http_global_init();
     s->curl = curl_easy_init();
-    if (!s->curl)
+    s->multi = curl_multi_init();
+    if (!s->curl || !s->multi)
         return ul_errmsg_set(em, UL_ERR_INTERNAL, "node %s: cannot create a curl handle", s->node);
     return UL_OK;
 }
@@ -218,7 +231,10 @@ ul_err rf_http_init(struct rf_session *s, ul_errmsg *em)
 struct attempt {
     CURLcode cc;
     bool too_big;
-    bool connected; /* the TCP connection was made: the request may have arrived */
+    bool connected;         /* the TCP connection was made: the request may have arrived */
+    bool by_deadline;       /* the timeout was cut to the job's remaining time */
+    bool sent_then_stopped; /* stopped after the request had gone out and the grace ran out */
+    int timeout_ms;         /* the timeout it ran with */
     char errbuf[CURL_ERROR_SIZE];
 };
 
@@ -230,19 +246,92 @@ void rf_bind_job(struct ul_bmc_session *bs, int64_t deadline_ms, bool (*stop)(vo
     s->stop_arg = arg;
 }
 
-/* curl's progress callback: a non-zero return aborts the transfer. */
+bool rf_should_stop(struct rf_session *s)
+{
+    return s->stop && s->stop(s->stop_arg);
+}
+
+/* What the progress callback knows about the transfer under way. */
+struct watch {
+    struct rf_session *s;
+    CURL *c;
+    bool changes;       /* the request changes the BMC (not a GET) */
+    int64_t grace_from; /* stop seen after the request went out: waiting since */
+    bool stopped;       /* we aborted the transfer */
+};
+
+/* The whole request (headers and body) has been handed to the connection:
+ * from here on the BMC may act on it even if we hang up. */
+static bool request_sent(CURL *c, curl_off_t ultotal, curl_off_t ulnow)
+{
+    curl_off_t pre = 0;
+    if (curl_easy_getinfo(c, CURLINFO_PRETRANSFER_TIME_T, &pre) != CURLE_OK || pre <= 0)
+        return false;
+    return ultotal <= 0 || ulnow >= ultotal;
+}
+
+/* curl's progress callback: a non-zero return aborts the transfer.  curl
+ * calls it on every turn of run_transfer (every RF_WATCH_MS at the latest)
+ * and as data moves, so a stop is seen within about 0.1 s. */
 static int on_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
                        curl_off_t ulnow)
 {
-    (void)dltotal, (void)dlnow, (void)ultotal, (void)ulnow;
-    struct rf_session *s = arg;
-    /* curl calls this for every chunk; asking the job engine (a lock)
-     * ten times a second is plenty. */
+    (void)dltotal, (void)dlnow;
+    struct watch *w = arg;
+    struct rf_session *s = w->s;
     int64_t now = ul_mono_ms();
-    if (now - s->stop_checked_ms < 100)
+    if (w->grace_from) {
+        if (now - w->grace_from < RF_SENT_GRACE_MS)
+            return 0;
+        w->stopped = true;
+        return 1;
+    }
+    /* Asking the job engine (a lock) ten times a second is plenty. */
+    if (now - s->stop_checked_ms < RF_WATCH_MS)
         return 0;
     s->stop_checked_ms = now;
-    return s->stop && s->stop(s->stop_arg) ? 1 : 0;
+    if (!rf_should_stop(s))
+        return 0;
+    if (w->changes && request_sent(w->c, ultotal, ulnow)) {
+        /* The BMC has the request and may be acting on it (a login making
+         * a session, a reset): wait a little for its answer, so that we
+         * know what happened and hold the session's token, rather than
+         * hang up on it. */
+        w->grace_from = now;
+        return 0;
+    }
+    w->stopped = true;
+    return 1;
+}
+
+/* Run the transfer set up on s->curl to its end.  Through the session's
+ * multi handle rather than curl_easy_perform, which waits up to a second
+ * between two looks at a silent connection: here curl is asked every
+ * RF_WATCH_MS, so the progress callback (on_progress) sees a stop within
+ * that.  The multi handle holds the session's connection between requests. */
+static CURLcode run_transfer(struct rf_session *s)
+{
+    CURLcode cc = CURLE_FAILED_INIT; /* unless curl reports the transfer done */
+    if (curl_multi_add_handle(s->multi, s->curl) != CURLM_OK)
+        return cc;
+    for (bool done = false; !done;) {
+        int running = 0, queued;
+        if (curl_multi_perform(s->multi, &running) != CURLM_OK)
+            break;
+        CURLMsg *msg;
+        while ((msg = curl_multi_info_read(s->multi, &queued))) {
+            if (msg->msg == CURLMSG_DONE && msg->easy_handle == s->curl) {
+                cc = msg->data.result;
+                done = true;
+            }
+        }
+        if (done || !running)
+            break;
+        if (curl_multi_poll(s->multi, NULL, 0, RF_WATCH_MS, NULL) != CURLM_OK)
+            break;
+    }
+    curl_multi_remove_handle(s->multi, s->curl);
+    return cc;
 }
 
 static void perform_once(struct rf_session *s, const char *method, const char *path,
@@ -253,20 +342,24 @@ static void perform_once(struct rf_session *s, const char *method, const char *p
     struct xfer x = {.r = r};
     struct curl_slist *h = NULL;
     char *url = xasprintf("%s%s", s->base_url, path);
+    struct watch w = {.s = s, .c = c, .changes = mime || strcmp(method, "GET") != 0};
     rf_reply_free(r);
     memset(a, 0, sizeof(*a));
     curl_easy_reset(c); /* keeps the connection cache: only options go */
     if (s->deadline_ms) {
         /* No call outlives the job (an image push may otherwise run an hour). */
         int64_t left = s->deadline_ms - ul_mono_ms();
-        if (left < timeout_ms)
+        if (left < timeout_ms) {
             timeout_ms = left > 200 ? (int)left : 200;
+            a->by_deadline = true;
+        }
     }
-    /* Never a login (auth false): cut short, it could leave a session open
-     * on the BMC that we hold no token for. */
-    if (s->stop && auth) {
+    a->timeout_ms = timeout_ms;
+    /* Every request answers to the job, the first GET and the login too
+     * (see on_progress for what is waited for once sent). */
+    if (s->stop) {
         curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
-        curl_easy_setopt(c, CURLOPT_XFERINFODATA, s);
+        curl_easy_setopt(c, CURLOPT_XFERINFODATA, &w);
         curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
     }
 
@@ -328,8 +421,10 @@ static void perform_once(struct rf_session *s, const char *method, const char *p
             curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
         }
     }
-    a->cc = curl_easy_perform(c);
+    a->cc = run_transfer(s);
     a->too_big = x.too_big;
+    a->sent_then_stopped = w.stopped && w.grace_from != 0;
+    s->unanswered = a->cc != CURLE_OK;
     long status = 0;
     curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
     r->status = a->cc == CURLE_OK ? status : 0;
@@ -342,6 +437,8 @@ static void perform_once(struct rf_session *s, const char *method, const char *p
     if (mime)
         curl_easy_setopt(c, CURLOPT_MIMEPOST, NULL);
     curl_easy_setopt(c, CURLOPT_PASSWORD, "");
+    curl_easy_setopt(c, CURLOPT_XFERINFODATA, NULL);
+    curl_easy_setopt(c, CURLOPT_NOPROGRESS, 1L);
     free_headers(h);
     free(url);
 }
@@ -379,6 +476,11 @@ static ul_err curl_error(struct rf_session *s, const char *method, const char *p
         return ul_errmsg_set(em, UL_ERR_UNREACHABLE, "node %s: %s %s: cannot connect: %s", s->node,
                              method, path, detail);
     case CURLE_OPERATION_TIMEDOUT:
+        if (a->by_deadline)
+            return ul_errmsg_set(em, UL_ERR_TIMEOUT,
+                                 "node %s: %s %s: no reply within %d ms, the time the job had "
+                                 "left before its timeout",
+                                 s->node, method, path, timeout_ms);
         if (!a->connected)
             return ul_errmsg_set(em, UL_ERR_UNREACHABLE,
                                  "node %s: %s %s: no connection within %d ms", s->node, method,
@@ -405,9 +507,15 @@ static ul_err curl_error(struct rf_session *s, const char *method, const char *p
                              "HTTP? then use http://host:port): %s",
                              s->node, method, path, detail);
     case CURLE_ABORTED_BY_CALLBACK:
+        if (a->sent_then_stopped)
+            return ul_errmsg_set(em, UL_ERR_INTERRUPTED,
+                                 "node %s: %s %s: stopped (job canceled or daemon stopping) "
+                                 "after the request was sent; no reply within %d ms, so whether "
+                                 "the BMC acted on it is unknown",
+                                 s->node, method, path, RF_SENT_GRACE_MS);
         return ul_errmsg_set(em, UL_ERR_INTERRUPTED,
-                             "node %s: %s %s: stopped: the job was canceled, timed out or the "
-                             "daemon is stopping",
+                             "node %s: %s %s: stopped: the job was canceled or the daemon is "
+                             "stopping",
                              s->node, method, path);
     case CURLE_WRITE_ERROR:
         if (a->too_big)
@@ -527,7 +635,9 @@ ul_err rf_status_error(struct rf_session *s, const char *method, const char *pat
 
 /* ---- requests with retries and re-login ---- */
 
-static void backoff(struct rf_session *s, int attempt, int retry_after_s, int timeout_ms)
+/* Sleep before a retry; false when the job must stop first (the sleep
+ * answers to cancel and shutdown, and never runs past the deadline). */
+static bool backoff(struct rf_session *s, int attempt, int retry_after_s, int timeout_ms)
 {
     int64_t ms = (int64_t)RF_BACKOFF_MS << attempt;
     if (ms > RF_BACKOFF_MAX_MS)
@@ -539,7 +649,38 @@ static void backoff(struct rf_session *s, int attempt, int retry_after_s, int ti
         ms = (int64_t)retry_after_s * 1000 < cap ? (int64_t)retry_after_s * 1000 : cap;
     }
     ul_debug("node %s: retrying in %lld ms", s->node, (long long)ms);
-    ul_sleep_ms(ms);
+    int64_t end = ul_mono_ms() + ms;
+    if (s->deadline_ms && end > s->deadline_ms)
+        end = s->deadline_ms;
+    for (;;) {
+        if (rf_should_stop(s))
+            return false;
+        int64_t left = end - ul_mono_ms();
+        if (left <= 0)
+            return true;
+        ul_sleep_ms(left < 50 ? left : 50);
+    }
+}
+
+/* Before each attempt: the job may have been stopped since the last one.
+ * Nothing is sent then.  (A job out of time still gets its request, with the
+ * 200 ms floor of perform_once: a last read says where the BMC stands, "soft
+ * off accepted but the host still reads on"; retries stop at the deadline.) */
+static ul_err may_send(struct rf_session *s, const char *method, const char *path,
+                       ul_errmsg *em)
+{
+    if (rf_should_stop(s))
+        return ul_errmsg_set(em, UL_ERR_INTERRUPTED,
+                             "node %s: %s %s: not sent: the job was canceled or the daemon is "
+                             "stopping",
+                             s->node, method, path);
+    return UL_OK;
+}
+
+/* The bound job has no time left: no more retries. */
+static bool out_of_time(const struct rf_session *s)
+{
+    return s->deadline_ms && ul_mono_ms() >= s->deadline_ms;
 }
 
 static ul_err request_ex(struct rf_session *s, const char *method, const char *path,
@@ -552,6 +693,11 @@ static ul_err request_ex(struct rf_session *s, const char *method, const char *p
         timeout_ms = s->opt.timeout_ms ? s->opt.timeout_ms : s->timeout_ms;
     struct attempt a;
     for (int attempt = 0;;) {
+        ul_err rc = may_send(s, method, path, em);
+        if (rc != UL_OK) {
+            rf_reply_free(r);
+            return rc;
+        }
         perform_once(s, method, path, body, mime, if_match, auth, timeout_ms, r, &a);
         if (a.cc == CURLE_OK) {
             if (r->status == 401 && auth && relogin && !s->basic && !relogged && s->sessions_path) {
@@ -565,7 +711,7 @@ static ul_err request_ex(struct rf_session *s, const char *method, const char *p
                 free_secret(&s->token);
                 free(s->session_path);
                 s->session_path = NULL;
-                ul_err rc = rf_login(s, em);
+                rc = rf_login(s, em);
                 if (rc != UL_OK) {
                     rf_reply_free(r);
                     return rc;
@@ -573,9 +719,10 @@ static ul_err request_ex(struct rf_session *s, const char *method, const char *p
                 continue;
             }
             if (status_transient(r->status) && attempt < s->opt.retries &&
-                (!post || r->status == 503)) {
+                (!post || r->status == 503) && !out_of_time(s)) {
                 ul_debug("node %s: %s %s: HTTP %ld", s->node, method, path, r->status);
-                backoff(s, attempt, r->retry_after_s, timeout_ms);
+                if (!backoff(s, attempt, r->retry_after_s, timeout_ms))
+                    continue; /* may_send says why */
                 attempt++;
                 continue;
             }
@@ -583,14 +730,23 @@ static ul_err request_ex(struct rf_session *s, const char *method, const char *p
         }
         bool not_sent = a.cc == CURLE_COULDNT_CONNECT || a.cc == CURLE_COULDNT_RESOLVE_HOST ||
                         (a.cc == CURLE_OPERATION_TIMEDOUT && !a.connected);
-        if (curl_transient(a.cc) && !a.too_big && attempt < s->opt.retries && (!post || not_sent)) {
+        /* A timeout cut to the job's deadline is the job's timeout: no retry. */
+        bool job_out = (a.cc == CURLE_OPERATION_TIMEDOUT && a.by_deadline) || out_of_time(s);
+        if (curl_transient(a.cc) && !a.too_big && !job_out && attempt < s->opt.retries &&
+            (!post || not_sent)) {
             ul_debug("node %s: %s %s: %s", s->node, method, path,
                      a.errbuf[0] ? a.errbuf : curl_easy_strerror(a.cc));
-            backoff(s, attempt, 0, timeout_ms);
+            if (!backoff(s, attempt, 0, timeout_ms))
+                continue; /* may_send says why */
             attempt++;
             continue;
         }
-        ul_err rc = curl_error(s, method, path, &a, timeout_ms, em);
+        if (a.sent_then_stopped && !auth)
+            ul_warn("node %s: login stopped after it was sent and not answered within %d ms: "
+                    "the BMC may keep a session we hold no token for until its own "
+                    "SessionTimeout",
+                    s->node, RF_SENT_GRACE_MS);
+        rc = curl_error(s, method, path, &a, a.timeout_ms, em);
         rf_reply_free(r);
         return rc;
     }
@@ -780,8 +936,8 @@ void rf_logout(struct rf_session *s)
         struct attempt a;
         /* Short and without retries: a BMC that went away must not hold up
          * the session cache, and the session expires on its own anyway. */
-        perform_once(s, "DELETE", s->session_path, NULL, NULL, NULL, true, RF_LOGOUT_TIMEOUT_MS, &r,
-                     &a);
+        perform_once(s, "DELETE", s->session_path, NULL, NULL, NULL, true,
+                     s->unanswered ? RF_LOGOUT_SILENT_MS : RF_LOGOUT_TIMEOUT_MS, &r, &a);
         if (a.cc != CURLE_OK || r.status >= 300)
             ul_debug("node %s: logout: %s", s->node,
                      a.cc != CURLE_OK ? curl_easy_strerror(a.cc) : "refused");

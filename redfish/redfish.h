@@ -70,15 +70,18 @@ struct rf_session {
     char *password; /* kept to log in again after a 401; wiped on close */
     struct rf_options opt;
     int timeout_ms;
-    CURL *curl;          /* one easy handle: keeps the connection alive */
+    CURL *curl;          /* one easy handle ... */
+    CURLM *multi;        /* ... run through one multi handle: keeps the connection alive */
     char *token;         /* X-Auth-Token; never logged; wiped on close */
     char *session_path;  /* our Session resource, deleted at close */
     char *sessions_path; /* the Sessions collection, to log in again */
     bool basic;          /* HTTP basic authentication instead of a session */
     bool expand;         /* the service takes $expand=. (ExpandQuery.NoLinks) */
     bool expand_levels;  /* ... with ($levels=n) */
-    json_object *root;   /* the service root, read at open */
-    char *system_path;   /* the ComputerSystem this node is */
+    json_object *root;   /* the service root, read on first use (rf_connect) */
+    bool need_login;     /* root read, login still to do */
+    char *ep_path;       /* the endpoint's path (a system), or NULL */
+    char *system_path;   /* the ComputerSystem this node is; set: the session is set up */
     /* Found by following links once per session (links do not move while
      * a BMC runs); NULL until then, and again after a cached path answered
      * 404 (a firmware update moved it). */
@@ -93,6 +96,7 @@ struct rf_session {
     bool (*stop)(void *arg);
     void *stop_arg;
     int64_t stop_checked_ms; /* when stop was last asked */
+    bool unanswered;         /* the last request got no reply (timeout, stop, drop) */
 };
 
 /* The Redfish session behind a table session (NULL stays NULL). */
@@ -166,9 +170,21 @@ ul_err rf_parse(struct rf_session *s, const char *method, const char *path, cons
 /* Append s JSON-escaped (with quotes) to buf; false when it does not fit. */
 bool rf_json_quote(char *buf, size_t size, size_t *used, const char *str);
 
-/* The driver's bind_job slot (http.c). */
+/* The driver's bind_job slot (http.c).  Every request after it, the
+ * session's first GET and its login included, is bounded by deadline_ms and
+ * stopped once stop(arg) says so: a GET at once, a request that changes the
+ * BMC and has already been sent after a short grace for its reply (http.c
+ * RF_SENT_GRACE_MS).  Stopped requests return UL_ERR_INTERRUPTED, requests
+ * cut by the deadline UL_ERR_TIMEOUT. */
 void rf_bind_job(struct ul_bmc_session *bs, int64_t deadline_ms, bool (*stop)(void *arg),
                  void *arg);
+/* The bound job must stop (canceled, or the daemon is stopping). */
+bool rf_should_stop(struct rf_session *s);
+
+/* Set the session up on first use: read the service root, log in, find the
+ * node's system (driver.c).  Every driver entry point calls it first; open
+ * sends nothing, because it runs before the session is bound to its job. */
+ul_err rf_connect(struct rf_session *s, ul_errmsg *em);
 
 /* Zero memory the compiler may not optimise away; NULL-safe. */
 void rf_wipe(void *p, size_t n);

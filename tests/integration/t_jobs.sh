@@ -18,7 +18,8 @@ ul_node_add p2 '{"options":{"power":"on"}}'
 ul_node_add unreach '{"options":{"fail":"unreachable"}}'
 ul_node_add badauth '{"options":{"fail":"auth"},"username":"root","password":"wrong"}'
 ul_node_add slow '{"options":{"delay_ms":5000}}'
-ul_node_add lock '{"options":{"delay_ms":2000}}'
+# Every call to 'lock' takes 5 s: see "the per-node lock" below for why.
+ul_node_add lock '{"options":{"delay_ms":5000}}'
 
 # power NODE ACTION: run a power job to its end (as the operator).
 power() {
@@ -114,11 +115,20 @@ assert_json .error.code timeout
 [ $((SECONDS - t0)) -le 8 ] || ul_fail "the 1 s job took $((SECONDS - t0)) s to time out"
 
 # ---- the per-node lock, queueing and cancellation -------------------------------------
-# A: power on a BMC whose calls take 2 s (read, set, read back: ~6 s).
+# A: power on a BMC whose calls take 5 s each (read, set, read back).  A fake
+# BMC call cannot be interrupted: a cancel is honoured at the step boundary
+# after the call under way.  So the test waits until A is in its first call
+# (its progress says so), runs the checks that need a busy node, and cancels
+# A while that first call is still under way: the later steps (set, read
+# back) must not run, which C's reading of the power state shows.  The only
+# time this leans on is a handful of API calls taking less than the 5 s of
+# that one BMC call; it says so if they did not.
 ul_api -t "$OPER" POST /api/v1/nodes/lock/power '{"action":"on"}'
 assert_status 202 "job A"
 A=$(ul_jq .job.id)
-wait_job_state "$A" running 5
+wait_job_state "$A" running 10
+wait_json "/api/v1/jobs/$A" .message "reading power state" 10
+A_STEP1=$SECONDS
 # B: queued behind A on the same node.
 ul_api -t "$OPER" POST /api/v1/nodes/lock/power '{"action":"status"}'
 assert_status 202 "job B"
@@ -127,7 +137,6 @@ B=$(ul_jq .job.id)
 ul_api -t "$OPER" POST /api/v1/nodes/lock/power '{"action":"status"}'
 assert_status 202 "job C"
 C=$(ul_jq .job.id)
-sleep 0.3
 ul_api GET "/api/v1/jobs/$B"
 assert_json .state queued "B behind A on the same node"
 ul_api GET "/api/v1/jobs/$C"
@@ -153,17 +162,24 @@ assert_json .started_at null "B never started"
 assert_json .error.code canceled
 assert_json .attempts 0
 
-# Cancel the running job: it stops at its next step.
+# Cancel the running job, still in its first BMC call: it stops at the next
+# step boundary, before sending the power on.
 ul_api -t "$OPER" POST "/api/v1/jobs/$A/cancel"
 assert_status 202 "cancel running A"
 assert_json '.state | IN("running","canceled")' true
-wait_job "$A" 10
+assert_json .message "reading power state" \
+    "A still in its first BMC call when canceled ($((SECONDS - A_STEP1)) s after it began; the call takes 5 s)"
+wait_job "$A" 15
 assert_json .state canceled "A after cancel"
 assert_json .error.code canceled
+assert_json .message "reading power state" "A went no further than its first step"
+assert_json .result null "A has no result"
 
-# C still runs once the node is free.
-wait_job "$C" 10
+# C still runs once the node is free, and finds the power as A left it: off,
+# the power on was never sent.
+wait_job "$C" 20
 assert_json .state succeeded "C after A was canceled"
+assert_json .result.power off "power after A was canceled before its power on"
 
 # Canceling finished jobs is a conflict and changes nothing.
 for id in "$B" "$A" "$C" "$ON_JOB" "$UNREACH_JOB"; do
