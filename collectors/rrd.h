@@ -88,6 +88,11 @@ ul_err rrdw_archives_parse(struct rrdw_archives *a, const char *spec, ul_errmsg 
  * level and CF) with one data source.  0 when a is invalid. */
 uint64_t rrdw_bytes_per_sensor(const struct rrdw_archives *a);
 
+/* The [rrd] section's validator (ul_config_add_validator): rrd.archives
+ * parses and rrd.rrdcached has an address's shape.  rrd_config.c. */
+struct ul_config;
+ul_err rrdw_config_check(const struct ul_config *cfg, ul_errmsg *em);
+
 typedef struct rrdw rrdw;
 
 /* Open the history store under root_dir (created if missing, mode 0755).

@@ -328,3 +328,42 @@ ul_err ul_config_load_file(struct ul_config *cfg, const char *path, ul_errmsg *e
     fclose(f);
     return rc;
 }
+
+/* ---- validators ---- */
+
+static struct {
+    const char *section;
+    ul_config_validator fn;
+} validators[UL_CONFIG_MAX_VALIDATORS];
+static size_t nvalidators;
+
+void ul_config_add_validator(const char *section, ul_config_validator fn)
+{
+    for (size_t i = 0; i < nvalidators; i++)
+        if (validators[i].fn == fn)
+            return; /* registered twice (a test that starts twice): once is enough */
+    if (nvalidators < UL_CONFIG_MAX_VALIDATORS) {
+        validators[nvalidators].section = section;
+        validators[nvalidators++].fn = fn;
+    }
+}
+
+ul_err ul_config_validate(const struct ul_config *cfg, ul_errmsg *em)
+{
+    for (size_t i = 0; i < nvalidators; i++) {
+        ul_err rc = validators[i].fn(cfg, em);
+        if (rc != UL_OK) {
+            ul_errmsg_prefix(em, "[%s]", validators[i].section);
+            return rc;
+        }
+    }
+    return UL_OK;
+}
+
+size_t ul_config_validators(const char **sections, size_t max)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < nvalidators && n < max; i++)
+        sections[n++] = validators[i].section;
+    return n;
+}

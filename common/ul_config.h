@@ -78,6 +78,23 @@ ul_err ul_config_set_arg(struct ul_config *cfg, const char *arg, ul_errmsg *em);
 
 void ul_config_free(struct ul_config *cfg);
 
+/* ---- validators: each module checks its own section ----
+ * A key's type and range are checked as it is set; what only the module
+ * that uses a section understands (an RRD archive layout, how many job
+ * workers polls keep) is checked by that module's validator, registered
+ * here before the configuration is used.  `underlayd --check-config` and a
+ * normal start run the same validators, so a bad value is caught by both.
+ * Registration happens in main() before any thread starts. */
+typedef ul_err (*ul_config_validator)(const struct ul_config *cfg, ul_errmsg *em);
+/* Register fn for section; at most UL_CONFIG_MAX_VALIDATORS. */
+#define UL_CONFIG_MAX_VALIDATORS 32
+void ul_config_add_validator(const char *section, ul_config_validator fn);
+/* Run every registered validator; the first error names its section
+ * ("[rrd] key 'rrd.archives': ...") and is returned. */
+ul_err ul_config_validate(const struct ul_config *cfg, ul_errmsg *em);
+/* The sections with a validator, for --check-config's report. */
+size_t ul_config_validators(const char **sections, size_t max);
+
 /* Parse "host:port", "[v6]:port" or a bare port; host must be a literal
  * address.  host_out is allocated. */
 ul_err ul_parse_listen(const char *s, char **host_out, int *port_out, ul_errmsg *em);

@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "jsonv.h"
+#include "ul_config.h"
 #include "log.h"
 #include "ultime.h"
 #include "xalloc.h"
@@ -1127,6 +1128,33 @@ void jobs_free(ul_jobs *jobs)
     pthread_cond_destroy(&jobs->cond);
     pthread_cond_destroy(&jobs->clock_cond);
     free(jobs);
+}
+
+/* ---- configuration ---- */
+
+ul_err jobs_config_check(const struct ul_config *cfg, ul_errmsg *em)
+{
+    if (cfg->job_poll_workers >= cfg->job_workers && cfg->job_workers > 0)
+        return ul_errmsg_set(em, UL_ERR_INVALID,
+                             "key 'jobs.poll_workers': %d would leave none of the %d workers to "
+                             "operator jobs (at most %d)",
+                             cfg->job_poll_workers, cfg->job_workers, cfg->job_workers - 1);
+    const char *inst = cfg->job_instance ? cfg->job_instance : "";
+    if (strlen(inst) > 64)
+        return ul_errmsg_set(em, UL_ERR_INVALID,
+                             "key 'jobs.instance': longer than 64 characters");
+    for (const char *p = inst; *p; p++)
+        if (!(*p >= 'a' && *p <= 'z') && !(*p >= 'A' && *p <= 'Z') && !(*p >= '0' && *p <= '9') &&
+            !strchr("._-:", *p))
+            return ul_errmsg_set(em, UL_ERR_INVALID,
+                                 "key 'jobs.instance': '%.64s' may hold only letters, digits and "
+                                 ". _ - :",
+                                 inst);
+    /* A lease shorter than a heartbeat's round trip under load would hand
+     * running jobs to another instance for nothing. */
+    if (cfg->job_lease * 1000 < 3000)
+        return ul_errmsg_set(em, UL_ERR_INVALID, "key 'jobs.lease': at least 3 seconds");
+    return UL_OK;
 }
 
 /* ---- handler context ---- */

@@ -78,6 +78,10 @@ struct jobs_options {
                            * jobs.poll_workers); -1 leaves it */
 };
 
+/* The [jobs] section's validator (ul_config_add_validator). */
+struct ul_config;
+ul_err jobs_config_check(const struct ul_config *cfg, ul_errmsg *em);
+
 /* Create an engine over st with the given pool size and default timeout.
  * Register types, then start. */
 ul_jobs *jobs_new(ul_store *st, int workers, int default_timeout_s);

@@ -239,6 +239,14 @@ int main(int argc, char **argv)
             goto out;
         }
     }
+    /* Each module checks its own section (and --check-config runs every
+     * check a start would). */
+    ul_config_add_validator("jobs", jobs_config_check);
+    ul_config_add_validator("rrd", rrdw_config_check);
+    if (ul_config_validate(&cfg, &em) != UL_OK) {
+        fprintf(stderr, "underlayd: %s%s\n", config_path ? "" : "configuration: ", em.text);
+        goto out;
+    }
     if (check_only) {
         printf("configuration OK\n");
         exit_code = 0;

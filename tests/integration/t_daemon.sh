@@ -103,6 +103,27 @@ run_daemon -c "$BAD" --check-config
 assert_eq "$RC" 1 "a line without '='"
 assert_contains "$OUT" "line 2"
 
+# Each module's own checks run in --check-config too (before they ran only
+# at start, after the store was opened).
+printf '[rrd]\narchives = 60s:1d:AVERAGE,bogus\n' >"$BAD"
+run_daemon -c "$BAD" --check-config
+assert_eq "$RC" 1 "--check-config with a bad rrd.archives"
+assert_contains "$OUT" "[rrd]" "the section named"
+assert_contains "$OUT" "rrd.archives"
+printf '[rrd]\nrrdcached = localhost\n' >"$BAD"
+run_daemon -c "$BAD" --check-config
+assert_eq "$RC" 1 "--check-config with an rrdcached address without a port"
+assert_contains "$OUT" "rrd.rrdcached"
+printf '[jobs]\nworkers = 4\npoll_workers = 4\n' >"$BAD"
+run_daemon -c "$BAD" --check-config
+assert_eq "$RC" 1 "--check-config: polls may not take every worker"
+assert_contains "$OUT" "jobs.poll_workers"
+printf '[jobs]\ninstance = two words\n' >"$BAD"
+run_daemon -c "$BAD" -d "$SCRATCH/bad-data" -l "127.0.0.1:$PORT"
+assert_eq "$RC" 1 "start with a bad jobs.instance"
+assert_contains "$OUT" "jobs.instance"
+[ ! -e "$SCRATCH/bad-data/underlay.db" ] || ul_fail "a bad [jobs] section opened the store"
+
 run_daemon -c "$UL_TMP/no-such.conf" -d "$SCRATCH/bad-data" -l "127.0.0.1:$PORT"
 assert_eq "$RC" 1 "a missing config file"
 assert_contains "$OUT" "no-such.conf"
