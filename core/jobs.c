@@ -1294,15 +1294,23 @@ void job_ctx_progress(ul_job_ctx *ctx, int pct, const char *fmt, ...)
     }
 }
 
+/* Is the step the job is in one its type says must not be cut short? */
+static bool in_uninterruptible_step(const ul_job_ctx *ctx)
+{
+    return ctx->type && ctx->step >= 0 && ctx->step < 64 &&
+           (ctx->type->uninterruptible >> ctx->step) & 1;
+}
+
 ul_err job_ctx_check(ul_job_ctx *ctx, ul_errmsg *em)
 {
     if (atomic_load(&ctx->lost))
         return ul_errmsg_set(em, UL_ERR_CONFLICT,
                              "job %lld: instance '%s' no longer holds its claim",
                              (long long)ctx->id, ctx->jobs->instance);
-    if (atomic_load(&ctx->cancel))
+    bool hold_on = in_uninterruptible_step(ctx);
+    if (atomic_load(&ctx->cancel) && !hold_on)
         return ul_errmsg_set(em, UL_ERR_CANCELED, "canceled by request");
-    if (is_stopping(ctx->jobs))
+    if (!hold_on && is_stopping(ctx->jobs))
         return ul_errmsg_set(em, UL_ERR_INTERRUPTED, "interrupted by shutdown");
     if (ul_mono_ms() >= ctx->deadline)
         return ul_errmsg_set(em, UL_ERR_TIMEOUT, "job timed out after %d s", ctx->timeout_s);

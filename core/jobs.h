@@ -67,6 +67,12 @@ struct ul_job_type {
      * operators as the job's step); NULL for a type of one step. */
     const char *const *step_names;
     int nsteps;
+    /* Steps a cancel or a shutdown must not cut short (bit s for step s):
+     * one that has sent a change the BMC is acting on and must see it
+     * through, say.  The cancel is kept and takes effect when the step
+     * ends; job_ctx_check (and so a driver's stop callback) does not report
+     * it meanwhile.  The deadline still applies.  Say why at the type. */
+    uint64_t uninterruptible;
 };
 
 /* Engine settings beyond the pool size (jobs_configure, before start). */

@@ -1221,10 +1221,37 @@ static const struct ul_job_type fanout_type = {
     .run = fanout_run,
 };
 
+/* Step 0 spins until canceled or 400 ms have passed, recording whether a
+ * cancel was seen; the type says step 0 must not be cut short. */
+static atomic_int g_firm_saw_cancel;
+static ul_err firm_run(ul_job_ctx *ctx, json_object *params, json_object **result, ul_errmsg *em)
+{
+    (void)params;
+    (void)result;
+    if (job_ctx_step(ctx) == 0) {
+        int64_t end = ul_mono_ms() + 400;
+        while (ul_mono_ms() < end) {
+            if (job_ctx_check(ctx, NULL) == UL_ERR_CANCELED)
+                atomic_store(&g_firm_saw_cancel, 1);
+            ul_sleep_ms(10);
+        }
+        job_ctx_next(ctx, 1);
+        return UL_OK;
+    }
+    return job_ctx_check(ctx, em); /* step 1 may be canceled */
+}
+
+static const struct ul_job_type firm_type = {
+    .name = "firm",
+    .run = firm_run,
+    .uninterruptible = 1u << 0,
+};
+
 static void register_step_types(ul_jobs *j)
 {
     jobs_register(j, &waiter_type);
     jobs_register(j, &fanout_type);
+    jobs_register(j, &firm_type);
 }
 
 static void start_engine_opts(struct fixture *f, ul_jobs **out, ul_store *st, int workers,
@@ -1511,6 +1538,24 @@ static void test_two_instances_share_one_store(void **state)
     store_close(st2);
 }
 
+static void test_uninterruptible_step(void **state)
+{
+    struct fixture *f = *state;
+    ul_errmsg em = {{0}};
+    atomic_store(&g_firm_saw_cancel, 0);
+    start_engine_opts(f, &f->jobs, f->st, 1, "solo", 30, 0);
+    int64_t id = submit_to(f->jobs, "firm", NULL, NULL);
+    wait_state(f->st, id, UL_JOB_RUNNING);
+    assert_int_equal(jobs_cancel(f->jobs, id, &em), UL_OK);
+    struct ul_job *j = wait_final(f->st, id);
+    /* the step ran to its end without seeing the cancel, which then took
+     * effect at the boundary */
+    assert_int_equal(atomic_load(&g_firm_saw_cancel), 0);
+    assert_int_equal(j->state, UL_JOB_CANCELED);
+    assert_int_equal(j->step, 0);
+    job_free(j);
+}
+
 static void test_polls_keep_their_workers(void **state)
 {
     struct fixture *f = *state;
@@ -1575,6 +1620,7 @@ int main(void)
         T(test_fencing_in_the_store),
         T(test_two_instances_share_one_store),
         T(test_polls_keep_their_workers),
+        T(test_uninterruptible_step),
     };
 #undef T
     return cmocka_run_group_tests(tests, NULL, NULL);
