@@ -7,8 +7,7 @@
 #include <string.h>
 
 #include "api/api_internal.h"
-#include "bmc/driver.h"
-#include "bmc/ops.h"
+#include "ops/ops.h"
 #include "core/jobs.h"
 #include "log.h"
 #include "xalloc.h"

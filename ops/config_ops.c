@@ -21,10 +21,10 @@
 #include <strings.h>
 #include <unistd.h>
 
-#include "bmc/bios.h"
-#include "bmc/config_ops.h"
+#include "ops/bios.h"
+#include "ops/config_ops.h"
 #include "bmc/driver.h"
-#include "bmc/ops.h"
+#include "ops/ops.h"
 #include "jsonv.h"
 #include "log.h"
 #include "ultime.h"

@@ -1,14 +1,14 @@
 /* config_ops.h - what the configuration jobs (bios_ops.c, raid_ops.c,
- * firmware_ops.c) share; private to bmc/.  config_ops.c holds these helpers
+ * firmware_ops.c) share; private to ops/.  config_ops.c holds these helpers
  * and registers the job types (bmc_config_ops_register in ops.h). */
-#ifndef UL_BMC_CONFIG_OPS_H
-#define UL_BMC_CONFIG_OPS_H
+#ifndef UL_OPS_CONFIG_OPS_H
+#define UL_OPS_CONFIG_OPS_H
 
 #include <json-c/json.h>
 #include <stdbool.h>
 
 #include "bmc/driver.h"
-#include "bmc/ops.h"
+#include "ops/ops.h"
 #include "core/jobs.h"
 
 /* A BMC task that shows no progress for this long fails its job. */

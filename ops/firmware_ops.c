@@ -9,10 +9,10 @@
 #include <dirent.h>
 #include <unistd.h>
 
-#include "bmc/bios.h"
-#include "bmc/config_ops.h"
+#include "ops/bios.h"
+#include "ops/config_ops.h"
 #include "bmc/driver.h"
-#include "bmc/ops.h"
+#include "ops/ops.h"
 #include "jsonv.h"
 #include "log.h"
 #include "ultime.h"
