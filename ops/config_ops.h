@@ -17,17 +17,36 @@
 /* Where uploaded firmware images wait ("" when not set). */
 const char *cfg_spool_dir(void);
 
+/* "dry_run": true in a job's params: read the BMC, plan, change nothing. */
+bool cfg_dry_run(json_object *params);
+/* End a dry run: the plan (ops/plan.h, taken) becomes the job's result,
+ * with "dry_run": true. */
+ul_err cfg_dry_run_done(ul_job_ctx *ctx, json_object *plan, json_object **result);
+
 /* "node N: WHAT not supported by this BMC" (UL_ERR_UNSUPPORTED). */
 ul_err cfg_unsupported(ul_job_ctx *ctx, const char *what, ul_errmsg *em);
 
-/* Checkpoints: {"phase", "task", "monitor", ...extra}.  The phase an
- * earlier run reached (borrowed, NULL when none); save one (before the step
- * it names is taken, so a resumed job never sends a request twice); the
- * task it recorded (false when none). */
-const char *cfg_checkpoint_phase(ul_job_ctx *ctx);
-ul_err cfg_save_phase(ul_job_ctx *ctx, const char *phase, const struct ul_task_ref *task,
-                      json_object *extra, ul_errmsg *em);
+/* Checkpoints hold data only (where a job is lives in its step, see
+ * core/jobs.h): {"task", "monitor", ...extra}, replacing what was there.
+ * The task an earlier step recorded (false when none). */
+ul_err cfg_save(ul_job_ctx *ctx, const struct ul_task_ref *task, json_object *extra, ul_errmsg *em);
 bool cfg_checkpoint_task(ul_job_ctx *ctx, struct ul_task_ref *task);
+/* A value an earlier step saved in the checkpoint (borrowed; NULL). */
+json_object *cfg_checkpoint_get(ul_job_ctx *ctx, const char *key);
+
+/* Steps that send a request the BMC must not get twice (a volume create,
+ * a firmware update, a host reset).  Such a step is recorded in the store
+ * before its request is sent: the step before it ends with
+ * cfg_enter_send_step, and in it cfg_send_fresh says whether this run is
+ * the first at it (send) or whether an earlier run, which the daemon's stop
+ * or death cut short, may have sent it (never send again).  A resumed
+ * attempt enters such a step through a park due at once (the node kept),
+ * so the step starts a fresh run; call job_ctx_check just before, so a
+ * stopping daemon leaves the job at the step before.  A restart in that
+ * instant makes the step look resumed: the job then fails without sending
+ * (safe, never twice). */
+void cfg_enter_send_step(ul_job_ctx *ctx, int step);
+bool cfg_send_fresh(ul_job_ctx *ctx);
 
 /* The failure of a job whose request may have reached the BMC before the
  * daemon died: it is not sent again; check names the command to look. */
@@ -50,6 +69,34 @@ json_object *cfg_task_json(const struct ul_task_ref *t, const struct ul_task_sta
 ul_err cfg_follow_task(ul_job_ctx *ctx, struct bmc_op *os, const struct ul_task_ref *task,
                        const char *what, int lo, int hi, int stall_s, bool accept_pending,
                        bool hold_node, bool *parked, struct ul_task_status *st, ul_errmsg *em);
+
+/* The steps of the configuration jobs that change something (their names,
+ * shown as the job's step, are in the *_step_names arrays). */
+enum bios_set_step {
+    BIOS_SET_PLAN,      /* read the BIOS and its registry, plan, write */
+    BIOS_SET_STAGED,    /* read back: the values must show as pending */
+    BIOS_SET_RESET,     /* read the power state before the reset */
+    BIOS_SET_RESETTING, /* send the reset (never twice) */
+    BIOS_SET_HOST_WAIT, /* wait for the host to come back on */
+    BIOS_SET_VERIFY,    /* wait until nothing is pending, compare */
+    BIOS_SET_NSTEPS
+};
+enum raid_step {
+    RAID_PLAN,   /* read storage, plan (create: save the volumes there before) */
+    RAID_SUBMIT, /* send the create or delete */
+    RAID_FOLLOW, /* follow the BMC's task */
+    RAID_VERIFY, /* read storage back */
+    RAID_NSTEPS
+};
+enum firmware_step {
+    FW_PLAN,   /* read the versions before */
+    FW_SUBMIT, /* send the update (never twice) */
+    FW_FOLLOW, /* follow the BMC's task, then read the versions after */
+    FW_NSTEPS
+};
+extern const char *const bios_set_step_names[BIOS_SET_NSTEPS];
+extern const char *const raid_step_names[RAID_NSTEPS];
+extern const char *const firmware_step_names[FW_NSTEPS];
 
 /* The job handlers (validate and run), by file. */
 ul_err bios_read_run(ul_job_ctx *ctx, json_object *params, json_object **result, ul_errmsg *em);

@@ -156,9 +156,9 @@ json_object *plan_boot(const struct ul_boot *current, const struct ul_boot *want
 {
     json_object *p = plan_new("boot");
     bool flags = !current->flags_unknown;
-    bool same = current->device == wanted->device &&
-                (!flags || (current->persistent == wanted->persistent &&
-                            current->uefi == wanted->uefi));
+    bool same =
+        current->device == wanted->device &&
+        (!flags || (current->persistent == wanted->persistent && current->uefi == wanted->uefi));
     json_object *from = boot_value(current, flags), *to = boot_value(wanted, true);
     if (same)
         plan_unchanged(p, "boot", from);
@@ -241,9 +241,8 @@ json_object *plan_bios(json_object *bios, json_object *registry, json_object *wa
 
 static json_object *find_id(json_object *a, const char *id)
 {
-    for (size_t i = 0; a && json_object_is_type(a, json_type_array) &&
-                       i < json_object_array_length(a);
-         i++) {
+    for (size_t i = 0;
+         a && json_object_is_type(a, json_type_array) && i < json_object_array_length(a); i++) {
         json_object *x = json_object_array_get_idx(a, i);
         const char *xid = jv_str(x, "id");
         if (xid && strcasecmp(xid, id) == 0)
@@ -316,7 +315,8 @@ json_object *plan_raid_create(json_object *storage, json_object *params)
     json_object *to = json_object_new_object();
     json_object_object_add(to, "controller", json_object_new_string(cid));
     json_object_object_add(to, "raid_type", json_object_new_string(type ? type : ""));
-    json_object_object_add(to, "drives", drives ? json_object_get(drives) : json_object_new_array());
+    json_object_object_add(to, "drives",
+                           drives ? json_object_get(drives) : json_object_new_array());
     json_object_object_add(to, "capacity_bytes", cap ? json_object_get(cap) : NULL);
     char target[96];
     snprintf(target, sizeof(target), "volume %s", name ? name : "");

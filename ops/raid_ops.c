@@ -12,6 +12,7 @@
 #include "ops/config_ops.h"
 #include "bmc/driver.h"
 #include "ops/ops.h"
+#include "ops/plan.h"
 #include "jsonv.h"
 #include "log.h"
 #include "ultime.h"
@@ -57,7 +58,7 @@ ul_err raid_create_validate(json_object *params, ul_errmsg *em)
     static const struct jv_field f[] = {
         {"controller", JV_STRING, false, 64}, {"name", JV_STRING, true, 64},
         {"raid_type", JV_STRING, true, 16},   {"drives", JV_ARRAY, false, 0},
-        {"capacity_bytes", JV_INT, false, 0},
+        {"capacity_bytes", JV_INT, false, 0}, {"dry_run", JV_BOOL, false, 0},
     };
     ul_err rc = jv_check(params, f, sizeof(f) / sizeof(f[0]), em);
     if (rc != UL_OK)
@@ -111,30 +112,11 @@ static json_object *find_id(json_object *arr, const char *id)
     return NULL;
 }
 
-/* The controller of a storage read: by id, or the only one with volumes. */
-static json_object *storage_controller(json_object *storage, const char *id)
-{
-    json_object *ctrls = NULL, *found = NULL;
-    json_object_object_get_ex(storage, "controllers", &ctrls);
-    if (id)
-        return find_id(ctrls, id);
-    for (size_t i = 0; ctrls && i < json_object_array_length(ctrls); i++) {
-        json_object *c = json_object_array_get_idx(ctrls, i);
-        if (json_object_object_get_ex(c, "volumes_path", NULL)) {
-            if (found)
-                return NULL;
-            found = c;
-        }
-    }
-    return found;
-}
-
 /* The volume ids a create recorded before it sent its request (borrowed;
  * NULL when none). */
 static json_object *before_ids(ul_job_ctx *ctx)
 {
-    json_object *cp = job_ctx_checkpoint(ctx), *ids = NULL;
-    return cp && json_object_object_get_ex(cp, "before", &ids) ? ids : NULL;
+    return cfg_checkpoint_get(ctx, "before");
 }
 
 static bool id_in(json_object *ids, const char *id)
@@ -146,104 +128,37 @@ static bool id_in(json_object *ids, const char *id)
     return false;
 }
 
-/* Check the request against what the controller reports, before sending. */
-static ul_err raid_precheck(ul_job_ctx *ctx, json_object *c, json_object *params, ul_errmsg *em)
+/* A dry run, or the plan's first refusal as the job's error. */
+static ul_err raid_plan_verdict(ul_job_ctx *ctx, json_object *params, json_object *plan,
+                                json_object **result, bool *done, ul_errmsg *em)
 {
-    const char *node = job_ctx_node(ctx);
-    const char *type = jv_str(params, "raid_type");
-    json_object *types = NULL, *drives = NULL, *known = NULL;
-    json_object_object_get_ex(c, "raid_types", &types);
-    json_object_object_get_ex(c, "drives", &known);
-    if (types && json_object_array_length(types) > 0) {
-        bool ok = false;
-        for (size_t i = 0; i < json_object_array_length(types); i++) {
-            const char *t = json_object_get_string(json_object_array_get_idx(types, i));
-            if (t && strcasecmp(t, type) == 0)
-                ok = true;
-        }
-        if (!ok)
-            return ul_errmsg_set(em, UL_ERR_INVALID,
-                                 "node %s: controller %s cannot build %s (it offers %s)", node,
-                                 jv_str(c, "id"), type, json_object_to_json_string(types));
-    }
-    json_object_object_get_ex(params, "drives", &drives);
-    for (size_t i = 0; drives && i < json_object_array_length(drives); i++) {
-        const char *id = json_object_get_string(json_object_array_get_idx(drives, i));
-        json_object *d = find_id(known, id), *vols = NULL;
-        if (!d)
-            return ul_errmsg_set(em, UL_ERR_INVALID, "node %s: controller %s has no drive '%s'",
-                                 node, jv_str(c, "id"), id);
-        if (json_object_object_get_ex(d, "volumes", &vols) && json_object_array_length(vols) > 0)
-            return ul_errmsg_set(em, UL_ERR_CONFLICT,
-                                 "node %s: drive %s already belongs to volume %s", node, id,
-                                 json_object_get_string(json_object_array_get_idx(vols, 0)));
-    }
+    const char *why;
+    *done = true;
+    if (cfg_dry_run(params))
+        return cfg_dry_run_done(ctx, json_object_get(plan), result);
+    ul_err code = plan_refusal(plan, &why);
+    if (code != UL_OK)
+        return ul_errmsg_set(em, code, "node %s: %s", job_ctx_node(ctx), why);
+    *done = false;
     return UL_OK;
 }
 
-ul_err raid_create_run(ul_job_ctx *ctx, json_object *params, json_object **result, ul_errmsg *em)
+/* PLAN: read storage, check the request against it, and record the
+ * volumes there before (the new one is told apart from an older one of the
+ * same name when only the name identifies it). */
+static ul_err raid_create_plan(ul_job_ctx *ctx, struct bmc_op *os, json_object *params,
+                               json_object **result, ul_errmsg *em)
 {
-    const char *node = job_ctx_node(ctx);
-    json_object *storage = NULL, *after = NULL;
-    const char **drives = NULL;
-    char volume_id[64] = "";
-    struct ul_task_ref task;
-    struct ul_task_status st = {0};
-    bool parked = false;
-    const char *controller = jv_str(params, "controller");
-    const char *name = jv_str(params, "name");
-    struct bmc_op os;
-    ul_err rc = bmc_op_open(ctx, &os, em);
-    if (rc != UL_OK)
-        goto out;
-    if (!os.driver->storage_read || !os.driver->volume_create) {
-        rc = cfg_unsupported(ctx, "RAID volume creation", em);
-        goto out;
-    }
-    const char *phase = cfg_checkpoint_phase(ctx);
-    if (phase && strcmp(phase, "submitting") == 0) {
-        rc = cfg_unknown_outcome(ctx, "volume creation", "underlay raid NODE show", em);
-        goto out;
-    }
-    if (cfg_checkpoint_task(ctx, &task))
-        goto follow;
-    if (phase && strcmp(phase, "created") == 0) {
-        json_object *cp = job_ctx_checkpoint(ctx), *v;
-        if (json_object_object_get_ex(cp, "volume", &v))
-            snprintf(volume_id, sizeof(volume_id), "%s", json_object_get_string(v));
-        goto verify;
-    }
+    json_object *storage = NULL, *plan = NULL;
+    bool done;
     job_ctx_progress(ctx, 15, "reading storage");
-    if ((rc = os.driver->storage_read(os.s, &storage, em)) != UL_OK)
+    ul_err rc = os->driver->storage_read(os->s, &storage, em);
+    if (rc != UL_OK)
+        return rc;
+    plan = plan_raid_create(storage, params);
+    if ((rc = raid_plan_verdict(ctx, params, plan, result, &done, em)) != UL_OK || done)
         goto out;
-    json_object *c = storage_controller(storage, controller);
-    if (!c) {
-        rc = ul_errmsg_set(em, controller ? UL_ERR_NOT_FOUND : UL_ERR_INVALID,
-                           controller ? "node %s: no storage controller '%s'"
-                                      : "node %s: %s no single controller with volumes; name one",
-                           node, controller ? controller : "there is");
-        goto out;
-    }
-    if ((rc = raid_precheck(ctx, c, params, em)) != UL_OK)
-        goto out;
-    json_object *darr = NULL, *cap = NULL;
-    json_object_object_get_ex(params, "drives", &darr);
-    json_object_object_get_ex(params, "capacity_bytes", &cap);
-    size_t n = darr ? json_object_array_length(darr) : 0;
-    drives = xcalloc(n + 1, sizeof(*drives));
-    for (size_t i = 0; i < n; i++)
-        drives[i] = json_object_get_string(json_object_array_get_idx(darr, i));
-    struct ul_volume_spec spec = {
-        .controller = jv_str(c, "id"),
-        .name = name,
-        .raid_type = jv_str(params, "raid_type"),
-        .drives = drives,
-        .ndrives = n,
-        .capacity_bytes = cap ? (uint64_t)json_object_get_int64(cap) : 0,
-    };
-    job_ctx_progress(ctx, 30, "creating %s volume '%s'", spec.raid_type, name);
-    /* The volumes there before, so that the new one is told apart from an
-     * older one of the same name when only the name identifies it. */
+    json_object *c = plan_storage_controller(storage, jv_str(params, "controller"));
     json_object *extra = json_object_new_object(), *old_vols = NULL, *ids = json_object_new_array();
     json_object_object_get_ex(c, "volumes", &old_vols);
     for (size_t i = 0; old_vols && i < json_object_array_length(old_vols); i++) {
@@ -252,43 +167,102 @@ ul_err raid_create_run(ul_job_ctx *ctx, json_object *params, json_object **resul
             json_object_array_add(ids, json_object_new_string(id));
     }
     json_object_object_add(extra, "before", ids);
-    rc = cfg_save_phase(ctx, "submitting", NULL, extra, em);
+    if (jv_str(c, "id"))
+        json_object_object_add(extra, "controller", json_object_new_string(jv_str(c, "id")));
+    rc = cfg_save(ctx, NULL, extra, em);
     json_object_put(extra);
+    if (rc == UL_OK && (rc = job_ctx_check(ctx, em)) == UL_OK)
+        cfg_enter_send_step(ctx, RAID_SUBMIT);
+out:
+    json_object_put(plan);
+    json_object_put(storage);
+    return rc;
+}
+
+/* SUBMIT: send the create (never twice). */
+static ul_err raid_create_submit(ul_job_ctx *ctx, struct bmc_op *os, json_object *params,
+                                 ul_errmsg *em)
+{
+    if (!cfg_send_fresh(ctx))
+        return cfg_unknown_outcome(ctx, "volume creation", "underlay raid NODE show", em);
+    json_object *darr = NULL, *cap = NULL, *cid = cfg_checkpoint_get(ctx, "controller");
+    json_object_object_get_ex(params, "drives", &darr);
+    json_object_object_get_ex(params, "capacity_bytes", &cap);
+    size_t n = darr ? json_object_array_length(darr) : 0;
+    const char **drives = xcalloc(n + 1, sizeof(*drives));
+    for (size_t i = 0; i < n; i++)
+        drives[i] = json_object_get_string(json_object_array_get_idx(darr, i));
+    struct ul_volume_spec spec = {
+        .controller = cid ? json_object_get_string(cid) : NULL,
+        .name = jv_str(params, "name"),
+        .raid_type = jv_str(params, "raid_type"),
+        .drives = drives,
+        .ndrives = n,
+        .capacity_bytes = cap ? (uint64_t)json_object_get_int64(cap) : 0,
+    };
+    char volume_id[64] = "";
+    struct ul_task_ref task;
+    memset(&task, 0, sizeof(task));
+    job_ctx_progress(ctx, 30, "creating %s volume '%s'", spec.raid_type, spec.name);
+    ul_err rc = os->driver->volume_create(os->s, &spec, volume_id, &task, em);
+    free(drives);
     if (rc != UL_OK)
-        goto out;
-    rc = os.driver->volume_create(os.s, &spec, volume_id, &task, em);
-    if (rc != UL_OK) {
-        cfg_save_phase(ctx, "refused", NULL, NULL, NULL);
-        goto out;
-    }
-    if (bmc_task_ref_empty(&task)) {
-        extra = json_object_new_object();
-        json_object_object_add(extra, "volume", json_object_new_string(volume_id));
-        json_object_object_add(extra, "before", json_object_get(before_ids(ctx)));
-        rc = cfg_save_phase(ctx, "created", NULL, extra, em);
-        json_object_put(extra);
-        if (rc != UL_OK)
-            goto out;
-        goto verify;
-    }
-    extra = json_object_new_object();
+        return rc;
+    json_object *extra = json_object_new_object();
     json_object_object_add(extra, "before", json_object_get(before_ids(ctx)));
-    rc = cfg_save_phase(ctx, "following", &task, extra, em);
+    if (volume_id[0])
+        json_object_object_add(extra, "volume", json_object_new_string(volume_id));
+    rc = cfg_save(ctx, &task, extra, em);
     json_object_put(extra);
-    if (rc != UL_OK)
-        goto out;
-follow:
-    /* A volume builds on the controller by itself: other operations may
-     * use the BMC meanwhile, so the node is not held. */
-    if ((rc = cfg_follow_task(ctx, &os, &task, "volume creation", 40, 80, DEFAULT_STALL_S, false, false,
-                              &parked, &st, em)) != UL_OK ||
-        parked)
-        goto out;
-verify:
+    if (rc == UL_OK)
+        job_ctx_next(ctx, bmc_task_ref_empty(&task) ? RAID_VERIFY : RAID_FOLLOW);
+    return rc;
+}
+
+/* FOLLOW: a volume builds (or goes) on the controller by itself: other
+ * operations may use the BMC meanwhile, so the node is not held.  The
+ * task's last state is kept for the result. */
+static ul_err raid_follow(ul_job_ctx *ctx, struct bmc_op *os, const char *what, ul_errmsg *em)
+{
+    struct ul_task_ref task;
+    struct ul_task_status st = {0};
+    bool parked = false;
+    if (!cfg_checkpoint_task(ctx, &task))
+        return ul_errmsg_set(em, UL_ERR_INTERNAL, "node %s: %s: no task to follow",
+                             job_ctx_node(ctx), what);
+    ul_err rc = cfg_follow_task(ctx, os, &task, what, 40, 80, DEFAULT_STALL_S, false, false,
+                                &parked, &st, em);
+    if (rc != UL_OK || parked)
+        return rc;
+    json_object *extra = json_object_new_object(), *cp = job_ctx_checkpoint(ctx);
+    if (cp) {
+        json_object_object_foreach(cp, k, v)
+        {
+            if (strcmp(k, "task") != 0 && strcmp(k, "monitor") != 0 && strcmp(k, "follow") != 0)
+                json_object_object_add(extra, k, json_object_get(v));
+        }
+    }
+    json_object_object_add(extra, "task_done", cfg_task_json(&task, &st));
+    rc = cfg_save(ctx, NULL, extra, em);
+    json_object_put(extra);
+    if (rc == UL_OK)
+        job_ctx_next(ctx, RAID_VERIFY);
+    return rc;
+}
+
+/* VERIFY: the new volume is there, built as asked. */
+static ul_err raid_create_verify(ul_job_ctx *ctx, struct bmc_op *os, json_object *params,
+                                 json_object **result, ul_errmsg *em)
+{
+    const char *node = job_ctx_node(ctx), *name = jv_str(params, "name");
+    json_object *after = NULL, *vid_j = cfg_checkpoint_get(ctx, "volume");
+    const char *volume_id = vid_j ? json_object_get_string(vid_j) : "";
     job_ctx_progress(ctx, 85, "verifying the new volume");
-    if ((rc = os.driver->storage_read(os.s, &after, em)) != UL_OK)
-        goto out;
-    json_object *ac = storage_controller(after, controller), *vols = NULL, *vol = NULL;
+    ul_err rc = os->driver->storage_read(os->s, &after, em);
+    if (rc != UL_OK)
+        return rc;
+    json_object *ac = plan_storage_controller(after, jv_str(params, "controller")), *vols = NULL,
+                *vol = NULL;
     if (ac)
         json_object_object_get_ex(ac, "volumes", &vols);
     if (volume_id[0])
@@ -332,23 +306,54 @@ verify:
     }
     *result = json_object_new_object();
     json_object_object_add(*result, "volume", json_object_get(vol));
-    if (!bmc_task_ref_empty(&task))
-        json_object_object_add(*result, "task", cfg_task_json(&task, &st));
+    json_object *task = cfg_checkpoint_get(ctx, "task_done");
+    if (task)
+        json_object_object_add(*result, "task", json_object_get(task));
     job_ctx_progress(ctx, 100, "volume %s (%s) created and verified", jv_str(vol, "id"),
                      got ? got : jv_str(params, "raid_type"));
 out:
-    bmc_op_close(ctx, &os, rc);
-    free(drives);
-    json_object_put(storage);
     json_object_put(after);
     return rc;
 }
 
+ul_err raid_create_run(ul_job_ctx *ctx, json_object *params, json_object **result, ul_errmsg *em)
+{
+    int step = job_ctx_step(ctx);
+    struct bmc_op os;
+    ul_err rc = bmc_op_open(ctx, &os, em);
+    if (rc != UL_OK)
+        goto out;
+    if (!os.driver->storage_read || !os.driver->volume_create) {
+        rc = cfg_unsupported(ctx, "RAID volume creation", em);
+        goto out;
+    }
+    switch (step) {
+    case RAID_PLAN:
+        rc = raid_create_plan(ctx, &os, params, result, em);
+        break;
+    case RAID_SUBMIT:
+        rc = raid_create_submit(ctx, &os, params, em);
+        break;
+    case RAID_FOLLOW:
+        rc = raid_follow(ctx, &os, "volume creation", em);
+        break;
+    case RAID_VERIFY:
+        rc = raid_create_verify(ctx, &os, params, result, em);
+        break;
+    default:
+        rc = ul_errmsg_set(em, UL_ERR_INTERNAL, "node %s: RAID job at unknown step %d",
+                           job_ctx_node(ctx), step);
+    }
+out:
+    bmc_op_close(ctx, &os, rc);
+    return rc;
+}
 ul_err raid_delete_validate(json_object *params, ul_errmsg *em)
 {
     static const struct jv_field f[] = {
         {"controller", JV_STRING, false, 64},
         {"volume", JV_STRING, true, 64},
+        {"dry_run", JV_BOOL, false, 0},
     };
     ul_err rc = jv_check(params, f, sizeof(f) / sizeof(f[0]), em);
     if (rc == UL_OK && !jv_str(params, "volume")[0])
@@ -356,16 +361,60 @@ ul_err raid_delete_validate(json_object *params, ul_errmsg *em)
     return rc;
 }
 
-ul_err raid_delete_run(ul_job_ctx *ctx, json_object *params, json_object **result, ul_errmsg *em)
+/* PLAN: nothing to read for a delete (a dry run reads storage and
+ * plans); SUBMIT sends the DELETE.  Deleting twice is harmless: after a run
+ * that died while sending, the DELETE goes again, and "no such volume" then
+ * means it went through. */
+static ul_err raid_delete_submit(ul_job_ctx *ctx, struct bmc_op *os, json_object *params,
+                                 ul_errmsg *em)
 {
-    const char *node = job_ctx_node(ctx);
-    const char *controller = jv_str(params, "controller");
     const char *volume = jv_str(params, "volume");
-    json_object *after = NULL;
+    bool again = !cfg_send_fresh(ctx);
     struct ul_task_ref task;
     memset(&task, 0, sizeof(task));
-    struct ul_task_status st = {0};
-    bool parked = false;
+    job_ctx_progress(ctx, 30, "deleting volume %s", volume);
+    ul_err rc = os->driver->volume_delete(os->s, jv_str(params, "controller"), volume, &task, em);
+    if (rc == UL_ERR_NOT_FOUND && again) {
+        job_ctx_next(ctx, RAID_VERIFY);
+        return UL_OK;
+    }
+    if (rc != UL_OK)
+        return rc;
+    if ((rc = cfg_save(ctx, &task, NULL, em)) == UL_OK)
+        job_ctx_next(ctx, bmc_task_ref_empty(&task) ? RAID_VERIFY : RAID_FOLLOW);
+    return rc;
+}
+
+static ul_err raid_delete_verify(ul_job_ctx *ctx, struct bmc_op *os, json_object *params,
+                                 json_object **result, ul_errmsg *em)
+{
+    const char *volume = jv_str(params, "volume");
+    json_object *after = NULL;
+    job_ctx_progress(ctx, 85, "verifying the volume is gone");
+    ul_err rc = os->driver->storage_read(os->s, &after, em);
+    if (rc != UL_OK)
+        return rc;
+    json_object *c = plan_storage_controller(after, jv_str(params, "controller")), *vols = NULL;
+    if (c)
+        json_object_object_get_ex(c, "volumes", &vols);
+    if (find_id(vols, volume)) {
+        rc = ul_errmsg_set(em, UL_ERR_REJECTED,
+                           "node %s: the BMC reported success but volume %s is still there",
+                           job_ctx_node(ctx), volume);
+    } else {
+        *result = json_object_new_object();
+        json_object_object_add(*result, "deleted", json_object_new_string(volume));
+        job_ctx_progress(ctx, 100, "volume %s deleted", volume);
+    }
+    json_object_put(after);
+    return rc;
+}
+
+ul_err raid_delete_run(ul_job_ctx *ctx, json_object *params, json_object **result, ul_errmsg *em)
+{
+    int step = job_ctx_step(ctx);
+    json_object *storage = NULL, *plan = NULL;
+    bool done;
     struct bmc_op os;
     ul_err rc = bmc_op_open(ctx, &os, em);
     if (rc != UL_OK)
@@ -374,52 +423,35 @@ ul_err raid_delete_run(ul_job_ctx *ctx, json_object *params, json_object **resul
         rc = cfg_unsupported(ctx, "RAID volume deletion", em);
         goto out;
     }
-    const char *phase = cfg_checkpoint_phase(ctx);
-    /* Deleting twice is harmless: after a run that died while sending, the
-     * DELETE goes again, and "no such volume" then means it went through. */
-    bool again = phase && strcmp(phase, "submitting") == 0;
-    if (cfg_checkpoint_task(ctx, &task))
-        goto follow;
-    if (phase && strcmp(phase, "deleted") == 0)
-        goto verify;
-    job_ctx_progress(ctx, 30, "deleting volume %s", volume);
-    if ((rc = cfg_save_phase(ctx, "submitting", NULL, NULL, em)) != UL_OK)
-        goto out;
-    rc = os.driver->volume_delete(os.s, controller, volume, &task, em);
-    if (rc == UL_ERR_NOT_FOUND && again)
-        goto verify;
-    if (rc != UL_OK)
-        goto out;
-    if ((rc = cfg_save_phase(ctx, bmc_task_ref_empty(&task) ? "deleted" : "following", &task, NULL,
-                             em)) != UL_OK)
-        goto out;
-    if (bmc_task_ref_empty(&task))
-        goto verify;
-follow:
-    /* A volume builds on the controller by itself: other operations may
-     * use the BMC meanwhile, so the node is not held. */
-    if ((rc = cfg_follow_task(ctx, &os, &task, "volume deletion", 40, 80, DEFAULT_STALL_S, false, false,
-                              &parked, &st, em)) != UL_OK ||
-        parked)
-        goto out;
-verify:
-    job_ctx_progress(ctx, 85, "verifying the volume is gone");
-    if ((rc = os.driver->storage_read(os.s, &after, em)) != UL_OK)
-        goto out;
-    json_object *c = storage_controller(after, controller), *vols = NULL;
-    if (c)
-        json_object_object_get_ex(c, "volumes", &vols);
-    if (find_id(vols, volume)) {
-        rc = ul_errmsg_set(em, UL_ERR_REJECTED,
-                           "node %s: the BMC reported success but volume %s is still there", node,
-                           volume);
-        goto out;
+    switch (step) {
+    case RAID_PLAN:
+        if (cfg_dry_run(params)) {
+            job_ctx_progress(ctx, 15, "reading storage");
+            if ((rc = os.driver->storage_read(os.s, &storage, em)) != UL_OK)
+                break;
+            plan = plan_raid_delete(storage, params);
+            rc = raid_plan_verdict(ctx, params, plan, result, &done, em);
+            break;
+        }
+        if ((rc = job_ctx_check(ctx, em)) == UL_OK)
+            cfg_enter_send_step(ctx, RAID_SUBMIT);
+        break;
+    case RAID_SUBMIT:
+        rc = raid_delete_submit(ctx, &os, params, em);
+        break;
+    case RAID_FOLLOW:
+        rc = raid_follow(ctx, &os, "volume deletion", em);
+        break;
+    case RAID_VERIFY:
+        rc = raid_delete_verify(ctx, &os, params, result, em);
+        break;
+    default:
+        rc = ul_errmsg_set(em, UL_ERR_INTERNAL, "node %s: RAID job at unknown step %d",
+                           job_ctx_node(ctx), step);
     }
-    *result = json_object_new_object();
-    json_object_object_add(*result, "deleted", json_object_new_string(volume));
-    job_ctx_progress(ctx, 100, "volume %s deleted", volume);
 out:
     bmc_op_close(ctx, &os, rc);
-    json_object_put(after);
+    json_object_put(plan);
+    json_object_put(storage);
     return rc;
 }

@@ -217,7 +217,8 @@ static void test_raid_create_ok(void **state)
 {
     (void)state;
     json_object *st = J(storage_text);
-    json_object *params = J("{\"name\":\"data\",\"raid_type\":\"RAID1\",\"drives\":[\"D1\",\"D2\"]}");
+    json_object *params =
+        J("{\"name\":\"data\",\"raid_type\":\"RAID1\",\"drives\":[\"D1\",\"D2\"]}");
     expect_plan(plan_raid_create(st, params),
                 "{\"op\":\"raid.create\",\"changes\":[{\"target\":\"volume data\",\"from\":null,"
                 "\"to\":{\"controller\":\"RAID.1\",\"raid_type\":\"RAID1\","
@@ -269,18 +270,18 @@ static void test_raid_delete(void **state)
                 "\"to\":null}]}");
     json_object_put(params);
     params = J("{\"volume\":\"V7\"}");
-    expect_plan(plan_raid_delete(st, params),
-                "{\"op\":\"raid.delete\",\"unchanged\":[{\"target\":\"volume V7\",\"value\":null}]}");
+    expect_plan(
+        plan_raid_delete(st, params),
+        "{\"op\":\"raid.delete\",\"unchanged\":[{\"target\":\"volume V7\",\"value\":null}]}");
     json_object_put(params);
     json_object_put(st);
 }
 
 /* ---- firmware ---- */
 
-static const char fw_text[] =
-    "[{\"id\":\"BMC\",\"version\":\"1.0\",\"updateable\":true},"
-    "{\"id\":\"BIOS\",\"version\":\"2.1\",\"updateable\":true},"
-    "{\"id\":\"CPLD\",\"version\":\"0.3\",\"updateable\":false}]";
+static const char fw_text[] = "[{\"id\":\"BMC\",\"version\":\"1.0\",\"updateable\":true},"
+                              "{\"id\":\"BIOS\",\"version\":\"2.1\",\"updateable\":true},"
+                              "{\"id\":\"CPLD\",\"version\":\"0.3\",\"updateable\":false}]";
 
 static void test_firmware(void **state)
 {
@@ -313,16 +314,11 @@ static void test_firmware(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_power_already),
-        cmocka_unit_test(test_power_send),
-        cmocka_unit_test(test_power_unverifiable),
-        cmocka_unit_test(test_boot),
-        cmocka_unit_test(test_bios_mixed),
-        cmocka_unit_test(test_bios_apply_times),
-        cmocka_unit_test(test_raid_create_ok),
-        cmocka_unit_test(test_raid_create_refused),
-        cmocka_unit_test(test_raid_delete),
-        cmocka_unit_test(test_firmware),
+        cmocka_unit_test(test_power_already),      cmocka_unit_test(test_power_send),
+        cmocka_unit_test(test_power_unverifiable), cmocka_unit_test(test_boot),
+        cmocka_unit_test(test_bios_mixed),         cmocka_unit_test(test_bios_apply_times),
+        cmocka_unit_test(test_raid_create_ok),     cmocka_unit_test(test_raid_create_refused),
+        cmocka_unit_test(test_raid_delete),        cmocka_unit_test(test_firmware),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
