@@ -183,6 +183,13 @@ static ul_err fw_submit(ul_job_ctx *ctx, struct bmc_op *os, json_object *params,
     bool on_reset = apply && strcmp(apply, "on-reset") == 0;
     json_object *before = cfg_checkpoint_get(ctx, "before"), *tarr = NULL;
     *sent = true;
+    struct ul_task_ref answered;
+    if (cfg_checkpoint_task(ctx, &answered)) {
+        /* The BMC's task was saved before the daemon stopped, not yet the
+         * step after it: follow it. */
+        job_ctx_next(ctx, FW_FOLLOW);
+        return UL_OK;
+    }
     if (!cfg_send_fresh(ctx))
         return cfg_unknown_outcome(ctx, "firmware update", "underlay firmware NODE list", em);
     json_object_object_get_ex(params, "targets", &tarr);

@@ -183,6 +183,13 @@ out:
 static ul_err raid_create_submit(ul_job_ctx *ctx, struct bmc_op *os, json_object *params,
                                  ul_errmsg *em)
 {
+    struct ul_task_ref sent;
+    if (cfg_checkpoint_task(ctx, &sent) || cfg_checkpoint_get(ctx, "volume")) {
+        /* The BMC's answer was saved before the daemon stopped, not yet
+         * the step after it: go on from the answer. */
+        job_ctx_next(ctx, bmc_task_ref_empty(&sent) ? RAID_VERIFY : RAID_FOLLOW);
+        return UL_OK;
+    }
     if (!cfg_send_fresh(ctx))
         return cfg_unknown_outcome(ctx, "volume creation", "underlay raid NODE show", em);
     json_object *darr = NULL, *cap = NULL, *cid = cfg_checkpoint_get(ctx, "controller");
@@ -210,8 +217,8 @@ static ul_err raid_create_submit(ul_job_ctx *ctx, struct bmc_op *os, json_object
         return rc;
     json_object *extra = json_object_new_object();
     json_object_object_add(extra, "before", json_object_get(before_ids(ctx)));
-    if (volume_id[0])
-        json_object_object_add(extra, "volume", json_object_new_string(volume_id));
+    /* Saved even when empty: the answer came (see above). */
+    json_object_object_add(extra, "volume", json_object_new_string(volume_id));
     rc = cfg_save(ctx, &task, extra, em);
     json_object_put(extra);
     if (rc == UL_OK)
