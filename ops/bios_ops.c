@@ -203,6 +203,18 @@ static ul_err bios_plan_step(ul_job_ctx *ctx, struct bmc_op *os, json_object *pa
     json_object *to_write = NULL;
     json_object_object_get_ex(params, "attributes", &attrs);
     ul_err rc;
+    const char *old = cfg_legacy_phase(ctx);
+    if (old && written(ctx)) {
+        /* Left by a daemon before steps, after the write. */
+        int to = strcmp(old, "resetting") == 0                                ? BIOS_SET_HOST_WAIT
+                 : strcmp(old, "reset") == 0 || strcmp(old, "immediate") == 0 ? BIOS_SET_VERIFY
+                 : strcmp(old, "staged") == 0 ? (now ? BIOS_SET_RESET : BIOS_SET_STAGED)
+                                              : -1;
+        if (to >= 0) {
+            job_ctx_next(ctx, to);
+            return UL_OK;
+        }
+    }
     job_ctx_progress(ctx, 15, "reading BIOS attributes");
     if ((rc = os->driver->bios_read(os->s, &bios, em)) != UL_OK)
         goto out;

@@ -90,6 +90,14 @@ json_object *cfg_checkpoint_get(ul_job_ctx *ctx, const char *key)
     return cp && json_object_object_get_ex(cp, key, &v) ? v : NULL;
 }
 
+const char *cfg_legacy_phase(ul_job_ctx *ctx)
+{
+    json_object *p = cfg_checkpoint_get(ctx, "phase");
+    return job_ctx_step(ctx) == 0 && p && json_object_is_type(p, json_type_string)
+               ? json_object_get_string(p)
+               : NULL;
+}
+
 void cfg_enter_send_step(ul_job_ctx *ctx, int step)
 {
     if (job_ctx_resumed(ctx))

@@ -34,6 +34,12 @@ bool cfg_checkpoint_task(ul_job_ctx *ctx, struct ul_task_ref *task);
 /* A value an earlier step saved in the checkpoint (borrowed; NULL). */
 json_object *cfg_checkpoint_get(ul_job_ctx *ctx, const char *key);
 
+/* The phase a checkpoint written before jobs had steps holds ("submitting",
+ * "following", "staged", ...; borrowed), NULL for one of today's.  A job a
+ * daemon of that version left unfinished is at step 0 with it: its plan
+ * step goes on from the phase, never sending a request twice. */
+const char *cfg_legacy_phase(ul_job_ctx *ctx);
+
 /* Steps that send a request the BMC must not get twice (a volume create,
  * a firmware update, a host reset).  Such a step is recorded in the store
  * before its request is sent: the step before it ends with

@@ -154,6 +154,15 @@ static ul_err fw_plan(ul_job_ctx *ctx, struct bmc_op *os, json_object *params, j
 {
     json_object *before = NULL, *tarr = NULL;
     ul_err rc;
+    struct ul_task_ref task;
+    const char *old = cfg_legacy_phase(ctx);
+    if (old && (strcmp(old, "submitting") == 0 || cfg_checkpoint_task(ctx, &task))) {
+        /* Left by a daemon before steps, once the update may have gone:
+         * the submit step follows the task or says the outcome is
+         * unknown, never sending it again. */
+        job_ctx_next(ctx, cfg_checkpoint_task(ctx, &task) ? FW_FOLLOW : FW_SUBMIT);
+        return UL_OK;
+    }
     job_ctx_progress(ctx, 10, "reading firmware versions");
     if (cfg_dry_run(params)) {
         json_object *list = NULL;

@@ -151,6 +151,17 @@ static ul_err raid_create_plan(ul_job_ctx *ctx, struct bmc_op *os, json_object *
 {
     json_object *storage = NULL, *plan = NULL;
     bool done;
+    struct ul_task_ref task;
+    const char *old = cfg_legacy_phase(ctx);
+    if (old) {
+        /* Left by a daemon before steps. */
+        if (strcmp(old, "submitting") == 0)
+            return cfg_unknown_outcome(ctx, "volume creation", "underlay raid NODE show", em);
+        if (cfg_checkpoint_task(ctx, &task) || strcmp(old, "created") == 0) {
+            job_ctx_next(ctx, bmc_task_ref_empty(&task) ? RAID_VERIFY : RAID_FOLLOW);
+            return UL_OK;
+        }
+    }
     job_ctx_progress(ctx, 15, "reading storage");
     ul_err rc = os->driver->storage_read(os->s, &storage, em);
     if (rc != UL_OK)
@@ -438,6 +449,16 @@ ul_err raid_delete_run(ul_job_ctx *ctx, json_object *params, json_object **resul
                 break;
             plan = plan_raid_delete(storage, params);
             rc = raid_plan_verdict(ctx, params, plan, result, &done, em);
+            break;
+        }
+        if (cfg_legacy_phase(ctx)) {
+            /* Left by a daemon before steps: a DELETE that may have gone
+             * goes again (resumed, so "no such volume" means done). */
+            struct ul_task_ref task;
+            const char *old = cfg_legacy_phase(ctx);
+            job_ctx_next(ctx, cfg_checkpoint_task(ctx, &task) ? RAID_FOLLOW
+                              : strcmp(old, "deleted") == 0   ? RAID_VERIFY
+                                                              : RAID_SUBMIT);
             break;
         }
         if ((rc = job_ctx_check(ctx, em)) == UL_OK)

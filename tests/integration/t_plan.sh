@@ -15,6 +15,9 @@
 #   - power: the action it would send, or nothing when the host is already
 #     so; cycle says it cannot be verified; boot: the override from->to
 #   - a non-boolean dry_run is refused at submit
+#   - a volume build left by a daemon from before jobs had steps (step 0, a
+#     checkpoint with the phase "following" and the task) is followed to
+#     its end after the restart, not created again
 . "$TOP_SRCDIR/tests/lib.sh"
 
 . "$TOP_SRCDIR/tests/lib_redfish.sh"
@@ -182,5 +185,36 @@ check_then_apply() {
     [ "$(emu_holds)" != "$HOLDS" ] || ul_fail "the real run changed nothing on the emulator"
 }
 ul_check check_then_apply
+
+# A job a daemon of the version before steps left mid-task: its row is at
+# step 0 with the old checkpoint.  Made here from a real one (killed while
+# following its task, then rewritten the way that version wrote it).
+# Not in ul_check's subshell: the daemon is restarted.
+emu_faults() { # JSON: replace the faults
+    emu_curl -X POST -H 'Content-Type: application/json' \
+        --data-binary "$(jq -c '. + {clear: true}' <<<"$1")" "$EMU/_emulator/faults" >/dev/null
+}
+emu_faults '{"volume_task":true,"task_step_ms":700}'
+TASKS=$(emu_state | jq '.tasks | length')
+ul_api POST /api/v1/nodes/rf1/raid/volumes '{"name":"legacy","raid_type":"RAID1","drives":["4","5"]}'
+assert_status 202 "volume create before the kill"
+LID=$(ul_jq .job.id)
+wait_json "/api/v1/jobs/$LID" '.message | test("volume creation: task")' true 30
+ul_kill9
+CP=$(sqlite3 "$UL_DIR/underlay.db" "SELECT checkpoint FROM jobs WHERE id = $LID")
+OLD=$(jq -c '{phase: "following", task, monitor, before}' <<<"$CP")
+[ "$(jq -r .task <<<"$OLD")" != null ] || ul_fail "no task in the checkpoint: $CP"
+sqlite3 "$UL_DIR/underlay.db" \
+    "UPDATE jobs SET step = 0, step_name = NULL, checkpoint = '$OLD' WHERE id = $LID" ||
+    ul_fail "cannot rewrite job $LID"
+ul_restart
+UL_JOB=$LID
+wait_job "$LID" 60
+assert_json .state succeeded "the old job after the restart"
+assert_json .result.volume.name legacy "the volume it built"
+assert_eq "$(emu_state | jq '[.storage[].volumes[] | select(.name == "legacy")] | length')" 1 \
+    "one volume: the task was followed, the create not sent again"
+assert_eq "$(emu_state | jq '.tasks | length')" "$((TASKS + 1))" "one task on the BMC"
+emu_faults '{}'
 
 ul_stop
