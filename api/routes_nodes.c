@@ -7,9 +7,8 @@
 #include <string.h>
 
 #include "api/api_internal.h"
-#include "bmc/caps.h"
-#include "bmc/driver.h"
-#include "bmc/ops.h"
+#include "ops/caps.h"
+#include "ops/ops.h"
 #include "core/jobs.h"
 #include "log.h"
 #include "xalloc.h"
@@ -39,7 +38,7 @@ static const char *path_node(struct api_req *rq, struct api_reply *rp)
     return name;
 }
 
-/* app_hooks.node_check over the driver registry (bmc/ops.h). */
+/* app_hooks.node_check over the driver registry (ops/ops.h). */
 static ul_err hook_node_check(void *arg, const char *driver, const char *endpoint,
                               json_object *options, const char **driver_out, ul_errmsg *em)
 {

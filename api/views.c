@@ -3,7 +3,7 @@
 #include "config.h"
 
 #include "api/api_internal.h"
-#include "bmc/caps.h"
+#include "ops/caps.h"
 #include "jsonv.h"
 #include <string.h>
 

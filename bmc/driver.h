@@ -286,7 +286,7 @@ struct ul_driver {
      * "messages": [{"id", "message", "attributes": [..]}] (the service's
      * report on the last apply), "applied_at": time or null}. */
     ul_err (*bios_read)(struct ul_bmc_session *s, json_object **out, ul_errmsg *em);
-    /* The BIOS attribute registry, normalised (see bmc/bios.h); a new
+    /* The BIOS attribute registry, normalised (see ops/bios.h); a new
      * object.  UL_ERR_NOT_FOUND when the service publishes none. */
     ul_err (*bios_registry)(struct ul_bmc_session *s, json_object **out, ul_errmsg *em);
     /* Stage attribute changes (an object of name: value) to apply at `at`. */

@@ -5,7 +5,7 @@
 
 #include <stdint.h>
 
-#include "bmc/driver.h"
+#include "ops/ops.h"
 
 /* A sched_sweep_hook: arg is the rrdw handle.  Every sensor with a value is
  * written under its kind ("temperature", "fan", ...); one batch per sweep.

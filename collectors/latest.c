@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bmc/ops.h"
+#include "ops/ops.h"
 #include "hash.h"
 #include "ultime.h"
 #include "xalloc.h"

@@ -15,7 +15,7 @@
 #include <json-c/json.h>
 #include <stdint.h>
 
-#include "bmc/driver.h"
+#include "ops/ops.h"
 
 typedef struct latest latest;
 

@@ -7,7 +7,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "bmc/ops.h"
+#include "ops/ops.h"
 #include "log.h"
 #include "ultime.h"
 #include "xalloc.h"

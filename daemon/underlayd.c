@@ -18,7 +18,7 @@
 #include <sodium.h>
 
 #include "api/api.h"
-#include "bmc/ops.h"
+#include "ops/ops.h"
 #include "collectors/history.h"
 #include "collectors/latest.h"
 #include "collectors/rrd.h"

@@ -352,7 +352,7 @@ ul_err rf_inventory_read(struct ul_bmc_session *bs, json_object **out, ul_errmsg
 
 /* ---- BIOS (bios.c) ---- */
 
-/* A DMTF AttributeRegistry resource to the normalised form of bmc/bios.h
+/* A DMTF AttributeRegistry resource to the normalised form of ops/bios.h
  * (new object). */
 json_object *rf_bios_registry_normalise(json_object *reg, const char *name);
 /* The pending settings: attributes of the Settings resource whose value

@@ -104,7 +104,7 @@ done
 
 # ---- build -------------------------------------------------------------------
 
-LIBS=(collectors/libulcollectors.a bmc/libulbmc.a redfish/libulredfish.a core/libulcore.a
+LIBS=(collectors/libulcollectors.a ops/libulops.a bmc/libulbmc.a redfish/libulredfish.a core/libulcore.a
     common/libulcommon.a)
 have_build() { # DIR
     local f

@@ -17,9 +17,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bmc/caps.h"
+#include "ops/caps.h"
 #include "bmc/driver.h"
-#include "bmc/ops.h"
+#include "ops/ops.h"
 #include "core/app.h"
 #include "daemon/drivers.h"
 #include "core/jobs.h"

@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bmc/bios.h"
+#include "ops/bios.h"
 #include "jsonv.h"
 #include "redfish/redfish.h"
 #include "unit_util.h"

@@ -1,7 +1,7 @@
 /* caps.c - capability names and the job type -> capability table. */
 #include "config.h"
 
-#include "caps.h"
+#include "ops/caps.h"
 
 #include <string.h>
 

@@ -15,7 +15,7 @@
 #include <json-c/json.h>
 
 #include "core/node.h"
-#include "driver.h"
+#include "bmc/driver.h"
 #include "ul_error.h"
 
 /* The stable name of one capability bit ("power", "boot", "sensors",

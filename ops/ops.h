@@ -4,8 +4,8 @@
  * node (with its decrypted credentials) from the store, open a session
  * through the node's driver, act, and read the result back from the BMC.
  */
-#ifndef UL_BMC_OPS_H
-#define UL_BMC_OPS_H
+#ifndef UL_OPS_OPS_H
+#define UL_OPS_OPS_H
 
 #include "bmc/driver.h"
 #include "bmc/sessions.h"
