@@ -106,11 +106,15 @@ char *api_metrics_text(api_server *srv, size_t *len)
         n = 0;
     if ((size_t)n >= sizeof(tail))
         n = (int)sizeof(tail) - 1;
-    char *out = xmalloc(body_len + (size_t)n + 1);
+    char *st = stream_metrics_text(srv->sched ? sched_stream(srv->sched) : NULL);
+    size_t st_len = strlen(st);
+    char *out = xmalloc(body_len + (size_t)n + st_len + 1);
     memcpy(out, body, body_len);
-    memcpy(out + body_len, tail, (size_t)n + 1);
+    memcpy(out + body_len, tail, (size_t)n);
+    memcpy(out + body_len + (size_t)n, st, st_len + 1);
     free(body);
-    *len = body_len + (size_t)n;
+    free(st);
+    *len = body_len + (size_t)n + st_len;
     return out;
 }
 

@@ -23,6 +23,7 @@
 #include "collectors/latest.h"
 #include "collectors/rrd.h"
 #include "collectors/scheduler.h"
+#include "collectors/stream.h"
 #include "core/jobs.h"
 #include "core/secret.h"
 #include "core/store.h"
@@ -224,6 +225,7 @@ int main(int argc, char **argv)
     latest *readings = NULL;
     sched *scheduler = NULL;
     rrdw *history = NULL;
+    stream *telemetry = NULL;
     struct ul_config cfg;
     ul_errmsg em = {{0}};
     ul_config_defaults(&cfg);
@@ -336,8 +338,15 @@ int main(int argc, char **argv)
             .poll_timeout_s = cfg.bmc_timeout * 3,
             .sync_interval_s = 30,
         };
-        scheduler = sched_new(&sc, st, jobs, readings, history ? history_record_sweep : NULL,
-                              history);
+        /* The telemetry stream: its sinks, then the scheduler publishing to it. */
+        telemetry = stream_new();
+        if (stream_add_log_sink(telemetry, &em) != UL_OK ||
+            (history && history_add_sink(telemetry, history, &em) != UL_OK) ||
+            stream_start(telemetry, &em) != UL_OK) {
+            ul_error("%s", em.text);
+            goto out;
+        }
+        scheduler = sched_new(&sc, st, jobs, readings, telemetry);
         if (sched_start(scheduler, &em) != UL_OK) {
             ul_error("%s", em.text);
             goto out;
@@ -378,7 +387,8 @@ out:
     sched_stop(scheduler);  /* no new polls; running ones report back */
     jobs_free(jobs);
     sched_free(scheduler);
-    rrdw_free(history); /* after the last poll wrote to it */
+    stream_free(telemetry); /* after the last poll published; drains into history */
+    rrdw_free(history); /* after the last write to it */
     latest_free(readings);
     bmc_sessions_free(sessions); /* logs out of every BMC */
     store_close(st);

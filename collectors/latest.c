@@ -161,20 +161,35 @@ static void invalidate(latest *l)
     l->text_len = 0;
 }
 
-static enum node_health health_from_sensors(const struct ul_sensor_list *s)
+/* why (may be NULL) receives the first sensor that makes the node degraded. */
+static enum node_health health_from_sensors(const struct ul_sensor_list *s, char *why,
+                                            size_t whylen)
 {
     for (size_t i = 0; i < s->count; i++)
-        if (s->items[i].status == UL_SENSOR_WARNING || s->items[i].status == UL_SENSOR_CRITICAL)
+        if (s->items[i].status == UL_SENSOR_WARNING || s->items[i].status == UL_SENSOR_CRITICAL) {
+            if (why)
+                snprintf(why, whylen, "sensor '%s' is %s", s->items[i].name,
+                         bmc_sensor_status_name(s->items[i].status));
             return HEALTH_DEGRADED;
+        }
     return HEALTH_OK;
+}
+
+/* Caller holds l->lock; n->health already updated. */
+static struct latest_change change_of(enum node_health from, const struct lnode *n)
+{
+    struct latest_change c = {.from = from, .to = n->health};
+    return c;
 }
 
 #define NFRAG 12
 static void render_frags(const char *node, const struct ul_sensor_list *s, char *frag[NFRAG],
                          size_t len[NFRAG]);
 
-void latest_sensors_ok(latest *l, const char *node, struct ul_sensor_list *sensors,
-                       const struct ul_power_reading *pr, int64_t t, double duration_s)
+struct latest_change latest_sensors_ok(latest *l, const char *node,
+                                       struct ul_sensor_list *sensors,
+                                       const struct ul_power_reading *pr, int64_t t,
+                                       double duration_s)
 {
     char *frag[NFRAG];
     size_t fraglen[NFRAG];
@@ -194,12 +209,18 @@ void latest_sensors_ok(latest *l, const char *node, struct ul_sensor_list *senso
     n->has_pr = pr != NULL;
     if (pr)
         n->pr = *pr;
-    n->health = health_from_sensors(&n->sensors);
+    enum node_health from = n->health;
+    char why[256] = "";
+    n->health = health_from_sensors(&n->sensors, why, sizeof(why));
     n->last_success = t;
     n->k[0].polls++;
     n->k[0].last_duration_s = duration_s;
     invalidate(l);
+    struct latest_change c = change_of(from, n);
     pthread_mutex_unlock(&l->lock);
+    snprintf(c.reason, sizeof(c.reason), "%s",
+             c.to == HEALTH_OK ? "sensors poll succeeded, every sensor nominal" : why);
+    return c;
 }
 
 void latest_power_state(latest *l, const char *node, enum ul_power_state p)
@@ -213,26 +234,34 @@ void latest_power_state(latest *l, const char *node, enum ul_power_state p)
     pthread_mutex_unlock(&l->lock);
 }
 
-void latest_poll_ok(latest *l, const char *node, const char *kind, int64_t t, double duration_s)
+struct latest_change latest_poll_ok(latest *l, const char *node, const char *kind, int64_t t,
+                                    double duration_s)
 {
+    char why[256] = "";
     pthread_mutex_lock(&l->lock);
     struct lnode *n = get(l, node);
+    enum node_health from = n->health;
     struct kind_stats *k = &n->k[kind_index(kind)];
     k->polls++;
     k->last_duration_s = duration_s;
     n->last_success = t;
     if (n->health == HEALTH_UNREACHABLE || n->health == HEALTH_AUTH_FAILED ||
         n->health == HEALTH_UNKNOWN)
-        n->health = health_from_sensors(&n->sensors);
+        n->health = health_from_sensors(&n->sensors, why, sizeof(why));
     invalidate(l);
+    struct latest_change c = change_of(from, n);
     pthread_mutex_unlock(&l->lock);
+    snprintf(c.reason, sizeof(c.reason), "%s poll succeeded%s%s", kind, why[0] ? "; " : "", why);
+    return c;
 }
 
-void latest_poll_failed(latest *l, const char *node, const char *kind, ul_err rc,
-                        const char *message, int64_t t, double duration_s)
+struct latest_change latest_poll_failed(latest *l, const char *node, const char *kind,
+                                        ul_err rc, const char *message, int64_t t,
+                                        double duration_s)
 {
     pthread_mutex_lock(&l->lock);
     struct lnode *n = get(l, node);
+    enum node_health from = n->health;
     struct kind_stats *k = &n->k[kind_index(kind)];
     k->polls++;
     k->errors++;
@@ -247,7 +276,10 @@ void latest_poll_failed(latest *l, const char *node, const char *kind, ul_err rc
     else if (rc != UL_ERR_UNSUPPORTED)
         n->health = HEALTH_DEGRADED;
     invalidate(l);
+    struct latest_change c = change_of(from, n);
     pthread_mutex_unlock(&l->lock);
+    snprintf(c.reason, sizeof(c.reason), "%s poll: %s", kind, message ? message : "failed");
+    return c;
 }
 
 void latest_forget(latest *l, const char *node)
