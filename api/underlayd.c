@@ -323,6 +323,8 @@ int main(int argc, char **argv)
             ul_error("key 'rrd.rrdcached' or 'rrd.archives': %s", em.text);
             goto out;
         }
+        if (!cfg.rrd_rrdcached[0])
+            rrdw_set_coalesce(history, (unsigned)cfg.rrd_flush_interval);
         ul_info("sensor history in %s/rrd%s%s (%lu bytes per sensor)", cfg.data_dir,
                 cfg.rrd_rrdcached[0] ? " through rrdcached at " : "", cfg.rrd_rrdcached,
                 (unsigned long)rrdw_bytes_per_sensor(&arch));
