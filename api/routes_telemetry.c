@@ -69,7 +69,10 @@ void route_fleet(api_server *srv, struct api_req *rq, struct api_reply *rp)
 {
     if (!polling(srv, rp))
         return;
-    api_reply_json(rp, MHD_HTTP_OK, latest_fleet_json(srv->latest));
+    /* The cached text: no JSON objects built or serialized per request. */
+    rp->status = MHD_HTTP_OK;
+    rp->text = latest_fleet_text(srv->latest, &rp->text_len);
+    rp->content_type = "application/json";
 }
 
 char *api_metrics_text(api_server *srv, size_t *len)

@@ -63,7 +63,13 @@ void latest_forget(latest *l, const char *node);
 /* JSON views (new references); NULL when the node has no record. */
 json_object *latest_sensors_json(latest *l, const char *node);
 json_object *latest_health_json(latest *l, const char *node);
-/* Fleet summary: nodes by health and power state, total power draw. */
+/* Fleet summary: nodes by health and power state, total power draw, and per
+ * node {"node","health","power","inlet_celsius","power_watts"}.  Each node's
+ * element is rendered when that node changes and the whole text is cached
+ * until the next change, so a request costs one concatenation at most, and a
+ * copy.  latest_fleet_text: the JSON text (allocated, caller frees; *len its
+ * length); latest_fleet_json: the same parsed (a new reference). */
+char *latest_fleet_text(latest *l, size_t *len);
 json_object *latest_fleet_json(latest *l);
 
 /* The Prometheus text exposition (allocated copy; *len its length).  Uses

@@ -48,6 +48,10 @@ check_latest() {
     ul_api GET /api/v1/fleet
     assert_json '.by_health.ok >= 2' true "fleet: the IPMI nodes ok"
     assert_json '.total_power_watts > 0' true "fleet: total power draw"
+    assert_json '[.nodes[] | select(.node == "bmc0")][0].inlet_celsius' 24 "fleet: bmc0 inlet"
+    assert_json '[.nodes[] | select(.node == "bmc0")][0].health' ok "fleet: bmc0 health"
+    assert_json '.nodes_reporting_power >= 2' true "fleet: nodes reporting power"
+    assert_json '[.by_health[]] | add' "$(ul_jq '.nodes | length')" "fleet: counts add up"
     ul_api GET /api/v1/nodes/nosuch/sensors
     assert_status 404 "unknown node"
 }
