@@ -6,7 +6,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
-#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -246,11 +245,6 @@ int main(int argc, char **argv)
         goto out;
     }
     ul_log_init("underlayd", cfg.log_target, cfg.log_level);
-    /* Bound glibc's malloc arenas (default 8 per core, one per busy thread):
-     * at 1,000 BMCs 17 arenas of ~60 MB made a 1 GB RSS (docs/benchmarks.md,
-     * "Telemetry").  The environment's MALLOC_ARENA_MAX still wins. */
-    if (!getenv("MALLOC_ARENA_MAX"))
-        mallopt(M_ARENA_MAX, 2);
 
     /* Signals are taken synchronously by main; every thread created below
      * inherits the blocked mask. */
