@@ -410,10 +410,16 @@ char *stream_metrics_text(stream *s)
 static void log_deliver(void *arg, const struct stream_rec *r)
 {
     (void)arg;
-    if (r->kind == STREAM_HEALTH)
-        ul_info("node %s: health %s -> %s%s%s", r->node, latest_health_name(r->u.health.from),
-                latest_health_name(r->u.health.to), r->u.health.reason[0] ? ": " : "",
-                r->u.health.reason);
+    if (r->kind == STREAM_HEALTH) {
+        /* A node's first good poll (every node at start-up) is not news. */
+        enum ul_log_level lv = r->u.health.from == HEALTH_UNKNOWN && r->u.health.to == HEALTH_OK
+                                   ? UL_LOG_DEBUG
+                                   : UL_LOG_INFO;
+        if (ul_log_enabled(lv))
+            ul_log(lv, "node %s: health %s -> %s%s%s", r->node,
+                   latest_health_name(r->u.health.from), latest_health_name(r->u.health.to),
+                   r->u.health.reason[0] ? ": " : "", r->u.health.reason);
+    }
     else if (r->kind == STREAM_EVENT)
         ul_debug("node %s: %d new %s entries stored", r->node, r->u.event.new_entries,
                  r->u.event.source);

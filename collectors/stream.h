@@ -93,8 +93,8 @@ stream *stream_new(void);
 ul_err stream_add_sink(stream *s, const struct stream_sink_def *d, ul_errmsg *em);
 
 /* The "log" sink: each health change at info level ("node X: health ok ->
- * degraded: sensor 'CPU1 Temp' is critical"), new event-log entries at
- * debug level.  A bounded queue like any other sink: a log that stalls
+ * degraded: sensor 'CPU1 Temp' is critical"; a node's first good poll,
+ * unknown -> ok, at debug), new event-log entries at debug level.  A bounded queue like any other sink: a log that stalls
  * (syslog) drops lines, never a poll. */
 ul_err stream_add_log_sink(stream *s, ul_errmsg *em);
 
