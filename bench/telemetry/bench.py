@@ -435,10 +435,12 @@ def phase_poll(a, r):
         for i in range(a.n):
             api.req("GET", f"/api/v1/nodes/bmc{i}/history", want=200)
         res["files"] = check_files(a.rrd_dir, t0, time.time(), a.n, values)
+    elif a.mode == "nohistory":
+        res["files"] = None
     else:
         res["files"] = check_files(a.rrd_dir, t0, t1, a.n, values)
     f = res["files"]
-    if f["files"] < f["expected"] or f["fresh"] < f["expected"]:
+    if f and (f["files"] < f["expected"] or f["fresh"] < f["expected"]):
         log(f"WARNING: {a.mode}: {f['files']} RRD files ({f['expected']} expected), "
             f"{f['fresh']} written in the window")
     r.setdefault("modes", []).append(res)
@@ -517,9 +519,10 @@ def table(r):
         for m in modes:
             f = m["files"]
             line = (f"  {m['label']}: {m['sweeps']:.0f} sweeps, 0 failed, {m['overruns']:.0f} "
-                    f"overruns, {m['other_polls']:.0f} SEL/inventory polls; RRD files "
-                    f"{f['files']}/{f['expected']}, {f['fresh']} written in the window, "
-                    f"last update <= {f['lastupdate_age_max']} s old")
+                    f"overruns, {m['other_polls']:.0f} SEL/inventory polls; ")
+            line += (f"RRD files {f['files']}/{f['expected']}, {f['fresh']} written in the "
+                     f"window, last update <= {f['lastupdate_age_max']} s old" if f
+                     else "no history (rrd.enabled=0)")
             if "rrdcached_updates" in m:
                 line += (f"; rrdcached received {m['rrdcached_updates_s']:.0f} updates/s "
                          f"({m['rrdcached_cpu_value'] * 1000:.1f} us CPU each)")
@@ -618,7 +621,7 @@ def main():
     p.add_argument("--url")
     p.add_argument("--token-file")
     p.add_argument("--daemon-pid", type=int)
-    p.add_argument("--mode", choices=["default", "direct", "rrdcached", "expired"])
+    p.add_argument("--mode", choices=["default", "direct", "nohistory", "rrdcached", "expired"])
     p.add_argument("--floor")
     p.add_argument("--floor-sweeps", type=int, default=50)
     p.add_argument("--api-seconds", type=float, default=10)

@@ -30,6 +30,8 @@
 #   BENCH_RRDCACHED_WINDOW  the same for the rrdcached mode (default
 #                    BENCH_WINDOW; 0 leaves out both rrdcached modes)
 #   BENCH_API_SECONDS  API reads measured after each window (default 10; 0: none)
+#   BENCH_NOHISTORY_WINDOW  the reference mode without history (rrd.enabled=0;
+#                    default BENCH_WINDOW; 0 leaves it out)
 #   BENCH_RENDER_NODES, BENCH_RENDER_SENSORS  /metrics size (10000, 40)
 #   BENCH_KEEP=1     keep the temporary directory (logs) for a post-mortem
 set -euo pipefail
@@ -44,6 +46,7 @@ WINDOW=${BENCH_WINDOW:-55}
 EXPIRED_WINDOW=${BENCH_EXPIRED_WINDOW:-15}
 RRDCACHED_WINDOW=${BENCH_RRDCACHED_WINDOW:-$WINDOW}
 API_SECONDS=${BENCH_API_SECONDS:-10}
+NOHISTORY_WINDOW=${BENCH_NOHISTORY_WINDOW:-$WINDOW}
 RENDER_NODES=${BENCH_RENDER_NODES:-10000}
 RENDER_SENSORS=${BENCH_RENDER_SENSORS:-40}
 
@@ -54,7 +57,8 @@ N=${1:-100}
 if ! [[ $N =~ ^[1-9][0-9]*$ ]] || [ "$N" -gt 2000 ]; then
     die "N must be 1..2000, got '$N'"
 fi
-for v in INTERVAL WORKERS WINDOW EXPIRED_WINDOW RRDCACHED_WINDOW API_SECONDS RENDER_NODES \
+for v in INTERVAL WORKERS WINDOW EXPIRED_WINDOW RRDCACHED_WINDOW NOHISTORY_WINDOW API_SECONDS \
+    RENDER_NODES \
     RENDER_SENSORS; do
     [[ ${!v} =~ ^[0-9]+$ ]] || die "BENCH_$v must be a whole number"
 done
@@ -293,6 +297,10 @@ python3 "$HERE/bench.py" floor --results "$RESULTS" --n "$N" --simdir "$SIMDIR" 
 FLUSH=$((INTERVAL * 10))
 measure default "default (coalesced, ${FLUSH} s)" "$WINDOW" --set rrd.flush_interval="$FLUSH"
 measure direct "direct librrd, no coalescing" "$WINDOW" --set rrd.flush_interval=0
+# What the poll path costs without any history: the rest of the gap to the
+# floor is not RRD's.
+[ "$NOHISTORY_WINDOW" -eq 0 ] ||
+    measure nohistory "no history (reference)" "$NOHISTORY_WINDOW" --set rrd.enabled=0
 [ "$RRDCACHED_WINDOW" -gt 0 ] || { EXPIRED_WINDOW=0; SKIP_RRDCACHED=1; }
 [ -n "${SKIP_RRDCACHED:-}" ] || start_rrdcached
 [ -n "${SKIP_RRDCACHED:-}" ] ||

@@ -18,6 +18,14 @@ EMUDIR="$UL_TMP/emus"
 "$EMUCTL" start 1 auto "$EMUDIR" >/dev/null || ul_fail "Redfish emulator did not start"
 port_of() { "$SIMCTL" info "$SIMDIR" "$1" | sed -n 's/^SIM_PORT=//p'; }
 
+# rrd.flush_interval is checked: a bad value names the key, exits non-zero.
+for bad in -1 3601 soon; do
+    if out=$("$UNDERLAYD" --check-config -s rrd.flush_interval=$bad 2>&1); then
+        ul_fail "rrd.flush_interval=$bad accepted"
+    fi
+    grep -q "rrd.flush_interval" <<<"$out" || ul_fail "rrd.flush_interval=$bad: $out"
+done
+
 # Short intervals so the test sees several sweeps; short timeouts and
 # back-off so the dead BMC is noticed and retried quickly.
 ul_start -s poll.enabled=1 -s poll.sensor_interval=5 -s poll.sel_interval=5 \
