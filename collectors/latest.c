@@ -151,11 +151,15 @@ static struct lnode *get(latest *l, const char *name)
         l->nodes = xrealloc(l->nodes, l->cap * sizeof(*l->nodes));
     }
     l->nodes[l->count++] = n;
-    if (l->count > l->nbuckets)
-        rehash(l);
+    /* Chain it first: rehash() re-chains every node in l->nodes, this one
+     * included.  Chaining it after a rehash put it in its bucket twice, a
+     * self-loop in which find() spun for ever under l->lock: the 1,025th
+     * node (and the 4,097th...) froze polling and the API. */
     size_t h = hash(name) % l->nbuckets;
     n->hnext = l->buckets[h];
     l->buckets[h] = n;
+    if (l->count > l->nbuckets)
+        rehash(l);
     return n;
 }
 
