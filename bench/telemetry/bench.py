@@ -119,7 +119,9 @@ def parse_metrics(body):
 
 
 def kind_sum(d, kind):
-    return sum(v for (_, k), v in d.items() if k == kind)
+    """Over the simulated BMCs only (bmcN): fake nodes, enrolled to grow the
+    fleet the API serves, have no sensors and fail every poll."""
+    return sum(v for (n, k), v in d.items() if k == kind and n and n.startswith("bmc"))
 
 
 def curl_get(url, count):
@@ -212,8 +214,8 @@ def check_files(rrd_dir, t0, t1, nodes, values_per_node, sample=5):
 def phase_enroll(a):
     ports, _ = ib.load_sims(a.simdir, a.n)
     api = ib.Api(a.url, a.token)
-    log(f"enrolling {a.n} IPMI nodes")
-    ib.enroll(api, ports, 0)
+    log(f"enrolling {a.n} IPMI nodes and {a.fake} fake nodes")
+    ib.enroll(api, ports, a.fake)
 
 
 def threads_cpu_ms(pid):
@@ -341,7 +343,8 @@ def phase_poll(a, r):
     log(f"{a.mode}: warming up (every node swept once)")
     while True:
         m = parse_metrics(get_metrics(url))
-        swept = [n for (n, k), v in m["polls"].items() if k == "sensors" and v >= 1]
+        swept = [n for (n, k), v in m["polls"].items()
+                 if k == "sensors" and v >= 1 and n.startswith("bmc")]
         if len(swept) >= a.n:
             break
         if time.monotonic() > deadline:
@@ -401,6 +404,7 @@ def phase_poll(a, r):
         log(f"{a.mode}: API reads (node, fleet, sensors) for {a.api_seconds:.0f} s, 4 connections")
         res["api"] = api_latency(a, a.api_seconds)
         res["rss_mb"] = rss_mb(a.daemon_pid)
+        res["fleet_nodes"] = a.n + a.fake
     log(f"{a.mode}: GET /metrics x {a.metrics_gets} (curl, one connection)")
     res["metrics_get"] = curl_metrics(url, a.metrics_gets)
     if a.rrdcached_sock:
@@ -507,15 +511,17 @@ def table(r):
             out.append("Memory and API reads while the fleet is polled (4 connections, "
                        "node / fleet / sensors in turn)")
             out.append(f"{'':36}{'RSS/node':>9}{'node p50/p99':>15}{'fleet p50/p99':>16}"
-                       f"{'sensors p50/p99':>18}")
+                       f"{'sensors p50/p99':>18}   (RSS over every node enrolled)")
             for m in modes:
                 if "api" not in m:
                     continue
                 ap = m["api"]
                 cell = lambda k: f"{ap[k]['p50_ms']:.1f}/{ap[k]['p99_ms']:.1f}"  # noqa: E731
-                out.append(f"  {m['label']:34}{m['rss_mb'] * 1024 / m['n']:7.0f}KB"
+                out.append(f"  {m['label']:34}"
+                           f"{m['rss_mb'] * 1024 / m.get('fleet_nodes', m['n']):7.0f}KB"
                            f"{cell('node'):>15}{cell('fleet'):>16}{cell('sensors'):>18}"
-                           f"  (ms; {ap['fleet']['n']} fleet reads)")
+                           f"  (ms; {ap['fleet']['n']} fleet reads of "
+                           f"{m.get('fleet_nodes', m['n'])} nodes)")
         for m in modes:
             f = m["files"]
             line = (f"  {m['label']}: {m['sweeps']:.0f} sweeps, 0 failed, {m['overruns']:.0f} "
@@ -622,6 +628,7 @@ def main():
     p.add_argument("--token-file")
     p.add_argument("--daemon-pid", type=int)
     p.add_argument("--mode", choices=["default", "direct", "nohistory", "rrdcached", "expired"])
+    p.add_argument("--fake", type=int, default=0)
     p.add_argument("--floor")
     p.add_argument("--floor-sweeps", type=int, default=50)
     p.add_argument("--api-seconds", type=float, default=10)

@@ -32,6 +32,8 @@
 #   BENCH_API_SECONDS  API reads measured after each window (default 10; 0: none)
 #   BENCH_NOHISTORY_WINDOW  the reference mode without history (rrd.enabled=0;
 #                    default BENCH_WINDOW; 0 leaves it out)
+#   BENCH_FAKE       also enrol this many fake:// nodes (no sensors, every poll
+#                    "not supported"): a larger fleet for the API reads
 #   BENCH_RENDER_NODES, BENCH_RENDER_SENSORS  /metrics size (10000, 40)
 #   BENCH_KEEP=1     keep the temporary directory (logs) for a post-mortem
 set -euo pipefail
@@ -47,6 +49,7 @@ EXPIRED_WINDOW=${BENCH_EXPIRED_WINDOW:-15}
 RRDCACHED_WINDOW=${BENCH_RRDCACHED_WINDOW:-$WINDOW}
 API_SECONDS=${BENCH_API_SECONDS:-10}
 NOHISTORY_WINDOW=${BENCH_NOHISTORY_WINDOW:-$WINDOW}
+FAKE=${BENCH_FAKE:-0}
 RENDER_NODES=${BENCH_RENDER_NODES:-10000}
 RENDER_SENSORS=${BENCH_RENDER_SENSORS:-40}
 
@@ -57,7 +60,7 @@ N=${1:-100}
 if ! [[ $N =~ ^[1-9][0-9]*$ ]] || [ "$N" -gt 2000 ]; then
     die "N must be 1..2000, got '$N'"
 fi
-for v in INTERVAL WORKERS WINDOW EXPIRED_WINDOW RRDCACHED_WINDOW NOHISTORY_WINDOW API_SECONDS \
+for v in INTERVAL WORKERS WINDOW EXPIRED_WINDOW RRDCACHED_WINDOW NOHISTORY_WINDOW API_SECONDS FAKE \
     RENDER_NODES \
     RENDER_SENSORS; do
     [[ ${!v} =~ ^[0-9]+$ ]] || die "BENCH_$v must be a whole number"
@@ -262,7 +265,7 @@ DATA=$WORK/data
 mkdir -p "$DATA/rrd" && chmod 0700 "$DATA"
 # Enrol with polling off, so the scheduler finds every node at its start.
 start_daemon "$DATA" --set poll.enabled=0
-python3 "$HERE/bench.py" enroll --results "$RESULTS" --n "$N" --simdir "$SIMDIR" \
+python3 "$HERE/bench.py" enroll --results "$RESULTS" --n "$N" --fake "$FAKE" --simdir "$SIMDIR" \
     --url "$DAEMON_URL" --token-file "$DATA/admin.token" || die "enrolment failed"
 stop_pid "$DAEMON_PID"
 DAEMON_PID=""
@@ -280,7 +283,7 @@ measure() { # MODE LABEL WINDOW [UNDERLAYD ARGS...]
     python3 "$HERE/bench.py" poll --results "$RESULTS" --n "$N" --simdir "$SIMDIR" \
         --url "$DAEMON_URL" --token-file "$DATA/admin.token" --daemon-pid "$DAEMON_PID" \
         --mode "$mode" --label "$label" --interval "$INTERVAL" --workers "$WORKERS" \
-        --window "$window" --api-seconds "$API_SECONDS" \
+        --window "$window" --api-seconds "$API_SECONDS" --fake "$FAKE" \
         --rrd-dir "$DATA/rrd" "${rrdc[@]}" || die "measurement failed ($label)"
     stop_pid "$DAEMON_PID"
     DAEMON_PID=""
