@@ -143,6 +143,16 @@ static struct stream_sink_stats stats_of(stream *s, const char *name)
     return st;
 }
 
+/* The stream counts a delivery once the callback has returned: wait for it. */
+static struct stream_sink_stats wait_delivered(stream *s, const char *name, uint64_t n)
+{
+    int64_t until = ul_mono_ms() + WAIT_MS;
+    struct stream_sink_stats st = stats_of(s, name);
+    while (st.delivered < n && ul_mono_ms() < until)
+        st = stats_of(s, name);
+    return st;
+}
+
 static void publish_sweep(stream *s, int i, double v)
 {
     struct ul_sensor_list l = {0};
@@ -187,7 +197,7 @@ static void test_slow_sink_does_not_block(void **state)
     assert_int_equal(st.queue_len, 4);
 
     assert_true(rs_wait(&fast, 100));
-    st = stats_of(s, "fast");
+    st = wait_delivered(s, "fast", 100);
     assert_int_equal(st.dropped, 0);
     assert_int_equal(st.delivered, 100);
     assert_true(fast.order_ok);
@@ -283,10 +293,20 @@ static void test_shutdown_drains_or_counts(void **state)
      * queued behind it are dropped. */
     pthread_t stopper;
     assert_int_equal(pthread_create(&stopper, NULL, stop_now, s), 0);
+    /* One probe record in flight at a time, so its queue is never full: a
+     * drop can only mean the stop has begun (and, with no drain time, has
+     * marked "slow" too: sinks are stopped in the order they were added). */
     int64_t until = ul_mono_ms() + WAIT_MS;
-    while (stats_of(s, "probe").dropped == 0 && ul_mono_ms() < until)
+    uint64_t seen = 0;
+    struct stream_sink_stats ps = {.dropped = 0};
+    while (ps.dropped == 0 && ul_mono_ms() < until) {
         stream_publish_health(s, "probe0", 0, HEALTH_OK, HEALTH_OK, "");
-    assert_true(stats_of(s, "probe").dropped > 0);
+        do
+            ps = stats_of(s, "probe");
+        while (ps.delivered + ps.dropped <= seen && ul_mono_ms() < until);
+        seen = ps.delivered + ps.dropped;
+    }
+    assert_true(ps.dropped > 0);
     rs_ungate(&slow);
     pthread_join(stopper, NULL);
     struct stream_sink_stats st = stats_of(s, "slow");
