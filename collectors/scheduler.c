@@ -287,6 +287,9 @@ static void poll_done(sched *s, struct entry *e, ul_err rc)
     s->in_flight--;
     struct snode *n = e->owner;
     if (n->removed) {
+        /* This poll reported after the node left the inventory: its result
+         * re-created the node in latest; forget it again. */
+        latest_forget(s->latest, n->name);
         bool busy = false;
         for (int k = 0; k < POLL__COUNT; k++)
             busy = busy || n->e[k].in_flight;
