@@ -69,7 +69,10 @@ void route_fleet(api_server *srv, struct api_req *rq, struct api_reply *rp)
 {
     if (!polling(srv, rp))
         return;
-    api_reply_json(rp, MHD_HTTP_OK, latest_fleet_json(srv->latest));
+    /* The cached text: no JSON objects built or serialized per request. */
+    rp->status = MHD_HTTP_OK;
+    rp->text = latest_fleet_text(srv->latest, &rp->text_len);
+    rp->content_type = "application/json";
 }
 
 char *api_metrics_text(api_server *srv, size_t *len)
@@ -106,11 +109,15 @@ char *api_metrics_text(api_server *srv, size_t *len)
         n = 0;
     if ((size_t)n >= sizeof(tail))
         n = (int)sizeof(tail) - 1;
-    char *out = xmalloc(body_len + (size_t)n + 1);
+    char *st = stream_metrics_text(srv->sched ? sched_stream(srv->sched) : NULL);
+    size_t st_len = strlen(st);
+    char *out = xmalloc(body_len + (size_t)n + st_len + 1);
     memcpy(out, body, body_len);
-    memcpy(out + body_len, tail, (size_t)n + 1);
+    memcpy(out + body_len, tail, (size_t)n);
+    memcpy(out + body_len + (size_t)n, st, st_len + 1);
     free(body);
-    *len = body_len + (size_t)n;
+    free(st);
+    *len = body_len + (size_t)n + st_len;
     return out;
 }
 
