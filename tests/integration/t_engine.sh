@@ -100,6 +100,10 @@ ul_api POST /api/v1/power '{"nodes":["slow-01","slow-01","slow-01","slow-01"],"a
 assert_status 202 "a parent over one node four times"
 PARENT=$(ul_jq .job.id)
 wait_json "/api/v1/jobs/$PARENT" '.children.running' 1 30
+# The parent waits for its children parked, on no worker.
+assert_json '.waiting.for' children "the parent is parked"
+parked=$(curl -s --max-time 10 "$UL_URL/metrics" | sed -n 's/^underlay_jobs_parked \([0-9]*\)$/\1/p')
+[ "${parked:-0}" -ge 1 ] || ul_fail "underlay_jobs_parked is '${parked}' while a batch waits"
 ul_api POST "/api/v1/jobs/$PARENT/cancel"
 assert_status 202 "cancel the parent"
 wait_job "$PARENT" 30
