@@ -15,6 +15,7 @@
 #include "bmc/ops.h"
 #include "core/node.h"
 #include "core/secret.h"
+#include "core/store.h"
 #include "jsonv.h"
 #include "log.h"
 #include "xalloc.h"
@@ -287,7 +288,7 @@ static ul_err hook_node_check(void *arg, const char *driver, const char *endpoin
 
 /* Ask the driver for the service's systems. */
 static ul_err list_systems(ul_job_ctx *ctx, json_object *params, const char *password,
-                           json_object **found, ul_errmsg *em)
+                           json_object **found, const char **driver, ul_errmsg *em)
 {
     const struct bmc_ops_config *cfg = job_ctx_user(ctx);
     const struct ul_driver *d;
@@ -306,6 +307,7 @@ static ul_err list_systems(ul_job_ctx *ctx, json_object *params, const char *pas
     };
     if ((rc = node_endpoint_parse(jv_str(params, "endpoint"), &t.ep, em)) != UL_OK)
         return rc;
+    *driver = d->name;
     if ((rc = d->open(&t, &s, em)) != UL_OK)
         return rc;
     if (d->bind_job)
@@ -325,9 +327,56 @@ static void add_skipped(json_object *skipped, const char *name, const char *path
     json_object_array_add(skipped, o);
 }
 
+/* The key endpoints are compared by: lower-case, without trailing
+ * slashes (a service's links differ in both, never in meaning). */
+static char *endpoint_key(const char *ep)
+{
+    char *k = xstrdup(ep);
+    size_t n = strlen(k);
+    while (n && k[n - 1] == '/')
+        k[--n] = '\0';
+    for (char *p = k; *p; p++)
+        *p = (char)tolower((unsigned char)*p);
+    return k;
+}
+
+/* The endpoints of the nodes of driver, mapped to their names: a system
+ * already enrolled under another name is skipped, not enrolled twice. */
+static ul_err enrolled_endpoints(ul_store *st, const char *driver, json_object **out,
+                                 ul_errmsg *em)
+{
+    json_object *map = json_object_new_object();
+    struct ul_node_filter f = {.driver = driver, .limit = 1000};
+    ul_err rc = UL_OK;
+    for (;;) {
+        struct ul_node_list l = {0};
+        if ((rc = store_node_list(st, &f, &l, em)) != UL_OK)
+            break;
+        for (size_t i = 0; i < l.count; i++) {
+            if (!l.items[i]->endpoint)
+                continue;
+            char *k = endpoint_key(l.items[i]->endpoint);
+            json_object_object_add(map, k, json_object_new_string(l.items[i]->name));
+            free(k);
+        }
+        size_t got = l.count;
+        store_node_list_free(&l);
+        if (got < (size_t)f.limit)
+            break;
+        f.offset += f.limit;
+    }
+    if (rc != UL_OK) {
+        json_object_put(map);
+        map = NULL;
+    }
+    *out = map;
+    return rc;
+}
+
 /* One node for one system, through the application layer. */
 static void create_one(ul_app *app, json_object *params, const char *password, json_object *sys,
-                       int index, json_object *created, json_object *skipped)
+                       int index, json_object *enrolled, json_object *created,
+                       json_object *skipped)
 {
     const char *id = jv_str(sys, "id"), *path = jv_str(sys, "path");
     char name[NODE_NAME_MAX + 1];
@@ -346,9 +395,21 @@ static void create_one(ul_app *app, json_object *params, const char *password, j
     size_t eplen = strlen(ep);
     while (eplen && ep[eplen - 1] == '/')
         eplen--;
+    char *endpoint = xasprintf("%.*s%s", (int)eplen, ep, path);
+    char *key = endpoint_key(endpoint);
+    json_object *other = NULL;
+    bool known = json_object_object_get_ex(enrolled, key, &other);
+    free(key);
+    if (known) {
+        char why[NODE_NAME_MAX + 64];
+        snprintf(why, sizeof(why), "already enrolled as node %s", json_object_get_string(other));
+        add_skipped(skipped, name, path, why);
+        free(endpoint);
+        return;
+    }
     struct ul_node *n = node_new();
     n->name = xstrdup(name);
-    n->endpoint = xasprintf("%.*s%s", (int)eplen, ep, path);
+    n->endpoint = endpoint;
     const char *v;
     if ((v = jv_str(params, "driver")))
         n->driver = xstrdup(v);
@@ -392,7 +453,8 @@ static ul_err discover_run(ul_job_ctx *ctx, json_object *params, json_object **r
 {
     const char *ref = jv_str(params, "secret");
     char *password = hold_take(ref);
-    json_object *found = NULL;
+    json_object *found = NULL, *enrolled = NULL;
+    const char *driver = NULL;
     ul_app *app = NULL;
     ul_err rc;
     if (ref && !password) {
@@ -402,11 +464,13 @@ static ul_err discover_run(ul_job_ctx *ctx, json_object *params, json_object **r
         goto out;
     }
     job_ctx_progress(ctx, 10, "listing the systems behind %s", jv_str(params, "endpoint"));
-    if ((rc = list_systems(ctx, params, password, &found, em)) != UL_OK) {
+    if ((rc = list_systems(ctx, params, password, &found, &driver, em)) != UL_OK) {
         ul_errmsg_prefix(em, "discovering systems");
         goto out;
     }
     if ((rc = job_ctx_check(ctx, em)) != UL_OK)
+        goto out;
+    if ((rc = enrolled_endpoints(job_ctx_store(ctx), driver, &enrolled, em)) != UL_OK)
         goto out;
     const struct app_hooks hooks = {.node_check = hook_node_check};
     app = app_new(job_ctx_store(ctx), NULL, &hooks);
@@ -421,7 +485,7 @@ static ul_err discover_run(ul_job_ctx *ctx, json_object *params, json_object **r
     job_ctx_progress(ctx, 50, "enrolling %zu systems", n);
     for (size_t i = 0; i < n; i++)
         create_one(app, params, password, json_object_array_get_idx(systems, i), (int)i + 1,
-                   created, skipped);
+                   enrolled, created, skipped);
     for (size_t i = 0; json_object_is_type(skipped_found, json_type_array) &&
                        i < json_object_array_length(skipped_found);
          i++) {
@@ -441,6 +505,7 @@ static ul_err discover_run(ul_job_ctx *ctx, json_object *params, json_object **r
     *result = res;
 out:
     app_free(app);
+    json_object_put(enrolled);
     json_object_put(found);
     wipe_free(password);
     return rc;

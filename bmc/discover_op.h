@@ -7,7 +7,8 @@
  * per system through the application layer (app_node_create: validated and
  * audited like any enrolment), each with the service's endpoint plus the
  * system's path.  Its result lists the nodes created and those skipped,
- * with why (a name already taken, a system that could not be read).
+ * with why (already enrolled: a node of the driver has that endpoint; a
+ * name already taken; a system that could not be read).
  *
  * The password never reaches the store in the job's parameters: the
  * submitter hands it to an in-memory hold (bounded, BMC_DISCOVER_HELD_MAX)

@@ -89,11 +89,15 @@ inventory encl-1
 assert_json .result.redfish.chassis_rule system-links "encl-1 chassis rule"
 assert_json .result.redfish.auth session "encl-1 authentication"
 
-# Again: every name is taken; the job says so for each, the CLI exits 1.
-cli node add encl --endpoint "$THREE" --user admin --password-env RF_PW --discover
+# Again, under another prefix: every system is enrolled already; the job
+# says as which node, the CLI exits 1.
+cli node add again --endpoint "$THREE" --user admin --password-env RF_PW --discover
 [ "$RC" -eq 1 ] || ul_fail "a second discovery exited $RC (expected 1): $ERR $OUT"
-assert_contains "$OUT" "skipped: a node of that name already exists" "second run"
+assert_contains "$OUT" "skipped: already enrolled as node encl-2" "second run"
 [ "$(node_count)" = 3 ] || ul_fail "the second discovery changed the nodes"
+# Removed, they can be discovered again (under other names below).
+cli node rm 'encl-[1-3]'
+[ "$RC" -eq 0 ] || ul_fail "node rm exited $RC: $ERR"
 
 # A template from the CLI, JSON output.
 cli -o json node add r7 --endpoint "$THREE/" --user admin --password-env RF_PW --discover \
@@ -104,6 +108,9 @@ cli -o json node add r7 --endpoint "$THREE/" --user admin --password-env RF_PW -
 ul_api GET /api/v1/nodes/slot2.r7
 assert_json .labels.rack r7 "labels reach every node"
 assert_json .endpoint "$THREE/redfish/v1/Systems/2" "slot2.r7 endpoint"
+
+cli node rm 'slot[1-3].r7'
+[ "$RC" -eq 0 ] || ul_fail "node rm exited $RC: $ERR"
 
 # The API: 202 with a job; the result lists created and skipped.
 discover_api "$(jq -cn --arg e "$THREE" '{prefix: "api", endpoint: $e, username: "admin",
@@ -165,9 +172,14 @@ cli node add bad --endpoint "$THREE" --user admin --password-env UL_NOPE_UNSET -
 
 # ---- systems without Links.Chassis ------------------------------------------
 
-discover_api "$(jq -cn --arg e "$BACK" '{prefix: "back", endpoint: $e, username: "admin",
-    password: "password"}')"
-assert_json '.result.created | length' 2 "discovery (no Links.Chassis)"
+# A name taken by another node: that system is skipped, the other
+# enrolled; the CLI exits 3 (partial).
+ul_node_add back-1
+cli node add back --endpoint "$BACK" --user admin --password-env RF_PW --discover
+[ "$RC" -eq 3 ] || ul_fail "discovery with a name taken exited $RC (expected 3): $ERR $OUT"
+assert_contains "$OUT" "skipped: a node of that name already exists" "name taken"
+ul_api GET /api/v1/nodes/back-1
+assert_json .endpoint fake://back-1 "the existing node is left alone"
 inventory back-2
 assert_json .result.redfish.chassis_rule chassis-links "back-2 chassis rule"
 assert_json '.result.redfish.chassis | join(",")' /redfish/v1/Chassis/2 "back-2 chassis"
