@@ -14,7 +14,7 @@
 #     itself, said in the job result, the CLI's notes, the inventory and the
 #     daemon's log (once)
 #   - a wrong password fails the job naming the login; the password is in
-#     no job record
+#     no job record; a discovery against a slow BMC answers to cancel
 #   - the DMTF bladed mockup (four blades), when ../shared/redfish-mockups
 #     is there
 . "$TOP_SRCDIR/tests/lib.sh"
@@ -220,6 +220,32 @@ assert_json .result.redfish.auth_fallback true "nt-1 fallback recorded"
     ul_fail "token-less logins left sessions open on the BMC"
 n=$(grep -c "node nt-1: .*no X-Auth-Token; using basic" "$UL_DIR/daemon.log")
 [ "$n" = 1 ] || ul_fail "expected one warning for nt-1 in the log, got $n"
+
+# ---- a discovery answers to cancel while the BMC is slow -----------------------
+
+# Every reply of the BMC 8 s late: the job is canceled within a bound well
+# below that (the driver's requests are bound to the job).
+curl -sS --max-time 10 -X POST -H 'Content-Type: application/json' \
+    --data-binary '{"latency_ms": 8000, "clear": true}' "$SAMEID/_emulator/faults" >/dev/null ||
+    ul_fail "cannot set the emulator's latency"
+ul_api POST /api/v1/nodes/discover "$(jq -cn --arg e "$SAMEID" '{prefix: "slow", endpoint: $e,
+    username: "admin", password: "password"}')"
+assert_status 202 "slow discovery"
+J=$(ul_jq .job.id)
+wait_job_state "$J" running 15
+sleep 0.5 # let it reach the BMC; the bound below does not depend on it
+t0=$(date +%s%N)
+ul_api POST "/api/v1/jobs/$J/cancel"
+assert_status 202 "cancel the discovery"
+wait_job "$J" 30
+dt=$((($(date +%s%N) - t0) / 1000000))
+ul_log "discovery canceled after $dt ms (BMC answering 8 s late)"
+assert_json .state canceled "the slow discovery"
+[ "$dt" -le 4000 ] || ul_fail "cancel took $dt ms (bound 4000)"
+ul_api GET /api/v1/nodes/slow-1
+assert_status 404 "no node from a canceled discovery"
+curl -sS --max-time 10 -X POST -H 'Content-Type: application/json' \
+    --data-binary '{"clear": true}' "$SAMEID/_emulator/faults" >/dev/null
 
 # ---- the DMTF bladed mockup, when the mockups are there ----------------------
 
