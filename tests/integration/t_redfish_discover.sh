@@ -14,7 +14,8 @@
 #     itself, said in the job result, the CLI's notes, the inventory and the
 #     daemon's log (once)
 #   - a wrong password fails the job naming the login; the password is in
-#     no job record; a discovery against a slow BMC answers to cancel
+#     no job record nor the database; a discovery against a slow BMC
+#     answers to cancel, and one cut by a restart fails saying so
 #   - the DMTF bladed mockup (four blades), when ../shared/redfish-mockups
 #     is there
 . "$TOP_SRCDIR/tests/lib.sh"
@@ -165,6 +166,10 @@ discover_api "$(jq -cn --arg e "$THREE" '{prefix: "bad", endpoint: $e, username:
     password: "Secret-Wrong-77"}')"
 assert_job_error auth_failed "login" "discovering systems"
 assert_not_contains "$UL_BODY" "Secret-Wrong-77" "the job record"
+# Nor anywhere in the database (the job's parameters hold a reference).
+if grep -q -a "Secret-Wrong-77" "$UL_DIR"/underlay.db*; then
+    ul_fail "the discovery's password reached the database"
+fi
 ul_api GET "/api/v1/nodes/bad-1"
 assert_status 404 "no node after a failed discovery"
 cli node add bad --endpoint "$THREE" --user admin --password-env UL_NOPE_UNSET --discover
@@ -244,6 +249,20 @@ assert_json .state canceled "the slow discovery"
 [ "$dt" -le 4000 ] || ul_fail "cancel took $dt ms (bound 4000)"
 ul_api GET /api/v1/nodes/slow-1
 assert_status 404 "no node from a canceled discovery"
+
+# A restart during a discovery ends it (its password was in memory only),
+# with a reason; nothing is half enrolled.
+ul_api POST /api/v1/nodes/discover "$(jq -cn --arg e "$SAMEID" '{prefix: "slow", endpoint: $e,
+    username: "admin", password: "password"}')"
+assert_status 202 "slow discovery before a restart"
+J=$(ul_jq .job.id)
+wait_job_state "$J" running 15
+ul_restart
+wait_job "$J" 30
+assert_json .state failed "a discovery across a restart"
+assert_contains "$(ul_jq .error.message)" "interrupted by" "why it ended"
+ul_api GET /api/v1/nodes/slow-1
+assert_status 404 "no node from an interrupted discovery"
 curl -sS --max-time 10 -X POST -H 'Content-Type: application/json' \
     --data-binary '{"clear": true}' "$SAMEID/_emulator/faults" >/dev/null
 
