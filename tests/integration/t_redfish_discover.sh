@@ -151,6 +151,11 @@ assert_error 400 invalid_argument prefix
 ul_api POST /api/v1/nodes/discover "$(jq -cn --arg e "$THREE" '{prefix: "x", endpoint: $e,
     options: {auth: "token"}}')"
 assert_error 400 invalid_argument "auth"
+ul_api POST /api/v1/tokens '{"name":"ops","role":"operator"}'
+assert_status 201 "operator token"
+ops=$(ul_jq .token)
+ul_api -t "$ops" POST /api/v1/nodes/discover "$(jq -cn --arg e "$THREE" '{prefix: "x", endpoint: $e}')"
+assert_error 403 forbidden admin
 [ "$(node_count)" = "$before" ] || ul_fail "bad input changed the nodes"
 ul_api GET "/api/v1/jobs?limit=1000"
 [ "$(ul_jq '.items | length')" = "$jobs_before" ] || ul_fail "bad input queued a job"
