@@ -119,6 +119,7 @@ void route_batch_power(api_server *, struct api_req *, struct api_reply *);
 void route_batch_boot(api_server *, struct api_req *, struct api_reply *);
 void route_nodes_list(api_server *, struct api_req *, struct api_reply *);
 void route_nodes_create(api_server *, struct api_req *, struct api_reply *);
+void route_nodes_discover(api_server *, struct api_req *, struct api_reply *);
 void route_node_get(api_server *, struct api_req *, struct api_reply *);
 void route_node_patch(api_server *, struct api_req *, struct api_reply *);
 void route_node_delete(api_server *, struct api_req *, struct api_reply *);

@@ -34,6 +34,7 @@ struct route {
 static const struct route routes[] = {
     {"GET", "nodes", API_ROLE_VIEWER, route_nodes_list},
     {"POST", "nodes", API_ROLE_ADMIN, route_nodes_create},
+    {"POST", "nodes/discover", API_ROLE_ADMIN, route_nodes_discover},
     {"GET", "nodes/*", API_ROLE_VIEWER, route_node_get},
     {"PATCH", "nodes/*", API_ROLE_ADMIN, route_node_patch},
     {"DELETE", "nodes/*", API_ROLE_ADMIN, route_node_delete},

@@ -20,7 +20,7 @@
 #include "core/node.h"
 #include "ul_error.h"
 
-#define UL_DRIVER_API_VERSION 3
+#define UL_DRIVER_API_VERSION 4
 
 enum ul_power_state { UL_POWER_UNKNOWN = 0, UL_POWER_ON, UL_POWER_OFF };
 
@@ -331,6 +331,16 @@ struct ul_driver {
      * caps): a simulated BMC without sensors, say.  Optional (NULL: every
      * node has all of caps).  Called without a session; never blocks. */
     unsigned (*node_caps)(json_object *options);
+
+    /* ---- version 4: enrolment ----
+     * The machines a service behind one endpoint manages (a blade
+     * enclosure's systems), for enrolling them as nodes in one step:
+     * {"systems": [{"id", "name", "path"}], "auth": how the session
+     * authenticated, "auth_fallback": bool, "notes": [text]} (new object);
+     * each path, put after the endpoint's host, is one node's endpoint.
+     * Called on a session opened for an endpoint without a path.
+     * Optional (NULL: the driver cannot discover). */
+    ul_err (*discover)(struct ul_bmc_session *s, json_object **out, ul_errmsg *em);
 };
 
 /* A node's capabilities: d->caps narrowed by d->node_caps. */

@@ -18,6 +18,7 @@
 #include <sodium.h>
 
 #include "api/api.h"
+#include "ops/discover_op.h"
 #include "ops/ops.h"
 #include "collectors/history.h"
 #include "collectors/latest.h"
@@ -324,6 +325,7 @@ int main(int argc, char **argv)
         jobs_configure(jobs, &jo);
     }
     bmc_ops_register(jobs, &ops_cfg);
+    bmc_discover_register(jobs);
     batch_register(jobs);
     char *upload_dir = xasprintf("%s/uploads", cfg.data_dir);
     if (mkdir(upload_dir, 0700) != 0 && errno != EEXIST)
