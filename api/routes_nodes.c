@@ -39,23 +39,6 @@ static const char *path_node(struct api_req *rq, struct api_reply *rp)
     return name;
 }
 
-/* app_hooks.node_check over the driver registry (ops/ops.h). */
-static ul_err hook_node_check(void *arg, const char *driver, const char *endpoint,
-                              json_object *options, const char **driver_out, ul_errmsg *em)
-{
-    (void)arg;
-    const struct ul_driver *d;
-    ul_err rc = bmc_node_check(driver, endpoint, options, &d, em);
-    if (rc == UL_OK)
-        *driver_out = d->name;
-    return rc;
-}
-
-const struct app_hooks api_app_hooks = {
-    .node_check = hook_node_check,
-    .job_check = bmc_caps_node_check,
-};
-
 /* The ETag of a node: its version, quoted. */
 static void set_etag(struct api_reply *rp, const struct ul_node *n)
 {
@@ -153,10 +136,7 @@ void route_nodes_discover(api_server *srv, struct api_req *rq, struct api_reply 
         api_error_from(rp, rc, em.text);
         goto out;
     }
-    json_object *reply = json_object_new_object();
-    json_object_object_add(reply, "job", view_job(job));
-    rp->location = xasprintf("/api/v1/jobs/%lld", (long long)job->id);
-    api_reply_json(rp, MHD_HTTP_ACCEPTED, reply);
+    api_reply_job_accepted(rp, job);
 out:
     job_free(job);
     json_object_put(body);

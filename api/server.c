@@ -17,6 +17,7 @@
 #define UPLOAD_RESERVE (256LL * 1024 * 1024)
 
 #include "api/api_internal.h"
+#include "ops/caps.h"
 #include "core/secret.h"
 #include "jsonv.h"
 #include "log.h"
@@ -577,7 +578,7 @@ ul_err api_start(const struct api_deps *deps, api_server **out, ul_errmsg *em)
     srv->sched = deps->sched;
     srv->sessions = deps->sessions;
     srv->history = deps->history;
-    srv->app = app_new(deps->st, deps->jobs, &api_app_hooks);
+    srv->app = app_new(deps->st, deps->jobs, &ops_app_hooks);
 
     struct sockaddr_storage ss;
     memset(&ss, 0, sizeof(ss));

@@ -1376,19 +1376,25 @@ out:
     return rc;
 }
 
-ul_err store_job_data_version(ul_store *st, int64_t *version, ul_errmsg *em)
+/* One integer from a one-row query (a count, a pragma), in the store's lock. */
+static ul_err single_int64(ul_store *st, const char *sql, const char *what, int64_t *out,
+                           ul_errmsg *em)
 {
     sqlite3_stmt *s = NULL;
     ul_err rc = UL_OK;
     pthread_mutex_lock(&st->lock);
-    if (sqlite3_prepare_v2(st->db, "PRAGMA data_version", -1, &s, NULL) != SQLITE_OK ||
-        sqlite3_step(s) != SQLITE_ROW)
-        rc = db_fail(st, em, "reading data_version");
+    if (sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK || sqlite3_step(s) != SQLITE_ROW)
+        rc = db_fail(st, em, what);
     else
-        *version = sqlite3_column_int64(s, 0);
+        *out = sqlite3_column_int64(s, 0);
     sqlite3_finalize(s);
     pthread_mutex_unlock(&st->lock);
     return rc;
+}
+
+ul_err store_job_data_version(ul_store *st, int64_t *version, ul_errmsg *em)
+{
+    return single_int64(st, "PRAGMA data_version", "reading data_version", version, em);
 }
 
 ul_err store_job_request_cancel(ul_store *st, int64_t id, ul_errmsg *em)
@@ -1671,17 +1677,7 @@ void store_token_list_free(struct ul_token_list *l)
 
 ul_err store_token_count(ul_store *st, int64_t *count, ul_errmsg *em)
 {
-    ul_err rc = UL_OK;
-    sqlite3_stmt *s = NULL;
-    pthread_mutex_lock(&st->lock);
-    if (sqlite3_prepare_v2(st->db, "SELECT count(*) FROM tokens", -1, &s, NULL) != SQLITE_OK ||
-        sqlite3_step(s) != SQLITE_ROW)
-        rc = db_fail(st, em, "counting tokens");
-    else
-        *count = sqlite3_column_int64(s, 0);
-    sqlite3_finalize(s);
-    pthread_mutex_unlock(&st->lock);
-    return rc;
+    return single_int64(st, "SELECT count(*) FROM tokens", "counting tokens", count, em);
 }
 
 /* ---- events, cursors, inventory ---- */

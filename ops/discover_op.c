@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "ops/discover_op.h"
+#include "ops/caps.h"
 #include "bmc/driver.h"
 #include "ops/ops.h"
 #include "core/node.h"
@@ -268,24 +269,6 @@ out:
 
 /* ---- the job ---- */
 
-static bool discover_should_stop(void *arg)
-{
-    ul_err rc = job_ctx_check(arg, NULL);
-    return rc == UL_ERR_CANCELED || rc == UL_ERR_INTERRUPTED;
-}
-
-/* The app layer's node check, over the driver registry. */
-static ul_err hook_node_check(void *arg, const char *driver, const char *endpoint,
-                              json_object *options, const char **driver_out, ul_errmsg *em)
-{
-    (void)arg;
-    const struct ul_driver *d;
-    ul_err rc = bmc_node_check(driver, endpoint, options, &d, em);
-    if (rc == UL_OK)
-        *driver_out = d->name;
-    return rc;
-}
-
 /* Ask the driver for the service's systems. */
 static ul_err list_systems(ul_job_ctx *ctx, json_object *params, const char *password,
                            json_object **found, const char **driver, ul_errmsg *em)
@@ -311,7 +294,7 @@ static ul_err list_systems(ul_job_ctx *ctx, json_object *params, const char *pas
     if ((rc = d->open(&t, &s, em)) != UL_OK)
         return rc;
     if (d->bind_job)
-        d->bind_job(s, job_ctx_deadline(ctx), discover_should_stop, ctx);
+        d->bind_job(s, job_ctx_deadline(ctx), bmc_op_should_stop, ctx);
     rc = d->discover(s, found, em);
     d->close(s);
     return rc;
@@ -472,8 +455,7 @@ static ul_err discover_run(ul_job_ctx *ctx, json_object *params, json_object **r
         goto out;
     if ((rc = enrolled_endpoints(job_ctx_store(ctx), driver, &enrolled, em)) != UL_OK)
         goto out;
-    const struct app_hooks hooks = {.node_check = hook_node_check};
-    app = app_new(job_ctx_store(ctx), NULL, &hooks);
+    app = app_new(job_ctx_store(ctx), NULL, &ops_app_hooks);
     json_object *systems = NULL, *skipped_found = NULL;
     json_object_object_get_ex(found, "systems", &systems);
     json_object_object_get_ex(found, "skipped", &skipped_found);

@@ -57,7 +57,7 @@ ul_err bmc_node_check(const char *driver_name, const char *endpoint, json_object
 /* For a driver's transfers: stop when the job is canceled or the daemon
  * stops.  The deadline is not a reason to cut a call short: the driver
  * bounds each call by it, and the handler then says what timed out. */
-static bool op_should_stop(void *arg)
+bool bmc_op_should_stop(void *arg)
 {
     ul_err rc = job_ctx_check(arg, NULL);
     return rc == UL_ERR_CANCELED || rc == UL_ERR_INTERRUPTED;
@@ -80,7 +80,7 @@ ul_err bmc_op_open(ul_job_ctx *ctx, struct bmc_op *os, ul_errmsg *em)
     if (rc == UL_OK) {
         os->node = xstrdup(node->name);
         if (os->driver->bind_job)
-            os->driver->bind_job(os->s, job_ctx_deadline(ctx), op_should_stop, ctx);
+            os->driver->bind_job(os->s, job_ctx_deadline(ctx), bmc_op_should_stop, ctx);
     }
     node_free(node);
     return rc;

@@ -34,6 +34,11 @@ struct bmc_op {
     char *node;
 };
 
+/* A driver's stop callback for a job (arg: its ul_job_ctx): the job was
+ * canceled or the daemon is stopping.  The deadline is not a reason: the
+ * driver bounds each call by it. */
+bool bmc_op_should_stop(void *arg);
+
 /* Load the job's node and take its cached session (or open one). */
 ul_err bmc_op_open(ul_job_ctx *ctx, struct bmc_op *os, ul_errmsg *em);
 /* Give the session back; after an error that may mean a broken session
