@@ -1239,10 +1239,21 @@ void job_ctx_wait_children(ul_job_ctx *ctx, int step)
 ul_err job_ctx_submit_child(ul_job_ctx *ctx, const char *type, const char *node,
                             json_object *params, int timeout_s, int64_t *id, ul_errmsg *em)
 {
+    if (id)
+        *id = 0;
+    if (atomic_load(&ctx->cancel))
+        return ul_errmsg_set(em, UL_ERR_CANCELED, "canceled by request");
     struct ul_job *j = NULL;
     ul_err rc = submit(ctx->jobs, ctx->id, type, node, params, ctx->actor, timeout_s, &j, em);
-    if (id)
-        *id = j ? j->id : 0;
+    if (rc == UL_OK && atomic_load(&ctx->cancel)) {
+        /* The parent was canceled while this child was being inserted: the
+         * cancel's sweep over the children may have missed it, so it goes
+         * here (the flag is set before that sweep lists the children). */
+        jobs_cancel(ctx->jobs, j->id, NULL);
+        rc = ul_errmsg_set(em, UL_ERR_CANCELED, "canceled by request");
+    }
+    if (id && j)
+        *id = j->id;
     job_free(j);
     return rc;
 }
