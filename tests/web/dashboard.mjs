@@ -7,7 +7,9 @@
 // FLEET_SIZE, IPMI_NODE (polled, with history), FAKE_NODE (power-cycled;
 // its BMC has no configuration services), UNREACHABLE_NODE, RF_NODE (a
 // Redfish emulator at EMU_URL, configured), IMAGE_URL (a BIOS 2.6.0 image
-// its BMC can fetch).  Prints one line per step; exits 0 when every step
+// its BMC can fetch), BIG_URL and BIG_TOKEN (a second underlayd, polling
+// off, with SCALE_NODES fake nodes), UNDERLAY_BIN (the CLI, to compare
+// power counts).  Prints one line per step; exits 0 when every step
 // passed, 1 at the first failure (with failure.png of the page then).
 import {createRequire} from 'node:module';
 import path from 'node:path';

@@ -11,7 +11,11 @@
 # BIOS change applied now, RAID volume created and deleted; a fake node says
 # "Not supported by this BMC"), opens a polled node's sensors and a graph
 # drawn from stored data, and takes screenshots of each step into
-# $TOP_BUILDDIR/tests/web/screenshots (their paths are printed).
+# $TOP_BUILDDIR/tests/web/screenshots (their paths are printed).  A
+# second underlayd (polling off) holds 10,000 fake nodes for the fleet list
+# (first render, scrolling and filters timed and printed), a bulk power
+# action with its confirmation and per-node progress, enrolment and editing
+# (with a stale version: 412).
 #
 # Skips (77) only when Chromium, node, playwright-core or a simulator
 # (ipmi_sim, the Redfish emulator's python3) is missing; scripts/deps.sh
