@@ -72,7 +72,7 @@ export function mount(container, params, app) {
   const powerSel = h('select', {id: 'power-filter', onchange: (e) => { filter.power = e.target.value; changed(); }},
     h('option', {value: ''}, 'Any power state'), ['on', 'off', 'unknown'].map((p) => h('option', {value: p}, powerText(p))));
   powerSel.value = filter.power;
-  const groupSel = h('select', {id: 'group-by', onchange: (e) => { ui.group = e.target.value; collapsed.clear(); changed(); }});
+  const groupSel = h('select', {id: 'group-by', class: 'list-only', onchange: (e) => { ui.group = e.target.value; collapsed.clear(); changed(); }});
   const search = h('input', {
     id: 'search', type: 'search', autocomplete: 'off', spellcheck: 'false', value: filter.text,
     placeholder: 'part of a name', 'aria-keyshortcuts': '/',
@@ -427,7 +427,7 @@ export function mount(container, params, app) {
       ? `${jobTitle(r.job)}: ${r.job.state === 'queued' ? 'queued' : `${r.job.progress || 0}%`}` : '')));
   }
 
-  return {refresh, unmount: () => { ctl.abort(); bulk.stop(); }};
+  return {refresh, unmount: () => { ctl.abort(); bulk.stop(); container.classList.remove('fleet-list'); }};
 }
 
 // A row's height in pixels, set through the CSSOM (the daemon's CSP allows

@@ -433,6 +433,8 @@ async function scaleSteps() {
   check(/job-succeeded/.test(await panel.getAttribute('class')) && /Done on all 40 nodes/.test(bulkText), `bulk outcome: ${bulkText.slice(0, 300)}`);
   const childRows = await page.locator('#bulk-job tbody tr').allInnerTexts();
   check(childRows.length === 40 && childRows.every((t) => /Done/.test(t) && /Power is on/.test(t)), `per-node rows: ${childRows.length}`);
+  // Each fake BMC takes 300 ms a call: the batch was seen under way.
+  check(seen.some((c) => /^(\d+) of 40 nodes finished/.test(c) && Number(c.split(' ')[0]) < 40), `bulk progress seen under way: ${seen.join(' -> ')}`);
   const parentId = await panel.getAttribute('data-job');
   const kids = (await apiGet(`/jobs?parent=${parentId}&limit=100`)).body;
   check(kids.total === 40 && kids.items.every((j) => j.state === 'succeeded' && j.result.power === 'on'), 'the 40 child jobs succeeded with power on');

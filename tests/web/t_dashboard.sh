@@ -116,7 +116,8 @@ ul_node_add rack2-n01 "$(jq -cn --arg e "ipmi://127.0.0.1:$(ul_free_port)" --arg
 # A fleet of thousands for the list view, on a second underlayd (its own
 # data directory and port, background polling off: see docs/dashboard.md
 # for why): SCALE_NODES fake nodes fk00001.. (40 a rack r001..; site
-# s1..s4), each its own POST /api/v1/nodes, from one curl with 8 requests in
+# s1..s4), each BMC 300 ms a call (so a bulk action's progress can be seen),
+# each its own POST /api/v1/nodes, from one curl with 8 requests in
 # flight on keep-alive connections.
 SCALE_NODES=${UL_WEB_SCALE_NODES:-10000}
 BIG_DIR="$UL_TMP/big"
@@ -151,7 +152,7 @@ enrol_many() {
         rack=$(((i - 1) / 40 + 1))
         printf 'next\nurl = "%s/api/v1/nodes"\nheader = "Authorization: Bearer %s"\nheader = "Content-Type: application/json"\n' \
             "$BIG_URL" "$BIG_TOKEN"
-        printf 'data = "{\\"name\\":\\"fk%05d\\",\\"endpoint\\":\\"fake://fk%05d\\",\\"labels\\":{\\"rack\\":\\"r%03d\\",\\"site\\":\\"s%d\\"}}"\n' \
+        printf 'data = "{\\"name\\":\\"fk%05d\\",\\"endpoint\\":\\"fake://fk%05d\\",\\"labels\\":{\\"rack\\":\\"r%03d\\",\\"site\\":\\"s%d\\"},\\"options\\":{\\"delay_ms\\":300}}"\n' \
             "$i" "$i" "$rack" $((rack % 4 + 1))
         printf 'output = "/dev/null"\nwrite-out = "%%{http_code}\\n"\nmax-time = 30\n'
     done >"$cfg"
