@@ -6,6 +6,7 @@
 // end up in logs and history).
 
 const TOKEN_KEY = 'underlay.token';
+const REQUEST_TIMEOUT_MS = 30000;
 
 export const session = {
   get token() { return sessionStorage.getItem(TOKEN_KEY) || ''; },
@@ -36,6 +37,7 @@ const WORDS = {
   internal: 'An internal error in underlayd.',
   rejected: 'The BMC refused the change.',
   payload_too_large: 'The request was too large for underlayd.',
+  precondition_failed: 'Someone changed this node since you opened it.',
   unsupported_media_type: 'The page sent a request underlayd does not accept (a bug in the page).',
   method_not_allowed: 'The page sent a request underlayd does not accept (a bug in the page).',
 };
@@ -67,25 +69,41 @@ export function onUnauthorized(fn) { unauthorized = fn; }
 
 // api('GET', '/nodes') -> parsed JSON.  Options: body (sent as JSON), token
 // (instead of the session's; a 401 then does not sign out), blob (return the
-// body as a Blob), signal (AbortController).
+// body as a Blob), signal (AbortController), headers (more request
+// headers, e.g. If-Match), etag (return {body, etag}: the ETag header too).
 export async function api(method, path, opts = {}) {
-  const headers = {Authorization: `Bearer ${opts.token ?? session.token}`};
+  const headers = {Authorization: `Bearer ${opts.token ?? session.token}`, ...(opts.headers || {})};
   const init = {method, headers, cache: 'no-store', signal: opts.signal};
   if (opts.body !== undefined) {
     headers['Content-Type'] = 'application/json';
     init.body = JSON.stringify(opts.body);
   }
+  // No call waits for ever: a daemon that does not answer within
+  // REQUEST_TIMEOUT_MS is reported like one that cannot be reached (and the
+  // live refresh tries again), instead of holding the page's refresh.
+  const timeout = new AbortController();
+  const timer = setTimeout(() => timeout.abort(), REQUEST_TIMEOUT_MS);
+  if (opts.signal) {
+    if (opts.signal.aborted) timeout.abort();
+    else opts.signal.addEventListener('abort', () => timeout.abort(), {once: true});
+  }
+  init.signal = timeout.signal;
   let r;
   try {
     r = await fetch('/api/v1' + path, init);
+    if (r.ok && r.status !== 204) {
+      const body = opts.blob ? await r.blob() : await r.json();
+      if (opts.etag) return {body, etag: r.headers.get('ETag') || ''};
+      return body;
+    }
   } catch (e) {
-    if (e.name === 'AbortError') throw e;
+    if (e.name === 'AbortError' && opts.signal && opts.signal.aborted) throw e;
+    if (e.name === 'AbortError') throw new ApiError(0, 'network', `no answer from underlayd within ${REQUEST_TIMEOUT_MS / 1000} s (${method} ${path.split('?')[0]})`);
     throw new ApiError(0, 'network', String(e.message || e));
+  } finally {
+    clearTimeout(timer);
   }
-  if (r.ok) {
-    if (r.status === 204) return null;
-    return opts.blob ? r.blob() : r.json();
-  }
+  if (r.ok) return null; // 204
   let code = `http_${r.status}`, detail = `HTTP ${r.status} ${r.statusText}`;
   try {
     const j = await r.json();

@@ -9,6 +9,9 @@ import {api, session, onUnauthorized, ApiError} from './api.js';
 import * as fleet from './fleet.js';
 import * as node from './node.js';
 import * as jobs from './jobs.js';
+import * as events from './events.js';
+import * as admin from './admin.js';
+import {clockText, timeZone} from './util.js';
 
 const REFRESH_MS = 5000;
 const $ = (id) => document.getElementById(id);
@@ -29,12 +32,17 @@ function setLive(text, bad) {
 
 function setUpdated() {
   lastOk = Date.now();
-  $('updated').textContent = `Updated ${new Date(lastOk).toLocaleTimeString()}`;
+  $('updated').textContent = `Updated ${clockText(new Date(lastOk))}`;
 }
 
+// A refresh asked for while one runs (e.g. a new view mounted while the
+// last one's refresh is still being aborted) runs as soon as it ends.
+let again = false;
 async function refresh() {
+  if (refreshing) again = true;
   if (!current || refreshing || !session.token) return;
   refreshing = true;
+  again = false;
   const view = current;
   try {
     await view.refresh();
@@ -47,6 +55,10 @@ async function refresh() {
       setLive(e.code === 'network' ? 'Connection lost: retrying' : `Refresh failed: ${e.message}`, true);
   } finally {
     refreshing = false;
+    if (again) {
+      again = false;
+      refresh();
+    }
   }
 }
 
@@ -79,6 +91,12 @@ function route() {
     mod = node; params = {name: parts[1]};
   } else if (name === 'jobs') {
     mod = jobs; params = {id: parts[1], query};
+  } else if (name === 'events') {
+    mod = events; params = {query};
+  } else if (name === 'enrol') {
+    mod = admin; params = {};
+  } else if (name === 'edit' && parts[1]) {
+    mod = admin; params = {edit: parts[1]};
   } else {
     name = 'fleet'; mod = fleet; params = {query};
   }
@@ -181,6 +199,23 @@ $('wall-toggle').addEventListener('click', () =>
   setWall(!document.documentElement.classList.contains('wall')));
 setWall(localStorage.getItem('underlay.wall') === '1');
 
+// ---- time zone -------------------------------------------------------------------
+
+// Times are 24-hour with the zone shown; UTC unless the operator asks for
+// the browser's zone.  A change redraws the view.
+function showZone() {
+  $('tz-toggle').textContent = timeZone.local ? 'Times: local' : 'Times: UTC';
+  $('tz-toggle').title = timeZone.local
+    ? 'Times are shown in this browser\'s time zone; press for UTC' : 'Times are shown in UTC; press for this browser\'s time zone';
+}
+$('tz-toggle').addEventListener('click', () => {
+  timeZone.set(!timeZone.local);
+  showZone();
+  if (lastOk) setUpdated();
+  if (current) { current.key = ''; route(); }
+});
+showZone();
+
 // ---- keyboard shortcuts --------------------------------------------------------
 
 document.addEventListener('keydown', (ev) => {
@@ -200,12 +235,22 @@ document.addEventListener('keydown', (ev) => {
 // Ask before anything that changes a machine.  Resolves true only when the
 // operator presses the confirm button; Escape and Cancel resolve false.
 // Focus starts on Cancel and returns to the button that asked.
-function confirmAction({title, text, ok}) {
+// `list` (optional): the things it acts on (e.g. node names), shown in full
+// in a scrolling list under listTitle.
+function confirmAction({title, text, ok, list, listTitle}) {
   const dlg = $('confirm');
   const back = document.activeElement;
   $('confirm-title').textContent = title;
   $('confirm-text').textContent = text;
   $('confirm-ok').textContent = ok;
+  $('confirm-more').hidden = !list;
+  $('confirm-list-title').textContent = listTitle || '';
+  const ul = $('confirm-list');
+  ul.replaceChildren(...(list || []).map((x) => {
+    const li = document.createElement('li');
+    li.textContent = x;
+    return li;
+  }));
   dlg.returnValue = '';
   return new Promise((resolve) => {
     dlg.addEventListener('close', () => {

@@ -16,11 +16,31 @@ export function jobOutcome(j) {
   if (unsupported(j)) return unsupportedOutcome(j.error.message);
   if (j.error) {
     return h('span', {class: 'outcome bad'},
-      h('strong', {}, errorWords(j.error.code, j.error.message)), ' ',
+      h('strong', {}, failureHeadline(j)), ' ',
       h('span', {class: 'detail'}, j.error.message));
   }
   if (j.state === 'queued') return h('span', {class: 'outcome'}, 'Waiting for a worker, or for an earlier job on this node.');
   return h('span', {class: 'outcome'}, j.message || '');
+}
+
+// The headline of a failed or canceled job, by the kind of failure (the
+// error code, common/ul_error.c): a batch says how many of its nodes
+// failed; a job that ran out of its own time limit is not "the BMC did not
+// answer"; a cancel is not a fault of the BMC.
+export function failureHeadline(j) {
+  const e = j.error || {};
+  if (j.type === 'batch' && j.result && j.result.counts) {
+    const c = j.result.counts;
+    const total = Object.values(c).reduce((a, b) => a + b, 0);
+    const parts = [];
+    if (c.failed) parts.push(`${c.failed} of ${total} node${total === 1 ? '' : 's'} failed`);
+    if (c.canceled) parts.push(`${c.canceled} canceled`);
+    if (parts.length) return `${parts.join(', ')}.`;
+  }
+  if (j.state === 'canceled' || e.code === 'canceled') return errorWords('canceled');
+  if (e.code === 'timeout' && /^job timed out/.test(e.message || ''))
+    return `The job ran past its time limit (${j.timeout} s) and was stopped.`;
+  return errorWords(e.code, e.message);
 }
 
 // A job that failed only because this BMC lacks the feature.

@@ -8,7 +8,7 @@ import {api, enc} from './api.js';
 import {jobRunner, jobsTable, errorP} from './jobs.js';
 import {configSection} from './config.js';
 import {
-  h, replace, section, healthBadge, statusBadge, powerText, deviceText, reading, num, timeEl, timeText, shortTime,
+  h, replace, section, healthBadge, statusBadge, powerText, deviceText, reading, num, timeEl, timeText, shortTime, clockText,
 } from './util.js';
 
 const SLOW_EVERY_MS = 60000; // graphs, history list, inventory: they change once a minute at most
@@ -101,7 +101,8 @@ export function mount(container, {name}, app) {
   const [powerGate, bootGate, sensorsGate, selGate, invGate] = gates;
 
   container.append(
-    h('p', {class: 'crumbs'}, h('a', {href: '#/fleet'}, '\u2190 Fleet')),
+    h('p', {class: 'crumbs'}, h('a', {href: '#/fleet'}, '\u2190 Fleet'), ' \u00B7 ',
+      h('a', {href: `#/edit/${enc(name)}`, id: 'node-edit'}, 'Edit endpoint, credentials and labels')),
     h('h1', {}, name),
     summary,
     h('div', {class: 'node-grid'},
@@ -381,7 +382,7 @@ export function mount(container, {name}, app) {
       graphImg.dataset.kind = graph.kind;
       graphImg.hidden = false;
       if (old) URL.revokeObjectURL(old);
-      graphNote.textContent = `${what[0].toUpperCase()}${what.slice(1)} of ${name}, last ${span}; drawn ${new Date().toLocaleTimeString()}.`;
+      graphNote.textContent = `${what[0].toUpperCase()}${what.slice(1)} of ${name}, last ${span}; drawn ${clockText()}.`;
     } catch (e) {
       if (e.name === 'AbortError') return;
       graphImg.hidden = true;

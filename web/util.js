@@ -118,6 +118,10 @@ export function jobTitle(j) {
   case 'sensors': return 'Read sensors';
   case 'sel': return p.clear ? 'Collect and clear event log' : 'Collect event log';
   case 'inventory': return 'Read inventory';
+  case 'batch': {
+    const n = Array.isArray(p.nodes) ? p.nodes.length : 0;
+    return `${jobTitle({type: p.type, params: p.params || {}})} on ${count(n, 'node')}`;
+  }
   default: return {
     'bios.read': 'Read BIOS settings', 'bios.set': 'Change BIOS settings', 'raid.read': 'Read RAID configuration',
     'raid.create': 'Create RAID volume', 'raid.delete': 'Delete RAID volume', 'firmware.list': 'Read firmware versions',
@@ -146,6 +150,11 @@ export function jobResultText(j) {
   case 'sel': return `Read ${r.read} event log entries, ${r.new} new${r.cleared ? '; log cleared' : ''}.`;
   case 'sensors': return `Read ${(r.sensors || []).length} sensors.`;
   case 'inventory': return 'Inventory collected.';
+  case 'batch': {
+    const c = r.counts || {};
+    const n = Object.values(c).reduce((a, b) => a + b, 0);
+    return `All ${count(n, 'node')} done.`;
+  }
   case 'firmware.list': return `Read ${count((r.components || []).length, 'firmware component')}.`;
   case 'firmware.update': {
     if (r.applies) return `Staged; it applies ${r.applies}.`;
@@ -189,23 +198,57 @@ export function reading(v, unit) {
   return `${num(v)}\u00A0${unitText(unit)}`.trim();
 }
 
-const timeFmt = new Intl.DateTimeFormat(undefined, {
-  year: 'numeric', month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit', second: '2-digit',
-});
+// Times are 24-hour with the zone always shown: UTC by default (a fleet
+// spans time zones; logs and BMCs speak UTC), the browser's local zone as an
+// option (the header's "Times" button, remembered per browser).
+const TZ_KEY = 'underlay.tz';
+export const timeZone = {
+  get local() { return localStorage.getItem(TZ_KEY) === 'local'; },
+  set(local) { localStorage.setItem(TZ_KEY, local ? 'local' : 'utc'); },
+};
+const pad = (n) => String(n).padStart(2, '0');
+// "+01:00"-style zone name for the local zone ("UTC" when it is UTC).
+function localZone(d) {
+  try {
+    const z = new Intl.DateTimeFormat('en-GB', {timeZoneName: 'short'}).formatToParts(d)
+      .find((x) => x.type === 'timeZoneName');
+    if (z) return z.value;
+  } catch { /* fall back to the offset */ }
+  const off = -d.getTimezoneOffset();
+  return off ? `UTC${off < 0 ? '-' : '+'}${pad(Math.floor(Math.abs(off) / 60))}:${pad(Math.abs(off) % 60)}` : 'UTC';
+}
+function parts(d) {
+  if (timeZone.local) {
+    return {y: d.getFullYear(), mo: d.getMonth() + 1, day: d.getDate(), h: d.getHours(), mi: d.getMinutes(), s: d.getSeconds(), z: localZone(d)};
+  }
+  return {y: d.getUTCFullYear(), mo: d.getUTCMonth() + 1, day: d.getUTCDate(), h: d.getUTCHours(), mi: d.getUTCMinutes(), s: d.getUTCSeconds(), z: 'UTC'};
+}
+const dateOf = (p) => `${p.y}-${pad(p.mo)}-${pad(p.day)}`;
+const clockOf = (p) => `${pad(p.h)}:${pad(p.mi)}:${pad(p.s)}`;
+
+// "2026-12-05 01:48:49 UTC"
 export function timeText(iso) {
   if (!iso) return '\u2014';
-  const d = new Date(iso);
-  return Number.isNaN(d.getTime()) ? iso : timeFmt.format(d);
+  const d = iso instanceof Date ? iso : new Date(iso);
+  if (Number.isNaN(d.getTime())) return String(iso);
+  const p = parts(d);
+  return `${dateOf(p)} ${clockOf(p)} ${p.z}`;
 }
 
-// Compact, for table cells: the time alone when it is today.
-const clockFmt = new Intl.DateTimeFormat(undefined, {hour: '2-digit', minute: '2-digit', second: '2-digit'});
-const dayFmt = new Intl.DateTimeFormat(undefined, {month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit'});
+// "01:48:49 UTC" (the clock alone, e.g. the header's "Updated").
+export function clockText(d = new Date()) {
+  const p = parts(d);
+  return `${clockOf(p)} ${p.z}`;
+}
+
+// Compact, for table cells: the time alone when it is today (in the zone
+// shown), else the date too; the zone always.
 export function shortTime(iso) {
   if (!iso) return '\u2014';
   const d = new Date(iso);
   if (Number.isNaN(d.getTime())) return iso;
-  return d.toDateString() === new Date().toDateString() ? clockFmt.format(d) : dayFmt.format(d);
+  const p = parts(d), today = parts(new Date());
+  return dateOf(p) === dateOf(today) ? `${clockOf(p)} ${p.z}` : `${dateOf(p)} ${pad(p.h)}:${pad(p.mi)} ${p.z}`;
 }
 
 export function agoText(iso, now = Date.now()) {

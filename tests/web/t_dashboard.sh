@@ -11,7 +11,11 @@
 # BIOS change applied now, RAID volume created and deleted; a fake node says
 # "Not supported by this BMC"), opens a polled node's sensors and a graph
 # drawn from stored data, and takes screenshots of each step into
-# $TOP_BUILDDIR/tests/web/screenshots (their paths are printed).
+# $TOP_BUILDDIR/tests/web/screenshots (their paths are printed).  A
+# second underlayd (polling off) holds 10,000 fake nodes for the fleet list
+# (first render, scrolling and filters timed and printed), a bulk power
+# action with its confirmation and per-node progress, enrolment and editing
+# (with a stale version: 412).
 #
 # Skips (77) only when Chromium, node, playwright-core or a simulator
 # (ipmi_sim, the Redfish emulator's python3) is missing; scripts/deps.sh
@@ -36,6 +40,7 @@ SIMCTL="$TOP_SRCDIR/tests/ipmisim/simctl.sh"
 SIMDIR="$UL_TMP/sims"
 IMG_PID=""
 rf_extra_cleanup() {
+    stop_big
     "$SIMCTL" stop "$SIMDIR" >/dev/null 2>&1
     if [ -n "$IMG_PID" ]; then
         kill "$IMG_PID" 2>/dev/null
@@ -108,14 +113,68 @@ ul_node_add rf-n01 "$(jq -cn --arg e "$EMU" \
 ul_node_add rack2-n01 "$(jq -cn --arg e "ipmi://127.0.0.1:$(ul_free_port)" --argjson o "$OPTS" \
     '{endpoint: $e, username: "admin", password: "password", options: $o, labels: {rack: "rack2"}}')"
 
+# A fleet of thousands for the list view, on a second underlayd (its own
+# data directory and port, background polling off: see docs/dashboard.md
+# for why): SCALE_NODES fake nodes fk00001.. (40 a rack r001..; site
+# s1..s4), each BMC 300 ms a call (so a bulk action's progress can be seen),
+# each its own POST /api/v1/nodes, from one curl with 8 requests in
+# flight on keep-alive connections.
+SCALE_NODES=${UL_WEB_SCALE_NODES:-10000}
+BIG_DIR="$UL_TMP/big"
+BIG_PID=""
+start_big() {
+    mkdir -m 0700 "$BIG_DIR" || ul_fail "cannot create $BIG_DIR"
+    BIG_PORT=$(ul_free_port) || ul_fail "no free port for the second underlayd"
+    "$UNDERLAYD" -d "$BIG_DIR" -l "127.0.0.1:$BIG_PORT" -s poll.enabled=0 -s api.web_dir="$TOP_SRCDIR/web" \
+        >>"$BIG_DIR/daemon.log" 2>&1 </dev/null &
+    BIG_PID=$!
+    BIG_URL="http://127.0.0.1:$BIG_PORT"
+    for _ in $(seq 150); do
+        grep -qF "API on $BIG_URL/api/v1" "$BIG_DIR/daemon.log" 2>/dev/null &&
+            [ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "$BIG_URL/healthz")" = 200 ] && break
+        kill -0 "$BIG_PID" 2>/dev/null || ul_fail "the second underlayd exited: $(tail -n 5 "$BIG_DIR/daemon.log")"
+        sleep 0.1
+    done
+    [ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "$BIG_URL/healthz")" = 200 ] ||
+        ul_fail "the second underlayd does not answer on $BIG_URL"
+    BIG_TOKEN=$(head -n 1 "$BIG_DIR/admin.token")
+}
+stop_big() {
+    if [ -n "$BIG_PID" ]; then
+        kill "$BIG_PID" 2>/dev/null
+        wait "$BIG_PID" 2>/dev/null
+        BIG_PID=""
+    fi
+}
+enrol_many() {
+    local cfg="$UL_TMP/enrol.curl" i rack t0 t1 codes
+    for i in $(seq 1 "$SCALE_NODES"); do
+        rack=$(((i - 1) / 40 + 1))
+        printf 'next\nurl = "%s/api/v1/nodes"\nheader = "Authorization: Bearer %s"\nheader = "Content-Type: application/json"\n' \
+            "$BIG_URL" "$BIG_TOKEN"
+        printf 'data = "{\\"name\\":\\"fk%05d\\",\\"endpoint\\":\\"fake://fk%05d\\",\\"labels\\":{\\"rack\\":\\"r%03d\\",\\"site\\":\\"s%d\\"},\\"options\\":{\\"delay_ms\\":300}}"\n' \
+            "$i" "$i" "$rack" $((rack % 4 + 1))
+        printf 'output = "/dev/null"\nwrite-out = "%%{http_code}\\n"\nmax-time = 30\n'
+    done >"$cfg"
+    t0=$(date +%s%N)
+    codes=$(curl -s --parallel --parallel-max 8 -K "$cfg" 2>/dev/null | sort | uniq -c | tr -s ' ')
+    t1=$(date +%s%N)
+    [ "$codes" = " $SCALE_NODES 201" ] || ul_fail "enrolling $SCALE_NODES fake nodes: answers $codes"
+    ul_log "enrolled $SCALE_NODES fake nodes (POST /api/v1/nodes each, one curl, 8 in parallel, keep-alive) in $(((t1 - t0) / 1000000)) ms"
+}
+start_big
+enrol_many
+
 UL_ARGS=(-s api.web_dir="$TOP_SRCDIR/web" -s poll.enabled=1 -s poll.sensor_interval=5
     -s poll.sel_interval=5 -s poll.max_backoff=10 -s bmc.timeout=2)
 ul_restart
 
 export UL_URL UL_TOKEN SHOTS UL_NODE_MODULES="$NODE_MODULES" UL_CHROMIUM="$CHROMIUM"
+export UNDERLAY_BIN="$UNDERLAY" SCALE_NODES BIG_URL BIG_TOKEN
 export FLEET_SIZE=8 IPMI_NODE=bmc-n01 FAKE_NODE=rack1-n01 UNREACHABLE_NODE=rack2-n01
 export RF_NODE=rf-n01 EMU_URL="$EMU" IMAGE_URL="http://127.0.0.1:$IMG_PORT/bios-2.6.bin"
-# The browser test has its own 170 s watchdog; this is the last resort.
-timeout -k 5 200 node "$TOP_SRCDIR/tests/web/dashboard.mjs" || ul_fail "the browser test failed (screenshots in $SHOTS)"
+# The browser test has its own 240 s watchdog; this is the last resort.
+timeout -k 5 270 node "$TOP_SRCDIR/tests/web/dashboard.mjs" || ul_fail "the browser test failed (screenshots in $SHOTS)"
 
+stop_big
 ul_stop
