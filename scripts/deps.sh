@@ -9,7 +9,7 @@ PACKAGES=(
   # build
   build-essential autoconf automake pkg-config
   # libraries (configure names these when one is missing)
-  libfreeipmi-dev libipmimonitoring-dev libcurl4-openssl-dev libjson-c-dev
+  libfreeipmi-dev libipmimonitoring-dev libipmiconsole-dev libcurl4-openssl-dev libjson-c-dev
   librrd-dev libmicrohttpd-dev libsqlite3-dev libsodium-dev libcmocka-dev
   # tests and demo: real peers and tools
   curl jq python3 sqlite3 openssl openipmi freeipmi-tools ipmitool rrdtool rrdcached
