@@ -21,7 +21,12 @@ const char *api_role_name(enum api_role r);
 
 /* The serial console sessions (routes_console.c). */
 typedef struct api_consoles api_consoles;
+struct api_req;
 api_consoles *api_consoles_new(void);
+/* A WebSocket upgrade's token, offered by a browser (which cannot set
+ * Authorization) as the subprotocol "bearer.TOKEN" beside
+ * "underlay.console".  Copies it into buf; false when there is none. */
+bool api_ws_bearer(struct api_req *rq, char *buf, size_t len);
 /* End every session and wait for their threads (before MHD stops). */
 void api_consoles_stop(api_consoles *all);
 /* Free what is left (after MHD stopped).  NULL-safe. */

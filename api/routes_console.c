@@ -760,6 +760,25 @@ static bool header_has(struct api_req *rq, const char *name, const char *token)
     return false;
 }
 
+bool api_ws_bearer(struct api_req *rq, char *buf, size_t len)
+{
+    if (!header_has(rq, MHD_HTTP_HEADER_UPGRADE, "websocket"))
+        return false;
+    const char *v = MHD_lookup_connection_value(rq->conn, MHD_HEADER_KIND,
+                                                "Sec-WebSocket-Protocol");
+    for (const char *p = v; p && *p;) {
+        p += strspn(p, " \t,");
+        size_t l = strcspn(p, " \t,");
+        if (l > 7 && strncmp(p, "bearer.", 7) == 0 && l - 7 < len) {
+            memcpy(buf, p + 7, l - 7);
+            buf[l - 7] = '\0';
+            return true;
+        }
+        p += l;
+    }
+    return false;
+}
+
 void route_node_console(api_server *srv, struct api_req *rq, struct api_reply *rp)
 {
     const char *name = rq->segs[3];
@@ -903,6 +922,9 @@ void route_node_console(api_server *srv, struct api_req *rq, struct api_reply *r
     MHD_add_response_header(resp, MHD_HTTP_HEADER_UPGRADE, "websocket");
     MHD_add_response_header(resp, "Sec-WebSocket-Accept", accept);
     MHD_add_response_header(resp, "X-Underlay-Console-Mode", writer ? "interactive" : "read-only");
+    /* a browser offering subprotocols fails the connection unless one is chosen */
+    if (header_has(rq, "Sec-WebSocket-Protocol", "underlay.console"))
+        MHD_add_response_header(resp, "Sec-WebSocket-Protocol", "underlay.console");
     rp->status = MHD_HTTP_SWITCHING_PROTOCOLS;
     rp->upgrade = resp;
 }

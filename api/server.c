@@ -372,12 +372,17 @@ static bool authenticate(api_server *srv, struct api_req *rq, struct api_reply *
 {
     const char *auth = MHD_lookup_connection_value(rq->conn, MHD_HEADER_KIND,
                                                    MHD_HTTP_HEADER_AUTHORIZATION);
-    if (!auth || strncasecmp(auth, "Bearer ", 7) != 0 || !auth[7]) {
+    char ws_token[300];
+    const char *token = NULL;
+    if (auth && strncasecmp(auth, "Bearer ", 7) == 0 && auth[7])
+        token = auth + 7;
+    else if (!auth && api_ws_bearer(rq, ws_token, sizeof(ws_token)))
+        token = ws_token; /* a browser's WebSocket cannot send the header */
+    if (!token) {
         api_error(rp, MHD_HTTP_UNAUTHORIZED, "unauthorized",
                   "missing bearer token (send 'Authorization: Bearer <token>')");
         return false;
     }
-    const char *token = auth + 7;
     if (strlen(token) > 256) {
         api_error(rp, MHD_HTTP_UNAUTHORIZED, "unauthorized", "invalid token");
         return false;

@@ -1,7 +1,7 @@
 /* ipmi_sol.c - IPMI Serial-over-LAN consoles through FreeIPMI's
  * libipmiconsole (the opener behind bmc/console.h for driver "ipmi").
  *
- * libipmiconsole runs its own engine threads (started once by
+ * libipmiconsole runs its own engine thread (started once by
  * ipmi_sol_register); a session is set up by ipmiconsole_engine_submit_block,
  * which blocks for the RMCP+ handshake and the payload activation (a few round
  * trips; bounded by the session timeout), so it is called on the console's
@@ -25,7 +25,7 @@
 #include "xalloc.h"
 
 #define SOL_DEFAULT_PORT 623
-#define SOL_ENGINE_THREADS 2 /* each multiplexes many sessions */
+#define SOL_ENGINE_THREADS 1 /* multiplexes every session (as ipmiconsole uses it) */
 
 struct sol {
     ipmiconsole_ctx_t ctx;
@@ -180,7 +180,9 @@ static ul_err sol_open(const struct ul_node *n, void **handle, int *fd, ul_errms
         .workaround_flags = workaround_flags(n->options),
     };
     struct ipmiconsole_protocol_config pc = {
-        .session_timeout_len = cfg.session_timeout_ms ? cfg.session_timeout_ms : 20000,
+        /* libipmiconsole's defaults (60 s session, 20 s keepalive) unless the
+         * node sets a session timeout, as FreeIPMI's ipmiconsole does */
+        .session_timeout_len = cfg.session_timeout_ms ? cfg.session_timeout_ms : -1,
         .retransmission_timeout_len = cfg.retransmission_timeout_ms
                                           ? cfg.retransmission_timeout_ms
                                           : -1,

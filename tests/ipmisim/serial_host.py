@@ -14,6 +14,7 @@ import os
 import select
 import socket
 import sys
+import time
 
 
 def main():
@@ -36,6 +37,7 @@ def main():
             if conn:
                 conn.close()
             conn = c
+            print("serial_host: %.3f the BMC connected" % time.time(), flush=True)
         if conn and conn in r:
             try:
                 data = conn.recv(4096)
@@ -44,6 +46,7 @@ def main():
             if not data:
                 conn.close()
                 conn = None
+                print("serial_host: %.3f the BMC disconnected" % time.time(), flush=True)
             else:
                 out.write(data)
         if ff in r:
