@@ -78,6 +78,14 @@ export function consoleSection(name) {
         theme: {background: '#0d1117', foreground: '#e6edf3'}});
       screen.hidden = false;
       term.open(screen);
+      // What the terminal holds, as text (the browser test reads it; the
+      // DOM rows are drawn on animation frames).
+      screen.consoleText = () => {
+        const b = term.buffer.active;
+        const lines = [];
+        for (let i = 0; i < b.length; i++) lines.push(b.getLine(i).translateToString(true));
+        return lines.join('\n');
+      };
       term.onData((d) => {
         if (ws && ws.readyState === WebSocket.OPEN) ws.send(new TextEncoder().encode(d));
       });

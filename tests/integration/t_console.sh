@@ -183,3 +183,15 @@ assert_contains "$(cat "$LOGDIR/n1.log")" "console of n1 opened by admin" "log h
 "$UNDERLAY" console n1 </dev/null >"$UL_TMP/w3.out" 2>"$UL_TMP/w3.err"
 assert_eq $? 0 "a new session after the last one ended"
 assert_contains "$(cat "$UL_TMP/w3.err")" "console open (interactive)" "a new session"
+
+# ---- shutdown with a console open: the session ends, the client is told,
+# underlayd exits 0 (under AddressSanitizer: nothing leaked) ----
+"$UNDERLAY" console n1 <"$UL_TMP/w.in" >"$UL_TMP/w4.out" 2>"$UL_TMP/w4.err" &
+W_PID=$!
+exec {WFD}>"$UL_TMP/w.in"
+wait_for "$UL_TMP/w4.err" "console open (interactive)"
+ul_stop
+wait_exit "$W_PID" 20
+W_PID=""
+assert_contains "$(cat "$UL_TMP/w4.err")" "the daemon is stopping" "the client hears why"
+exec {WFD}>&-

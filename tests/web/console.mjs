@@ -54,8 +54,8 @@ async function signIn(page) {
 }
 
 const screenText = (page) => page.evaluate(() => {
-  const rows = document.querySelector('#console-screen .xterm-rows');
-  return rows ? rows.innerText : '';
+  const el = document.querySelector('#console-screen');
+  return el && el.consoleText ? el.consoleText() : '';
 });
 
 let browser, page, page2;
@@ -89,6 +89,9 @@ try {
   // 4. A second browser watches read-only and is told who holds it.
   page2 = await (await browser.newContext({viewport: {width: 1400, height: 1000}})).newPage();
   await signIn(page2);
+  // The terminal draws on animation frames, which a page in the background
+  // may not get.
+  await page2.bringToFront();
   await page2.locator('#console-watch').click();
   await page2.locator('#console-status').filter({hasText: 'read-only; held by admin'}).waitFor({timeout: 20000});
   await until('the backlog in the viewer', async () => (await screenText(page2)).includes('host says web-hello-1'));
@@ -102,6 +105,7 @@ try {
   await page2.screenshot({path: path.join(SHOTS, 'console-read-only.png'), fullPage: true});
 
   // 5. Leaving ends the session; the viewer is told why.
+  await page.bringToFront();
   await page.locator('#console-close').click();
   await page.locator('#console-status').filter({hasText: 'You left the console'}).waitFor();
   await page2.locator('#console-status').filter({hasText: 'the interactive client left'}).waitFor({timeout: 20000});
@@ -117,6 +121,7 @@ try {
   log(`FAIL: ${e.message}`);
   if (problems.length) log(`page problems: ${problems.join('; ')}`);
   try { if (page) await page.screenshot({path: path.join(SHOTS, 'console-failure.png'), fullPage: true}); } catch {}
+  try { if (page2) await page2.screenshot({path: path.join(SHOTS, 'console-failure-viewer.png'), fullPage: true}); } catch {}
   if (browser) await browser.close();
   process.exit(1);
 }
