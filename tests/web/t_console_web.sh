@@ -60,3 +60,5 @@ UL_URL=$UL_URL UL_TOKEN=$UL_TOKEN UL_NODE_MODULES=$NODE_MODULES UL_CHROMIUM=$CHR
 ul_api GET "/api/v1/audit?limit=20"
 assert_eq "$(ul_jq '[(.items // .)[] | select(.action == "console.detach")] | length')" 2 \
     "console.detach records for the two browsers"
+# and underlayd stops cleanly after them (under ASan: nothing leaked)
+ul_stop
