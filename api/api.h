@@ -6,7 +6,7 @@
 #ifndef UL_API_H
 #define UL_API_H
 
-#include "bmc/sessions.h"
+#include "ops/ops.h"
 #include "collectors/latest.h"
 #include "collectors/rrd.h"
 #include "collectors/scheduler.h"

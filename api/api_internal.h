@@ -45,11 +45,6 @@ struct api_server {
     struct MHD_Daemon *mhd;
 };
 
-/* The app layer's hooks into the BMC drivers (routes_nodes.c): driver and
- * options checks, and the capability check that answers 501 before a job is
- * queued. */
-extern const struct app_hooks api_app_hooks;
-
 /* One request, alive from the first access-handler call to completion. */
 struct api_req {
     struct MHD_Connection *conn;
@@ -104,6 +99,8 @@ void api_error(struct api_reply *rp, unsigned status, const char *code, const ch
 /* Map a ul_err to the HTTP status and error body. */
 void api_error_from(struct api_reply *rp, ul_err rc, const char *message);
 void api_reply_json(struct api_reply *rp, unsigned status, json_object *body);
+/* 202 with {"job": ...} and a Location header naming the job. */
+void api_reply_job_accepted(struct api_reply *rp, const struct ul_job *job);
 
 /* Parse the request body as a JSON object and check its fields; on failure rp
  * holds a 400 and NULL is returned.  Returns a new reference. */
@@ -134,6 +131,7 @@ void route_batch_power(api_server *, struct api_req *, struct api_reply *);
 void route_batch_boot(api_server *, struct api_req *, struct api_reply *);
 void route_nodes_list(api_server *, struct api_req *, struct api_reply *);
 void route_nodes_create(api_server *, struct api_req *, struct api_reply *);
+void route_nodes_discover(api_server *, struct api_req *, struct api_reply *);
 void route_node_get(api_server *, struct api_req *, struct api_reply *);
 void route_node_patch(api_server *, struct api_req *, struct api_reply *);
 void route_node_delete(api_server *, struct api_req *, struct api_reply *);

@@ -138,10 +138,7 @@ static void submit_batch(api_server *srv, struct api_req *rq, struct api_reply *
         api_error_from(rp, rc, em.text);
         goto out;
     }
-    json_object *reply = json_object_new_object();
-    json_object_object_add(reply, "job", view_job(job));
-    rp->location = xasprintf("/api/v1/jobs/%lld", (long long)job->id);
-    api_reply_json(rp, MHD_HTTP_ACCEPTED, reply);
+    api_reply_job_accepted(rp, job);
 out:
     job_free(job);
     json_object_put(params);

@@ -35,7 +35,7 @@
 #include <unistd.h>
 
 #include "api/api_internal.h"
-#include "bmc/console.h"
+#include "ops/console.h"
 #include "log.h"
 #include "ultime.h"
 #include "xalloc.h"

@@ -7,9 +7,9 @@
 #include <string.h>
 
 #include "api/api_internal.h"
-#include "bmc/caps.h"
-#include "bmc/driver.h"
-#include "bmc/ops.h"
+#include "ops/caps.h"
+#include "ops/discover_op.h"
+#include "ops/ops.h"
 #include "core/jobs.h"
 #include "log.h"
 #include "xalloc.h"
@@ -38,23 +38,6 @@ static const char *path_node(struct api_req *rq, struct api_reply *rp)
     }
     return name;
 }
-
-/* app_hooks.node_check over the driver registry (bmc/ops.h). */
-static ul_err hook_node_check(void *arg, const char *driver, const char *endpoint,
-                              json_object *options, const char **driver_out, ul_errmsg *em)
-{
-    (void)arg;
-    const struct ul_driver *d;
-    ul_err rc = bmc_node_check(driver, endpoint, options, &d, em);
-    if (rc == UL_OK)
-        *driver_out = d->name;
-    return rc;
-}
-
-const struct app_hooks api_app_hooks = {
-    .node_check = hook_node_check,
-    .job_check = bmc_caps_node_check,
-};
 
 /* The ETag of a node: its version, quoted. */
 static void set_etag(struct api_reply *rp, const struct ul_node *n)
@@ -103,6 +86,59 @@ void route_nodes_create(api_server *srv, struct api_req *rq, struct api_reply *r
     api_reply_json(rp, MHD_HTTP_CREATED, view_node(n));
 out:
     node_free(n);
+    json_object_put(body);
+}
+
+static const struct jv_field node_discover_fields[] = {
+    {"prefix", JV_STRING, true, NODE_NAME_MAX},
+    {"name_template", JV_STRING, false, BMC_DISCOVER_TEMPLATE_MAX},
+    {"timeout_s", JV_INT, false, 0},
+    NODE_FIELD_LIMITS,
+};
+
+/* POST /api/v1/nodes/discover: one node per system behind an endpoint.  It
+ * talks to the BMC, so it is a job (bmc/discover_op.h): 202 with the job,
+ * whose result lists the nodes created and those skipped. */
+void route_nodes_discover(api_server *srv, struct api_req *rq, struct api_reply *rp)
+{
+    json_object *body = api_body(rq, rp, node_discover_fields, NFIELDS(node_discover_fields));
+    if (!body)
+        return;
+    ul_errmsg em;
+    struct ul_job *job = NULL;
+    json_object *labels = NULL, *options = NULL, *timeout = NULL;
+    json_object_object_get_ex(body, "labels", &labels);
+    json_object_object_get_ex(body, "options", &options);
+    int64_t timeout_s = 0;
+    if (json_object_object_get_ex(body, "timeout_s", &timeout)) {
+        timeout_s = json_object_get_int64(timeout);
+        if (timeout_s < 1 || timeout_s > 86400) {
+            api_error(rp, MHD_HTTP_BAD_REQUEST, "invalid",
+                      "field 'timeout_s': must be 1 to 86400 seconds");
+            goto out;
+        }
+    }
+    struct bmc_discover_req r = {
+        .actor = rq->actor,
+        .prefix = jv_str(body, "prefix"),
+        .name_template = jv_str(body, "name_template"),
+        .endpoint = jv_str(body, "endpoint"),
+        .driver = jv_str(body, "driver"),
+        .username = jv_str(body, "username"),
+        .password = jv_str(body, "password"),
+        .labels = labels,
+        .options = options,
+        .state = jv_str(body, "state"),
+        .timeout_s = (int)timeout_s,
+    };
+    ul_err rc = bmc_discover_submit(srv->app, srv->jobs, &r, &job, &em);
+    if (rc != UL_OK) {
+        api_error_from(rp, rc, em.text);
+        goto out;
+    }
+    api_reply_job_accepted(rp, job);
+out:
+    job_free(job);
     json_object_put(body);
 }
 

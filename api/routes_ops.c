@@ -39,10 +39,7 @@ static void submit_node_job(api_server *srv, struct api_req *rq, struct api_repl
         api_error_from(rp, rc, em.text);
         return;
     }
-    json_object *reply = json_object_new_object();
-    json_object_object_add(reply, "job", view_job(job));
-    rp->location = xasprintf("/api/v1/jobs/%lld", (long long)job->id);
-    api_reply_json(rp, MHD_HTTP_ACCEPTED, reply);
+    api_reply_job_accepted(rp, job);
     job_free(job);
 }
 
@@ -109,6 +106,7 @@ static void body_job(api_server *srv, struct api_req *rq, struct api_reply *rp,
 static const struct jv_field power_fields[] = {
     {"action", JV_STRING, true, 16},
     {"timeout", JV_INT, false, 0},
+    {"dry_run", JV_BOOL, false, 0},
 };
 
 void route_node_power(api_server *srv, struct api_req *rq, struct api_reply *rp)
@@ -129,6 +127,7 @@ static const struct jv_field boot_fields[] = {
     {"device", JV_STRING, false, 16},
     {"persistent", JV_BOOL, false, 0},
     {"mode", JV_STRING, false, 16},
+    {"dry_run", JV_BOOL, false, 0},
     {"timeout", JV_INT, false, 0},
 };
 
@@ -285,6 +284,7 @@ static const struct jv_field bios_set_fields[] = {
     {"attributes", JV_OBJECT, true, 0},
     {"apply", JV_STRING, false, 16},
     {"timeout", JV_INT, false, 0},
+    {"dry_run", JV_BOOL, false, 0},
 };
 
 void route_node_bios_set(api_server *srv, struct api_req *rq, struct api_reply *rp)
@@ -302,6 +302,7 @@ static const struct jv_field volume_fields[] = {
     {"controller", JV_STRING, false, 64}, {"name", JV_STRING, true, 64},
     {"raid_type", JV_STRING, true, 16},   {"drives", JV_ARRAY, false, 0},
     {"capacity_bytes", JV_INT, false, 0}, {"timeout", JV_INT, false, 0},
+    {"dry_run", JV_BOOL, false, 0},
 };
 
 void route_node_volume_create(api_server *srv, struct api_req *rq, struct api_reply *rp)
@@ -323,6 +324,15 @@ void route_node_volume_delete(api_server *srv, struct api_req *rq, struct api_re
     json_object_object_add(params, "volume", json_object_new_string(rq->segs[6]));
     if (controller)
         json_object_object_add(params, "controller", json_object_new_string(controller));
+    const char *dry = api_query(rq, "dry_run");
+    if (dry && strcmp(dry, "true") != 0 && strcmp(dry, "false") != 0) {
+        api_error(rp, MHD_HTTP_BAD_REQUEST, "invalid_argument",
+                  "query parameter 'dry_run': true or false");
+        json_object_put(params);
+        return;
+    }
+    if (dry && strcmp(dry, "true") == 0)
+        json_object_object_add(params, "dry_run", json_object_new_boolean(true));
     submit_node_job(srv, rq, rp, "raid.delete", params, CONFIG_TIMEOUT_S, "raid.delete");
     json_object_put(params);
 }
@@ -335,7 +345,8 @@ void route_node_firmware_list(api_server *srv, struct api_req *rq, struct api_re
 static const struct jv_field fw_update_fields[] = {
     {"image_uri", JV_STRING, true, 2048}, {"targets", JV_ARRAY, false, 0},
     {"apply", JV_STRING, false, 16},      {"stall_timeout", JV_INT, false, 0},
-    {"timeout", JV_INT, false, 0},
+    {"timeout", JV_INT, false, 0},        {"dry_run", JV_BOOL, false, 0},
+    {"version", JV_STRING, false, 128},
 };
 
 void route_node_firmware_update(api_server *srv, struct api_req *rq, struct api_reply *rp)

@@ -69,16 +69,20 @@ void route_fleet(api_server *srv, struct api_req *rq, struct api_reply *rp)
 {
     if (!polling(srv, rp))
         return;
-    api_reply_json(rp, MHD_HTTP_OK, latest_fleet_json(srv->latest));
+    /* The cached text: no JSON objects built or serialized per request. */
+    rp->status = MHD_HTTP_OK;
+    rp->text = latest_fleet_text(srv->latest, &rp->text_len);
+    rp->content_type = "application/json";
 }
 
 char *api_metrics_text(api_server *srv, size_t *len)
 {
     size_t body_len = 0;
     char *body = srv->latest ? latest_metrics_text(srv->latest, &body_len) : xstrdup("");
-    int queued = 0, running = 0, nodes = 0, in_flight = 0;
+    int queued = 0, running = 0, nodes = 0, in_flight = 0, parked = 0, holding = 0;
     uint64_t overruns = 0;
     jobs_counts(srv->jobs, &queued, &running);
+    jobs_parked(srv->jobs, &parked, &holding);
     if (srv->sched)
         sched_counts(srv->sched, &nodes, &in_flight, &overruns);
     char tail[2048];
@@ -87,6 +91,13 @@ char *api_metrics_text(api_server *srv, size_t *len)
                      "# TYPE underlay_jobs_queued gauge\nunderlay_jobs_queued %d\n"
                      "# HELP underlay_jobs_running Jobs running now.\n"
                      "# TYPE underlay_jobs_running gauge\nunderlay_jobs_running %d\n"
+                     "# HELP underlay_jobs_parked Jobs waiting between steps (a BMC task, "
+                     "their children), holding no worker.\n"
+                     "# TYPE underlay_jobs_parked gauge\nunderlay_jobs_parked %d\n"
+                     "# HELP underlay_jobs_parked_holding_node Parked jobs that keep their "
+                     "node from other jobs and polls (a firmware flash).\n"
+                     "# TYPE underlay_jobs_parked_holding_node gauge\n"
+                     "underlay_jobs_parked_holding_node %d\n"
                      "# HELP underlay_poll_tasks_queued Background polls waiting for a worker.\n"
                      "# TYPE underlay_poll_tasks_queued gauge\nunderlay_poll_tasks_queued %d\n"
                      "# HELP underlay_collector_nodes Nodes the poll scheduler polls.\n"
@@ -100,17 +111,22 @@ char *api_metrics_text(api_server *srv, size_t *len)
                      "underlay_collector_overruns_total %llu\n"
                      "# HELP underlay_bmc_sessions Open cached BMC sessions.\n"
                      "# TYPE underlay_bmc_sessions gauge\nunderlay_bmc_sessions %d\n",
-                     queued, running, jobs_tasks_queued(srv->jobs), nodes, in_flight,
+                     queued, running, parked, holding, jobs_tasks_queued(srv->jobs), nodes,
+                     in_flight,
                      (unsigned long long)overruns, bmc_sessions_count(srv->sessions));
     if (n < 0)
         n = 0;
     if ((size_t)n >= sizeof(tail))
         n = (int)sizeof(tail) - 1;
-    char *out = xmalloc(body_len + (size_t)n + 1);
+    char *st = stream_metrics_text(srv->sched ? sched_stream(srv->sched) : NULL);
+    size_t st_len = strlen(st);
+    char *out = xmalloc(body_len + (size_t)n + st_len + 1);
     memcpy(out, body, body_len);
-    memcpy(out + body_len, tail, (size_t)n + 1);
+    memcpy(out + body_len, tail, (size_t)n);
+    memcpy(out + body_len + (size_t)n, st, st_len + 1);
     free(body);
-    *len = body_len + (size_t)n;
+    free(st);
+    *len = body_len + (size_t)n + st_len;
     return out;
 }
 

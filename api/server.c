@@ -17,6 +17,7 @@
 #define UPLOAD_RESERVE (256LL * 1024 * 1024)
 
 #include "api/api_internal.h"
+#include "ops/caps.h"
 #include "core/secret.h"
 #include "jsonv.h"
 #include "log.h"
@@ -34,6 +35,7 @@ struct route {
 static const struct route routes[] = {
     {"GET", "nodes", API_ROLE_VIEWER, route_nodes_list},
     {"POST", "nodes", API_ROLE_ADMIN, route_nodes_create},
+    {"POST", "nodes/discover", API_ROLE_ADMIN, route_nodes_discover},
     {"GET", "nodes/*", API_ROLE_VIEWER, route_node_get},
     {"PATCH", "nodes/*", API_ROLE_ADMIN, route_node_patch},
     {"DELETE", "nodes/*", API_ROLE_ADMIN, route_node_delete},
@@ -589,7 +591,7 @@ ul_err api_start(const struct api_deps *deps, api_server **out, ul_errmsg *em)
     srv->sched = deps->sched;
     srv->sessions = deps->sessions;
     srv->history = deps->history;
-    srv->app = app_new(deps->st, deps->jobs, &api_app_hooks);
+    srv->app = app_new(deps->st, deps->jobs, &ops_app_hooks);
     srv->consoles = api_consoles_new();
 
     struct sockaddr_storage ss;

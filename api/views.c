@@ -3,12 +3,13 @@
 #include "config.h"
 
 #include "api/api_internal.h"
-#include "bmc/caps.h"
-#include "bmc/console.h"
+#include "ops/caps.h"
+#include "ops/console.h"
 #include "jsonv.h"
 #include <string.h>
 
 #include "ultime.h"
+#include "xalloc.h"
 
 json_object *view_time(int64_t t)
 {
@@ -116,4 +117,12 @@ json_object *view_page(json_object *items, int64_t total, int limit, int offset)
     json_object_object_add(o, "limit", json_object_new_int(limit));
     json_object_object_add(o, "offset", json_object_new_int(offset));
     return o;
+}
+
+void api_reply_job_accepted(struct api_reply *rp, const struct ul_job *job)
+{
+    json_object *reply = json_object_new_object();
+    json_object_object_add(reply, "job", view_job(job));
+    rp->location = xasprintf("/api/v1/jobs/%lld", (long long)job->id);
+    api_reply_json(rp, MHD_HTTP_ACCEPTED, reply);
 }

@@ -20,7 +20,7 @@
 #include "core/node.h"
 #include "ul_error.h"
 
-#define UL_DRIVER_API_VERSION 3
+#define UL_DRIVER_API_VERSION 4
 
 enum ul_power_state { UL_POWER_UNKNOWN = 0, UL_POWER_ON, UL_POWER_OFF };
 
@@ -286,7 +286,7 @@ struct ul_driver {
      * "messages": [{"id", "message", "attributes": [..]}] (the service's
      * report on the last apply), "applied_at": time or null}. */
     ul_err (*bios_read)(struct ul_bmc_session *s, json_object **out, ul_errmsg *em);
-    /* The BIOS attribute registry, normalised (see bmc/bios.h); a new
+    /* The BIOS attribute registry, normalised (see ops/bios.h); a new
      * object.  UL_ERR_NOT_FOUND when the service publishes none. */
     ul_err (*bios_registry)(struct ul_bmc_session *s, json_object **out, ul_errmsg *em);
     /* Stage attribute changes (an object of name: value) to apply at `at`. */
@@ -331,6 +331,16 @@ struct ul_driver {
      * caps): a simulated BMC without sensors, say.  Optional (NULL: every
      * node has all of caps).  Called without a session; never blocks. */
     unsigned (*node_caps)(json_object *options);
+
+    /* ---- version 4: enrolment ----
+     * The machines a service behind one endpoint manages (a blade
+     * enclosure's systems), for enrolling them as nodes in one step:
+     * {"systems": [{"id", "name", "path"}], "auth": how the session
+     * authenticated, "auth_fallback": bool, "notes": [text]} (new object);
+     * each path, put after the endpoint's host, is one node's endpoint.
+     * Called on a session opened for an endpoint without a path.
+     * Optional (NULL: the driver cannot discover). */
+    ul_err (*discover)(struct ul_bmc_session *s, json_object **out, ul_errmsg *em);
 };
 
 /* A node's capabilities: d->caps narrowed by d->node_caps. */

@@ -9,6 +9,8 @@
 #include "args.h"
 #include "cli.h"
 #include "fanout.h"
+#include "jobwait.h"
+#include "output.h"
 #include "xalloc.h"
 
 static const char add_usage[] =
@@ -26,7 +28,14 @@ static const char add_usage[] =
     "  --option K=V         set a driver option (repeatable); integers and true/false\n"
     "                       are sent as JSON numbers and booleans\n"
     "  --state S            enrolled, ready, maintenance, provisioning, deployed or\n"
-    "                       retired\n";
+    "                       retired\n"
+    "  --discover           HOSTLIST is one name prefix and the endpoint one service\n"
+    "                       without a path (redfish://host): enrol one node per system\n"
+    "                       it manages (a blade enclosure), each with the system's path\n"
+    "                       in its endpoint; waits for the discovery job and lists the\n"
+    "                       nodes created and those skipped, with why\n"
+    "  --name-template T    with --discover: the names, from {prefix}, {id} (the\n"
+    "                       system's Id) and {index} (1, 2, ...); default {prefix}-{id}\n";
 
 static const char set_usage[] =
     "Usage: underlay node set HOSTLIST [OPTIONS]\n"
@@ -129,6 +138,8 @@ struct node_edit {
     json_object *labels;  /* owned; for set, removed labels map to JSON null */
     json_object *options; /* owned */
     const char *hostlist;
+    bool discover;              /* add --discover */
+    const char *name_template;  /* add --name-template */
 };
 
 static void edit_free(struct node_edit *e)
@@ -151,7 +162,9 @@ static int parse_edit(int argc, char **argv, bool is_set, struct node_edit *e, i
         O_LABEL,
         O_UNLABEL,
         O_OPTION,
-        O_STATE
+        O_STATE,
+        O_DISCOVER,
+        O_TEMPLATE
     };
     /* set takes them all; add every one but the first. */
     static const struct option opts[] = {
@@ -164,6 +177,8 @@ static int parse_edit(int argc, char **argv, bool is_set, struct node_edit *e, i
         {"label", required_argument, NULL, O_LABEL},
         {"option", required_argument, NULL, O_OPTION},
         {"state", required_argument, NULL, O_STATE},
+        {"discover", no_argument, NULL, O_DISCOVER},
+        {"name-template", required_argument, NULL, O_TEMPLATE},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -214,6 +229,18 @@ static int parse_edit(int argc, char **argv, bool is_set, struct node_edit *e, i
                 goto out;
             e->state = optarg;
             break;
+        case O_DISCOVER:
+        case O_TEMPLATE:
+            if (is_set) {
+                args_usage(cmd, "--%s is for node add only",
+                           ch == O_DISCOVER ? "discover" : "name-template");
+                goto out;
+            }
+            if (ch == O_DISCOVER)
+                e->discover = true;
+            else
+                e->name_template = optarg;
+            break;
         case 'h':
             fputs(is_set ? set_usage : add_usage, stdout);
             *rc = CLI_EXIT_OK;
@@ -242,6 +269,10 @@ static int parse_edit(int argc, char **argv, bool is_set, struct node_edit *e, i
     }
     if (!is_set && !e->endpoint) {
         args_usage(cmd, "--endpoint is required");
+        goto out;
+    }
+    if (e->name_template && !e->discover) {
+        args_usage(cmd, "--name-template needs --discover");
         goto out;
     }
     if (args_password(cmd, pw_file, pw_env, &e->password) != 0)
@@ -346,6 +377,101 @@ static void skip_rest(struct fo *f, const hostlist *hl, size_t failed)
     fo_stopped(f->op, hl->count - failed - 1);
 }
 
+static const char *const discover_headers[] = {"NAME", "ENDPOINT", "SYSTEM", "RESULT"};
+
+/* Print a discovery's result: a row per node created or skipped, the
+ * service's notes on stderr.  Returns the exit code. */
+static int discover_report(json_object *job, enum out_format format)
+{
+    json_object *res = NULL, *created = NULL, *skipped = NULL, *notes = NULL;
+    json_object_object_get_ex(job, "result", &res);
+    json_object_object_get_ex(res, "created", &created);
+    json_object_object_get_ex(res, "skipped", &skipped);
+    json_object_object_get_ex(res, "notes", &notes);
+    size_t nc = json_object_is_type(created, json_type_array) ? json_object_array_length(created)
+                                                               : 0;
+    size_t ns = json_object_is_type(skipped, json_type_array) ? json_object_array_length(skipped)
+                                                               : 0;
+    if (format == OUT_JSON) {
+        out_json(res);
+    } else {
+        struct out_table *t = out_table_new(4, discover_headers);
+        for (size_t i = 0; i < nc; i++) {
+            json_object *o = json_object_array_get_idx(created, i);
+            char *c[3] = {out_field(o, "name"), out_field(o, "endpoint"),
+                          out_field(o, "system_id")};
+            const char *row[] = {c[0], c[1], c[2], "created"};
+            out_table_add(t, row);
+            for (int k = 0; k < 3; k++)
+                free(c[k]);
+        }
+        for (size_t i = 0; i < ns; i++) {
+            json_object *o = json_object_array_get_idx(skipped, i);
+            char *c[3] = {out_field(o, "name"), out_field(o, "path"), out_field(o, "reason")};
+            char *why = xasprintf("skipped: %s", c[2]);
+            const char *row[] = {c[0], "-", c[1], why};
+            out_table_add(t, row);
+            free(why);
+            for (int k = 0; k < 3; k++)
+                free(c[k]);
+        }
+        out_table_print(t, stdout);
+        out_table_free(t);
+    }
+    for (size_t i = 0; json_object_is_type(notes, json_type_array) &&
+                       i < json_object_array_length(notes);
+         i++)
+        out_err("note: %s", json_object_get_string(json_object_array_get_idx(notes, i)));
+    if (nc == 0 && ns == 0) {
+        out_err("node add --discover: the service lists no system");
+        return CLI_EXIT_ERROR;
+    }
+    return ns == 0 ? CLI_EXIT_OK : nc == 0 ? CLI_EXIT_ERROR : CLI_EXIT_PARTIAL;
+}
+
+/* node add --discover: POST /api/v1/nodes/discover, then follow its job. */
+static int node_discover(struct cli *cli, const struct node_edit *e)
+{
+    struct cl_reply r = {0};
+    struct jw_item it = {0};
+    int rc = CLI_EXIT_ERROR;
+    json_object *body = edit_body(e, e->hostlist, true, NULL);
+    json_object_object_del(body, "name");
+    json_object_object_add(body, "prefix", json_object_new_string(e->hostlist));
+    if (e->name_template)
+        json_object_object_add(body, "name_template", json_object_new_string(e->name_template));
+    struct cl_client *c = cli_connect(cli);
+    if (!c) {
+        rc = CLI_EXIT_USAGE;
+        goto out;
+    }
+    if (cl_request(c, "POST", "/api/v1/nodes/discover", body, &r) != CL_OK) {
+        out_err("node add --discover %s: %s", e->hostlist, r.message);
+        goto out;
+    }
+    json_object *job = NULL, *id = NULL;
+    if (!json_object_object_get_ex(r.body, "job", &job) ||
+        !json_object_object_get_ex(job, "id", &id)) {
+        out_err("node add --discover %s: the server's reply names no job", e->hostlist);
+        goto out;
+    }
+    it.id = json_object_get_int64(id);
+    enum jw_outcome outcome = jw_wait(c, &it, 1, 0);
+    if (!jw_item_ok(&it)) {
+        const char *code, *msg;
+        char buf[512];
+        if (!jw_item_failure(&it, outcome, 0, &code, &msg, buf, sizeof(buf)))
+            out_err("node add --discover %s: job %lld: %s", e->hostlist, it.id, msg);
+        goto out;
+    }
+    rc = discover_report(it.job, cli->format);
+out:
+    jw_items_clear(&it, 1);
+    cl_reply_clear(&r);
+    json_object_put(body);
+    return rc;
+}
+
 static int node_edit(struct cli *cli, int argc, char **argv, bool is_add)
 {
     struct node_edit e;
@@ -355,6 +481,11 @@ static int node_edit(struct cli *cli, int argc, char **argv, bool is_add)
 
     if (parse_edit(argc, argv, !is_add, &e, &rc) != 0)
         return rc;
+    if (e.discover) {
+        rc = node_discover(cli, &e);
+        edit_free(&e);
+        return rc;
+    }
     rc = CLI_EXIT_USAGE;
     if (args_hosts(argv[0], e.hostlist, &hl) != 0)
         goto out;

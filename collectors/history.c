@@ -5,7 +5,6 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 
-#include "collectors/rrd.h"
 #include "log.h"
 #include "xalloc.h"
 
@@ -13,10 +12,13 @@
  * down), and once when they recover, rather than once per node per sweep. */
 static atomic_int failing;
 
-void history_record_sweep(void *arg, const char *node, const struct ul_sensor_list *s,
-                          int64_t t)
+void history_deliver(void *arg, const struct stream_rec *r)
 {
     rrdw *w = arg;
+    if (r->kind != STREAM_SWEEP)
+        return;
+    const struct ul_sensor_list *s = &r->u.sweep.sensors;
+    const char *node = r->node;
     struct rrdw_sample *samples = xcalloc(s->count ? s->count : 1, sizeof(*samples));
     size_t n = 0;
     for (size_t i = 0; i < s->count; i++) {
@@ -30,7 +32,7 @@ void history_record_sweep(void *arg, const char *node, const struct ul_sensor_li
     }
     ul_errmsg em;
     size_t written = 0;
-    ul_err rc = n ? rrdw_update_batch(w, node, (time_t)t, samples, n, &written, &em) : UL_OK;
+    ul_err rc = n ? rrdw_update_batch(w, node, (time_t)r->time, samples, n, &written, &em) : UL_OK;
     if (rc != UL_OK) {
         if (atomic_exchange(&failing, 1) == 0)
             ul_warn("history: node %s: %s (further failures logged at debug level)", node,
@@ -41,4 +43,14 @@ void history_record_sweep(void *arg, const char *node, const struct ul_sensor_li
         ul_info("history: writes succeed again");
     }
     free(samples);
+}
+
+ul_err history_add_sink(stream *s, rrdw *w, ul_errmsg *em)
+{
+    struct stream_sink_def d = {.name = "rrd_history",
+                                .kinds = STREAM_SWEEP,
+                                .queue_len = HISTORY_QUEUE_LEN,
+                                .deliver = history_deliver,
+                                .arg = w};
+    return stream_add_sink(s, &d, em);
 }

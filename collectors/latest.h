@@ -15,7 +15,7 @@
 #include <json-c/json.h>
 #include <stdint.h>
 
-#include "bmc/driver.h"
+#include "ops/ops.h"
 
 typedef struct latest latest;
 
@@ -32,24 +32,44 @@ const char *latest_health_name(enum node_health h);
 latest *latest_new(void);
 void latest_free(latest *l);
 
+/* What an update did to a node's health: from == to when nothing changed.
+ * reason names the cause of the new state ("sensor 'CPU Temp' is critical",
+ * "sensors poll: <error>"), "" when there is nothing to add.  Returned by the
+ * update functions below so the caller can publish it (collectors/stream.h)
+ * without this module knowing the stream. */
+struct latest_change {
+    enum node_health from, to;
+    char reason[256];
+};
+
 /* A sweep succeeded: take over *sensors (emptied), record the power reading
  * (pr NULL when none) and the poll's duration. */
-void latest_sensors_ok(latest *l, const char *node, struct ul_sensor_list *sensors,
-                       const struct ul_power_reading *pr, int64_t t, double duration_s);
+struct latest_change latest_sensors_ok(latest *l, const char *node,
+                                       struct ul_sensor_list *sensors,
+                                       const struct ul_power_reading *pr, int64_t t,
+                                       double duration_s);
 /* Power state from a status poll (UL_POWER_UNKNOWN to leave it). */
 void latest_power_state(latest *l, const char *node, enum ul_power_state p);
 /* A poll of kind ("sensors", "sel", "inventory") failed. */
-void latest_poll_failed(latest *l, const char *node, const char *kind, ul_err rc,
-                        const char *message, int64_t t, double duration_s);
+struct latest_change latest_poll_failed(latest *l, const char *node, const char *kind,
+                                        ul_err rc, const char *message, int64_t t,
+                                        double duration_s);
 /* A non-sensor poll succeeded. */
-void latest_poll_ok(latest *l, const char *node, const char *kind, int64_t t, double duration_s);
+struct latest_change latest_poll_ok(latest *l, const char *node, const char *kind, int64_t t,
+                                    double duration_s);
 /* Forget a node that left the inventory. */
 void latest_forget(latest *l, const char *node);
 
 /* JSON views (new references); NULL when the node has no record. */
 json_object *latest_sensors_json(latest *l, const char *node);
 json_object *latest_health_json(latest *l, const char *node);
-/* Fleet summary: nodes by health and power state, total power draw. */
+/* Fleet summary: nodes by health and power state, total power draw, and per
+ * node {"node","health","power","inlet_celsius","power_watts"}.  Each node's
+ * element is rendered when that node changes and the whole text is cached
+ * until the next change, so a request costs one concatenation at most, and a
+ * copy.  latest_fleet_text: the JSON text (allocated, caller frees; *len its
+ * length); latest_fleet_json: the same parsed (a new reference). */
+char *latest_fleet_text(latest *l, size_t *len);
 json_object *latest_fleet_json(latest *l);
 
 /* The Prometheus text exposition (allocated copy; *len its length).  Uses

@@ -18,6 +18,7 @@
 #include <rrd.h>
 #include <rrd_client.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -410,6 +411,11 @@ struct entry {
     int64_t created;
     time_t last; /* last time this process stored; 0 when unknown */
     bool recovered;
+    /* Coalesced readings not yet written (direct mode with coalescing):
+     * strictly increasing times, written in one rrd_update_r call. */
+    time_t *pt;
+    double *pv;
+    size_t pn;
 };
 
 struct node {
@@ -420,6 +426,7 @@ struct node {
     bool dirty; /* entries not yet in index.json */
     struct entry *e;
     size_t n, cap;
+    int64_t pend_since; /* monotonic ms of the oldest coalesced reading; 0: none */
 };
 
 struct rrdw {
@@ -430,6 +437,9 @@ struct rrdw {
     struct rrdw_archives a;
     char **cargv; /* DS and RRA definitions for create */
     int cargc;
+    /* Coalescing (direct mode): 0 writes every reading at once. */
+    unsigned coalesce_s;
+    _Atomic int64_t next_age_check; /* monotonic ms: look for stale buffers */
 
     pthread_mutex_t lock; /* lock 2: the node table */
     struct node **buckets;
@@ -536,6 +546,8 @@ static struct node *node_for_read(rrdw *w, const char *name)
 
 static void entry_free(struct entry *e)
 {
+    free(e->pt);
+    free(e->pv);
     free(e->name);
     free(e->kind);
     free(e->file);
@@ -549,6 +561,7 @@ static size_t entry_add(struct node *nd, const char *name, const char *kind, con
         nd->e = xrealloc(nd->e, nd->cap * sizeof *nd->e);
     }
     struct entry *e = &nd->e[nd->n];
+    memset(e, 0, sizeof *e);
     e->name = xstrdup(name);
     e->kind = xstrdup(kind);
     e->file = xstrdup(file);
@@ -917,6 +930,9 @@ void rrdw_free(rrdw *w)
 {
     if (!w)
         return;
+    ul_errmsg em;
+    if (rrdw_flush(w, &em) != UL_OK)
+        ul_error("%s (at shutdown)", em.text);
     conn_close(w);
     if (w->daemon) {
         pthread_mutex_lock(&lib_lock);
@@ -1600,6 +1616,172 @@ static void write_items(rrdw *w, struct node *nd, time_t t, const struct rrdw_sa
     free(q.buf);
 }
 
+/* ---- coalescing (direct mode) ----
+ *
+ * librrd opens, mmaps, reads the header of, writes and munmaps a file on
+ * every rrd_update_r; with 16+ threads in the process each munmap is a TLB
+ * shootdown on every core.  perf on 20 BMCs: 8 ms of CPU per sweep against
+ * 2.9 ms for the sweep itself.  Readings are therefore kept per sensor and
+ * written COALESCE_MAX at a time or when the oldest is coalesce_s old, in
+ * one rrd_update_r call per file (one open for many readings).  Reads
+ * (fetch, graph, list) flush the node first, so the API sees every reading;
+ * a crash (not a clean stop, which flushes) loses at most coalesce_s of
+ * history. */
+#define COALESCE_MAX 32
+
+/* Write e's buffered readings (node lock held).  On failure the readings are
+ * dropped (not kept for ever) and em says how many. */
+static ul_err entry_flush(rrdw *w, struct node *nd, struct entry *e, ul_errmsg *em)
+{
+    if (e->pn == 0)
+        return UL_OK;
+    char *path = file_target(w, nd->name, e->file);
+    char(*vals)[64] = xcalloc(e->pn, sizeof(*vals));
+    const char **argv = xcalloc(e->pn, sizeof(*argv));
+    for (size_t i = 0; i < e->pn; i++) {
+        format_value(vals[i], sizeof vals[i], e->pt[i], e->pv[i]);
+        argv[i] = vals[i];
+    }
+    ul_err rc = UL_OK;
+    for (int attempt = 0; attempt < 2; attempt++) {
+        rrd_clear_error();
+        int st = rrd_update_r(path, NULL, (int)e->pn, argv);
+        if (st == 0) {
+            rc = UL_OK;
+            break;
+        }
+        const char *msg = rrd_test_error() ? rrd_get_error() : "failed";
+        if (msg_not_newer(msg)) {
+            /* Some were older than the file (another writer, a clock step):
+             * librrd stops at the first one; not an error, as for one. */
+            ul_debug("rrd: node %s sensor '%s': buffered readings not after the last update; "
+                     "dropped (%s)",
+                     nd->name, e->name, msg);
+            rc = UL_OK;
+            break;
+        }
+        rc = ul_errmsg_set(em, UL_ERR_IO, "rrd: node %s sensor '%s': %zu buffered readings not "
+                           "stored: %s",
+                           nd->name, e->name, e->pn, msg);
+        if (attempt == 0 && msg_no_file(msg)) {
+            /* Removed behind our back: create it again, write once more. */
+            ul_warn("%s; creating it again", em->text);
+            if (file_create(w, nd->name, e->file, e->pt[0], em) != UL_OK)
+                break;
+            continue;
+        }
+        break;
+    }
+    e->pn = 0;
+    free(argv);
+    free(vals);
+    free(path);
+    return rc;
+}
+
+/* Flush every buffered reading of nd (node lock held); the first failure
+ * goes to em. */
+static ul_err node_flush(rrdw *w, struct node *nd, ul_errmsg *em)
+{
+    ul_err rc = UL_OK;
+    ul_errmsg tem;
+    for (size_t i = 0; i < nd->n; i++) {
+        ul_err r = entry_flush(w, nd, &nd->e[i], &tem);
+        if (r != UL_OK && rc == UL_OK) {
+            rc = r;
+            *em = tem;
+        }
+    }
+    nd->pend_since = 0;
+    return rc;
+}
+
+/* Buffer the IT_PENDING items (node lock held): they count as stored. */
+static void buffer_items(struct node *nd, time_t t, const struct rrdw_sample *s, struct item *it,
+                         size_t n, bool *full)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (it[i].state != IT_PENDING)
+            continue;
+        struct entry *e = &nd->e[it[i].idx];
+        if (!e->pt) {
+            e->pt = xcalloc(COALESCE_MAX, sizeof(*e->pt));
+            e->pv = xcalloc(COALESCE_MAX, sizeof(*e->pv));
+        }
+        e->pt[e->pn] = t;
+        e->pv[e->pn] = s[i].value;
+        e->pn++;
+        if (e->pn == COALESCE_MAX)
+            *full = true;
+        it[i].state = IT_DONE;
+    }
+    if (!nd->pend_since)
+        nd->pend_since = ul_mono_ms();
+}
+
+/* Flush the nodes (other than skip) whose oldest buffered reading is older
+ * than coalesce_s: a node that stopped reporting (dead BMC, deleted) does
+ * not keep its last readings in memory.  Checked at most every 10 s.  Takes
+ * the table lock alone, then each node's lock alone (nodes are never freed
+ * before rrdw_free). */
+static void flush_stale(rrdw *w, struct node *skip)
+{
+    int64_t now = ul_mono_ms();
+    int64_t due = atomic_load(&w->next_age_check);
+    if (now < due || !atomic_compare_exchange_strong(&w->next_age_check, &due, now + 10000))
+        return;
+    pthread_mutex_lock(&w->lock);
+    size_t cnt = 0;
+    struct node **list = xcalloc(w->nnodes ? w->nnodes : 1, sizeof(*list));
+    for (size_t b = 0; b < w->nbuckets; b++)
+        for (struct node *nd = w->buckets[b]; nd && cnt < w->nnodes; nd = nd->next)
+            if (nd != skip)
+                list[cnt++] = nd;
+    pthread_mutex_unlock(&w->lock);
+    int64_t age = (int64_t)w->coalesce_s * 1000;
+    for (size_t i = 0; i < cnt; i++) {
+        struct node *nd = list[i];
+        pthread_mutex_lock(&nd->lock);
+        ul_errmsg em;
+        if (nd->pend_since && now - nd->pend_since >= age && node_flush(w, nd, &em) != UL_OK)
+            ul_warn("%s", em.text);
+        pthread_mutex_unlock(&nd->lock);
+    }
+    free(list);
+}
+
+void rrdw_set_coalesce(rrdw *w, unsigned seconds)
+{
+    if (w && !w->daemon)
+        w->coalesce_s = seconds;
+}
+
+ul_err rrdw_flush(rrdw *w, ul_errmsg *em)
+{
+    if (!w || !w->coalesce_s)
+        return UL_OK;
+    pthread_mutex_lock(&w->lock);
+    size_t cnt = 0;
+    struct node **list = xcalloc(w->nnodes ? w->nnodes : 1, sizeof(*list));
+    for (size_t b = 0; b < w->nbuckets; b++)
+        for (struct node *nd = w->buckets[b]; nd && cnt < w->nnodes; nd = nd->next)
+            list[cnt++] = nd;
+    pthread_mutex_unlock(&w->lock);
+    ul_err rc = UL_OK;
+    for (size_t i = 0; i < cnt; i++) {
+        ul_errmsg tem;
+        pthread_mutex_lock(&list[i]->lock);
+        ul_err r = node_flush(w, list[i], &tem);
+        pthread_mutex_unlock(&list[i]->lock);
+        if (r != UL_OK && rc == UL_OK) {
+            rc = r;
+            *em = tem;
+        }
+    }
+    free(list);
+    return rc;
+}
+
 ul_err rrdw_update_batch(rrdw *w, const char *node, time_t t, const struct rrdw_sample *s, size_t n,
                          size_t *written, ul_errmsg *em)
 {
@@ -1678,7 +1860,16 @@ ul_err rrdw_update_batch(rrdw *w, const char *node, time_t t, const struct rrdw_
                  "sensor)",
                  tem.text);
 
-    write_items(w, nd, t, s, it, n);
+    ul_err flush_rc = UL_OK;
+    ul_errmsg flush_em;
+    if (w->coalesce_s) {
+        bool full = false;
+        buffer_items(nd, t, s, it, n, &full);
+        if (full || ul_mono_ms() - nd->pend_since >= (int64_t)w->coalesce_s * 1000)
+            flush_rc = node_flush(w, nd, &flush_em);
+    } else {
+        write_items(w, nd, t, s, it, n);
+    }
 
     /* A file removed behind our back: create it again, write once more. */
     bool retry = false;
@@ -1713,10 +1904,14 @@ ul_err rrdw_update_batch(rrdw *w, const char *node, time_t t, const struct rrdw_
         }
     }
     pthread_mutex_unlock(&nd->lock);
+    if (w->coalesce_s)
+        flush_stale(w, nd);
 
     if (written)
         *written = nw;
     rc = UL_OK;
+    if (flush_rc != UL_OK)
+        rc = ul_errmsg_set(em, flush_rc, "%s", flush_em.text);
     if (nfail) {
         rc = it[first].err;
         if (n == 1)
@@ -1756,6 +1951,10 @@ static ul_err resolve(rrdw *w, const char *node, const char *sensor, const char 
     rc = node_load(w, nd, em);
     if (rc == UL_OK) {
         long idx = entry_find(nd, kind, sensor);
+        ul_errmsg fem;
+        /* Buffered readings first: a read sees everything written. */
+        if (idx >= 0 && entry_flush(w, nd, &nd->e[idx], &fem) != UL_OK)
+            ul_warn("%s", fem.text);
         if (idx < 0) {
             rc = ul_errmsg_set(em, UL_ERR_NOT_FOUND,
                                "rrd: node %s has no history for %s "
@@ -2115,6 +2314,9 @@ ul_err rrdw_list(rrdw *w, const char *node, json_object **out, ul_errmsg *em)
     if (nd) {
         pthread_mutex_lock(&nd->lock);
         rc = node_load(w, nd, em);
+        ul_errmsg fem;
+        if (rc == UL_OK && nd->pend_since && node_flush(w, nd, &fem) != UL_OK)
+            ul_warn("%s", fem.text);
         for (size_t i = 0; rc == UL_OK && i < nd->n; i++)
             json_object_array_add(arr, entry_json(&nd->e[i]));
         pthread_mutex_unlock(&nd->lock);

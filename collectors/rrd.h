@@ -104,8 +104,24 @@ typedef struct rrdw rrdw;
 rrdw *rrdw_new(const char *root_dir, const char *rrdcached_addr, const struct rrdw_archives *a,
                ul_errmsg *em);
 
-/* NULL-safe.  No call on w may be running. */
+/* NULL-safe.  No call on w may be running.  Flushes coalesced readings. */
 void rrdw_free(rrdw *w);
+
+/* Coalescing, direct mode only (ignored with rrdcached, which does the same
+ * with a journal).  seconds > 0: each sensor's readings are kept in memory
+ * and written up to 32 at a time in one rrd_update_r call, at the latest
+ * when the oldest is `seconds` old; one file open then serves many sweeps
+ * (librrd's open/mmap/munmap per update costs more CPU than the sweep
+ * itself: docs/rrd.md).  Every read (rrdw_fetch, rrdw_graph_*, rrdw_list)
+ * writes the node's buffered readings first, and rrdw_flush/rrdw_free
+ * write them all; a crash loses at most `seconds` of history.  A failed
+ * deferred write is reported by the rrdw_update_batch call that triggered
+ * it, and its readings are dropped.  0 (the default): every reading is
+ * written at once.  Call before the first update; not thread-safe. */
+void rrdw_set_coalesce(rrdw *w, unsigned seconds);
+
+/* Write every buffered reading now.  Blocks on file I/O; thread-safe. */
+ul_err rrdw_flush(rrdw *w, ul_errmsg *em);
 
 /* Record one reading.  node: a node name ([A-Za-z0-9._-], starting with an
  * alphanumeric); sensor: the name as the BMC gives it (1..255 bytes); kind:

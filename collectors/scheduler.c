@@ -7,7 +7,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "bmc/ops.h"
+#include "ops/ops.h"
 #include "log.h"
 #include "ultime.h"
 #include "xalloc.h"
@@ -41,8 +41,9 @@ struct sched {
     ul_store *st;
     ul_jobs *jobs;
     latest *latest;
-    sched_sweep_hook hook;
-    void *hook_arg;
+    stream *out;
+    uint64_t node_changes; /* store_node_changes() at the last sync */
+    bool synced_once;      /* the start-up sync is done: later nodes join at once */
 
     pthread_mutex_t lock; /* guards everything below */
     pthread_cond_t cond;
@@ -183,8 +184,12 @@ static void node_add(sched *s, const char *name, int sensor_interval, int64_t no
         e->owner = n;
         e->kind = (enum poll_kind)k;
         e->interval_s = k == POLL_SENSORS ? sensor_interval : interval_for(&s->cfg, e->kind);
-        /* Sensors and logs soon, inventory within its first hour at most. */
+        /* Sensors and logs soon, inventory within its first hour at most.
+         * A node enrolled while we run is polled within ~2 s: the operator
+         * who just added it is waiting for its readings. */
         int spread = e->interval_s < 3600 ? e->interval_s : 3600;
+        if (s->synced_once && k != POLL_INVENTORY && spread > 2)
+            spread = 2;
         e->due_ms = now + jitter_ms(s, spread);
         heap_push(s, e);
     }
@@ -209,7 +214,10 @@ static void sync_nodes(sched *s)
 {
     struct ul_node_filter f = {.limit = 1000};
     int64_t now = ul_mono_ms();
+    /* Read before the list: a change made while we read is seen next time. */
+    uint64_t changes = store_node_changes(s->st);
     pthread_mutex_lock(&s->lock);
+    s->node_changes = changes; /* even when the read fails: no retry loop */
     for (size_t b = 0; b < s->nbuckets; b++)
         for (struct snode *n = s->buckets[b]; n; n = n->hnext)
             n->seen = false;
@@ -257,6 +265,7 @@ static void sync_nodes(sched *s)
             n = next;
         }
     }
+    s->synced_once = true;
     pthread_mutex_unlock(&s->lock);
 }
 
@@ -278,6 +287,9 @@ static void poll_done(sched *s, struct entry *e, ul_err rc)
     s->in_flight--;
     struct snode *n = e->owner;
     if (n->removed) {
+        /* This poll reported after the node left the inventory: its result
+         * re-created the node in latest; forget it again. */
+        latest_forget(s->latest, n->name);
         bool busy = false;
         for (int k = 0; k < POLL__COUNT; k++)
             busy = busy || n->e[k].in_flight;
@@ -318,6 +330,15 @@ static void poll_done(sched *s, struct entry *e, ul_err rc)
     pthread_mutex_unlock(&s->lock);
 }
 
+static void publish_change(sched *s, const char *node, int64_t t, const struct latest_change *c)
+{
+    if (c->from == c->to)
+        return;
+    ul_debug("node %s: health %s -> %s: %s", node, latest_health_name(c->from),
+             latest_health_name(c->to), c->reason);
+    stream_publish_health(s->out, node, t, c->from, c->to, c->reason);
+}
+
 static void poll_task(ul_job_ctx *ctx, void *argp)
 {
     struct poll_arg *a = argp;
@@ -335,15 +356,18 @@ static void poll_task(ul_job_ctx *ctx, void *argp)
         enum ul_power_state power = UL_POWER_UNKNOWN;
         rc = bmc_read_sensors(ctx, &list, &pr, &prc, &pem, &power, &em);
         double dur = (double)(ul_mono_ms() - t0) / 1000.0;
+        int64_t now = ul_wall_s();
+        struct latest_change c;
         if (rc == UL_OK) {
-            if (s->hook)
-                s->hook(s->hook_arg, a->node, &list, ul_wall_s());
-            latest_sensors_ok(s->latest, a->node, &list, prc == UL_OK ? &pr : NULL, ul_wall_s(),
-                              dur);
+            /* Published first: latest takes the list over. */
+            stream_publish_sweep(s->out, a->node, now, &list, prc == UL_OK ? &pr : NULL);
+            c = latest_sensors_ok(s->latest, a->node, &list, prc == UL_OK ? &pr : NULL, now,
+                                  dur);
             latest_power_state(s->latest, a->node, power);
         } else {
-            latest_poll_failed(s->latest, a->node, "sensors", rc, em.text, ul_wall_s(), dur);
+            c = latest_poll_failed(s->latest, a->node, "sensors", rc, em.text, now, dur);
         }
+        publish_change(s, a->node, now, &c);
         bmc_sensor_list_free(&list);
         break;
     }
@@ -351,10 +375,17 @@ static void poll_task(ul_job_ctx *ctx, void *argp)
         int read, inserted;
         rc = bmc_collect_events(ctx, false, &read, &inserted, &em);
         double dur = (double)(ul_mono_ms() - t0) / 1000.0;
-        if (rc == UL_OK)
-            latest_poll_ok(s->latest, a->node, "sel", ul_wall_s(), dur);
-        else
-            latest_poll_failed(s->latest, a->node, "sel", rc, em.text, ul_wall_s(), dur);
+        int64_t now = ul_wall_s();
+        struct latest_change c;
+        if (rc == UL_OK) {
+            /* After the store has them: a sink may read them back. */
+            if (inserted > 0)
+                stream_publish_event(s->out, a->node, now, "sel", inserted);
+            c = latest_poll_ok(s->latest, a->node, "sel", now, dur);
+        } else {
+            c = latest_poll_failed(s->latest, a->node, "sel", rc, em.text, now, dur);
+        }
+        publish_change(s, a->node, now, &c);
         break;
     }
     default: {
@@ -362,10 +393,12 @@ static void poll_task(ul_job_ctx *ctx, void *argp)
         rc = bmc_read_inventory(ctx, &inv, &em);
         json_object_put(inv);
         double dur = (double)(ul_mono_ms() - t0) / 1000.0;
-        if (rc == UL_OK)
-            latest_poll_ok(s->latest, a->node, "inventory", ul_wall_s(), dur);
-        else
-            latest_poll_failed(s->latest, a->node, "inventory", rc, em.text, ul_wall_s(), dur);
+        int64_t now = ul_wall_s();
+        struct latest_change c =
+            rc == UL_OK ? latest_poll_ok(s->latest, a->node, "inventory", now, dur)
+                        : latest_poll_failed(s->latest, a->node, "inventory", rc, em.text, now,
+                                             dur);
+        publish_change(s, a->node, now, &c);
         break;
     }
     }
@@ -395,7 +428,9 @@ static void *sched_main(void *arg)
     pthread_mutex_lock(&s->lock);
     while (!s->stopping) {
         int64_t now = ul_mono_ms();
-        if (now >= next_sync) {
+        /* One atomic load a second: a node added, changed or deleted
+         * through the store is picked up now, not at the next full sync. */
+        if (now >= next_sync || store_node_changes(s->st) != s->node_changes) {
             pthread_mutex_unlock(&s->lock);
             sync_nodes(s);
             pthread_mutex_lock(&s->lock);
@@ -427,7 +462,7 @@ static void *sched_main(void *arg)
                 break;
             }
         }
-        int64_t wake = next_sync;
+        int64_t wake = next_sync < now + 1000 ? next_sync : now + 1000;
         if (s->nheap && s->heap[0]->due_ms < wake)
             wake = s->heap[0]->due_ms;
         int64_t wait = wake - ul_mono_ms();
@@ -448,7 +483,7 @@ static void *sched_main(void *arg)
 }
 
 sched *sched_new(const struct sched_config *cfg, ul_store *st, ul_jobs *jobs, latest *l,
-                 sched_sweep_hook hook, void *hook_arg)
+                 stream *out)
 {
     sched *s = xcalloc(1, sizeof(*s));
     s->cfg = *cfg;
@@ -457,8 +492,7 @@ sched *sched_new(const struct sched_config *cfg, ul_store *st, ul_jobs *jobs, la
     s->st = st;
     s->jobs = jobs;
     s->latest = l;
-    s->hook = hook;
-    s->hook_arg = hook_arg;
+    s->out = out;
     s->nbuckets = 4096;
     s->buckets = xcalloc(s->nbuckets, sizeof(*s->buckets));
     s->rand_state = (unsigned)time(NULL) ^ (unsigned)(uintptr_t)s;
@@ -519,4 +553,9 @@ void sched_counts(sched *s, int *nodes, int *in_flight, uint64_t *overruns)
     *in_flight = s->in_flight;
     *overruns = s->overruns;
     pthread_mutex_unlock(&s->lock);
+}
+
+stream *sched_stream(sched *s)
+{
+    return s ? s->out : NULL;
 }

@@ -15,6 +15,7 @@
 #define UL_SCHEDULER_H
 
 #include "collectors/latest.h"
+#include "collectors/stream.h"
 #include "core/jobs.h"
 #include "core/store.h"
 
@@ -30,14 +31,21 @@ struct sched_config {
 /* A node label that overrides the sensor interval, in seconds. */
 #define SCHED_LABEL_INTERVAL "underlay/sensor-interval"
 
-/* Hook called after each sensor sweep (RRD writing); may be NULL. */
-typedef void (*sched_sweep_hook)(void *arg, const char *node, const struct ul_sensor_list *s,
-                                 int64_t t);
-
 typedef struct sched sched;
 
+/* Publishes to out (may be NULL): every successful sweep (STREAM_SWEEP), every
+ * health change of a node (STREAM_HEALTH) and every SEL collection that
+ * stored new entries (STREAM_EVENT).  The latest readings (l) are updated
+ * inline by the poll itself, before the health change is published: the API
+ * reads them right after a poll, and health is derived from them, so they
+ * must never lag behind or be dropped by a full queue.
+ *
+ * New, changed and deleted nodes are noticed within a second through
+ * store_node_changes() (and by a full re-read every sync_interval_s); a node
+ * enrolled while the daemon runs gets its first polls within about two
+ * seconds, not spread over its interval as at start-up. */
 sched *sched_new(const struct sched_config *cfg, ul_store *st, ul_jobs *jobs, latest *l,
-                 sched_sweep_hook hook, void *hook_arg);
+                 stream *out);
 ul_err sched_start(sched *s, ul_errmsg *em);
 /* Stop the thread; polls already running finish and report.  Call before
  * jobs_free; free the scheduler after it. */
@@ -46,5 +54,7 @@ void sched_free(sched *s);
 
 /* Counts for /metrics. */
 void sched_counts(sched *s, int *nodes, int *in_flight, uint64_t *overruns);
+/* The stream given to sched_new (borrowed; NULL when none). */
+stream *sched_stream(sched *s);
 
 #endif

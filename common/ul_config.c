@@ -59,6 +59,8 @@ static const struct opt options[] = {
     {"rrd", "enabled", OPT_INT, OFF(rrd_enabled), 0, 1, "keep sensor history in RRD files"},
     {"rrd", "rrdcached", OPT_STR_EMPTY, OFF(rrd_rrdcached), 0, 0, "rrdcached address"},
     {"rrd", "archives", OPT_STR_EMPTY, OFF(rrd_archives), 0, 0, "archive layout"},
+    {"rrd", "flush_interval", OPT_INT, OFF(rrd_flush_interval), 0, 3600,
+     "seconds a sensor's readings may wait in memory to be written together"},
 };
 
 void ul_config_defaults(struct ul_config *cfg)
@@ -100,6 +102,7 @@ void ul_config_defaults(struct ul_config *cfg)
     cfg->rrd_enabled = 1;
     cfg->rrd_rrdcached = xstrdup("");
     cfg->rrd_archives = xstrdup("");
+    cfg->rrd_flush_interval = 600;
 }
 
 void ul_config_free(struct ul_config *cfg)

@@ -60,6 +60,7 @@ struct ul_config {
     int rrd_enabled;          /* 0: no history */
     char *rrd_rrdcached;      /* owned; "" for direct librrd writes */
     char *rrd_archives;       /* owned; "" for the default layout */
+    int rrd_flush_interval;   /* direct mode: coalesce writes up to this many s */
     /* [metrics] */
     int metrics_auth;         /* 1: /metrics needs a token */
 };

@@ -781,9 +781,15 @@ static void scan_store(ul_jobs *jobs, bool at_start)
 static void *clock_main(void *arg)
 {
     ul_jobs *jobs = arg;
+    /* The heartbeat renews the leases every third of a lease; another
+     * instance's writes (a job submitted or canceled through it) are looked
+     * for every second, cheaply (SQLite's data_version changes only when
+     * another connection commits); a full rescan for lapsed leases runs
+     * with the heartbeat. */
     int64_t renew_every = jobs->lease_ms / 3 > 0 ? jobs->lease_ms / 3 : 1;
+    int64_t look_every = renew_every < 1000 ? renew_every : 1000;
     int64_t next_renew = ul_wall_ms() + renew_every;
-    int64_t next_full_scan = next_renew;
+    int64_t next_look = ul_wall_ms() + look_every;
     pthread_mutex_lock(&jobs->lock);
     while (!jobs->stopping) {
         int64_t now = ul_wall_ms();
@@ -804,27 +810,27 @@ static void *clock_main(void *arg)
             retry_pending = r->not_before != 0;
         if (retry_pending)
             pthread_cond_signal(&jobs->cond); /* a node-busy retry may be due by now */
-        if (now >= next_renew) {
+        if (now >= next_look) {
             pthread_mutex_unlock(&jobs->lock);
             ul_errmsg em;
-            if (store_job_renew(jobs->st, jobs->instance, now + jobs->lease_ms, &em) != UL_OK)
+            bool renew = now >= next_renew;
+            if (renew &&
+                store_job_renew(jobs->st, jobs->instance, now + jobs->lease_ms, &em) != UL_OK)
                 ul_error("job engine: renewing leases: %s", em.text);
             int64_t v = 0;
             bool changed = store_job_data_version(jobs->st, &v, &em) == UL_OK &&
                            v != jobs->data_version;
-            jobs->data_version = v;
-            /* Another connection wrote (a job submitted or canceled through
-             * another instance), or a lease may have lapsed. */
-            if (changed || now >= next_full_scan) {
+            jobs->data_version = v; /* only this thread writes it once started */
+            if (changed || renew)
                 scan_store(jobs, false);
-                next_full_scan = now + renew_every;
-            }
             pthread_mutex_lock(&jobs->lock);
-            next_renew = now + (renew_every < 1000 ? renew_every : 1000);
+            if (renew)
+                next_renew = now + renew_every;
+            next_look = now + look_every;
         }
         if (jobs->stopping)
             break;
-        int64_t until = next_due < next_renew ? next_due : next_renew;
+        int64_t until = next_due < next_look ? next_due : next_look;
         int64_t wait = until - ul_wall_ms();
         if (wait > 0) {
             struct timespec ts;

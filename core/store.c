@@ -4,6 +4,7 @@
 
 #include <pthread.h>
 #include <sodium.h>
+#include <stdatomic.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +19,7 @@ struct ul_store {
     sqlite3 *db;
     pthread_mutex_t lock; /* serialises every use of db; leaf lock, taken last */
     unsigned char key[SECRET_KEY_LEN];
+    atomic_uint_fast64_t node_changes; /* store_node_changes(); bumped under lock */
 };
 
 /* Migrations run in order inside one transaction each; index i brings the
@@ -376,10 +378,16 @@ ul_err store_node_insert(ul_store *st, struct ul_node *n, ul_errmsg *em)
     n->version = 1;
     n->created_at = n->updated_at = now;
     n->has_password = n->password != NULL;
+    atomic_fetch_add(&st->node_changes, 1);
 out:
     sqlite3_finalize(s);
     pthread_mutex_unlock(&st->lock);
     return rc;
+}
+
+uint64_t store_node_changes(ul_store *st)
+{
+    return atomic_load_explicit(&st->node_changes, memory_order_relaxed);
 }
 
 ul_err store_node_get(ul_store *st, const char *name, bool with_secret, struct ul_node **out,
@@ -484,6 +492,7 @@ static ul_err node_update(ul_store *st, struct ul_node *n, bool set_password, in
     n->updated_at = now;
     if (set_password)
         n->has_password = n->password != NULL;
+    atomic_fetch_add(&st->node_changes, 1);
 out:
     sqlite3_finalize(s);
     pthread_mutex_unlock(&st->lock);
@@ -524,6 +533,7 @@ ul_err store_node_delete(ul_store *st, const char *name, ul_errmsg *em)
         goto out;
     }
     if (sqlite3_changes(st->db) > 0) {
+        atomic_fetch_add(&st->node_changes, 1);
         /* Events stay as history; per-node collection state goes. */
         sqlite3_finalize(s);
         s = NULL;
@@ -1366,19 +1376,25 @@ out:
     return rc;
 }
 
-ul_err store_job_data_version(ul_store *st, int64_t *version, ul_errmsg *em)
+/* One integer from a one-row query (a count, a pragma), in the store's lock. */
+static ul_err single_int64(ul_store *st, const char *sql, const char *what, int64_t *out,
+                           ul_errmsg *em)
 {
     sqlite3_stmt *s = NULL;
     ul_err rc = UL_OK;
     pthread_mutex_lock(&st->lock);
-    if (sqlite3_prepare_v2(st->db, "PRAGMA data_version", -1, &s, NULL) != SQLITE_OK ||
-        sqlite3_step(s) != SQLITE_ROW)
-        rc = db_fail(st, em, "reading data_version");
+    if (sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK || sqlite3_step(s) != SQLITE_ROW)
+        rc = db_fail(st, em, what);
     else
-        *version = sqlite3_column_int64(s, 0);
+        *out = sqlite3_column_int64(s, 0);
     sqlite3_finalize(s);
     pthread_mutex_unlock(&st->lock);
     return rc;
+}
+
+ul_err store_job_data_version(ul_store *st, int64_t *version, ul_errmsg *em)
+{
+    return single_int64(st, "PRAGMA data_version", "reading data_version", version, em);
 }
 
 ul_err store_job_request_cancel(ul_store *st, int64_t id, ul_errmsg *em)
@@ -1661,17 +1677,7 @@ void store_token_list_free(struct ul_token_list *l)
 
 ul_err store_token_count(ul_store *st, int64_t *count, ul_errmsg *em)
 {
-    ul_err rc = UL_OK;
-    sqlite3_stmt *s = NULL;
-    pthread_mutex_lock(&st->lock);
-    if (sqlite3_prepare_v2(st->db, "SELECT count(*) FROM tokens", -1, &s, NULL) != SQLITE_OK ||
-        sqlite3_step(s) != SQLITE_ROW)
-        rc = db_fail(st, em, "counting tokens");
-    else
-        *count = sqlite3_column_int64(s, 0);
-    sqlite3_finalize(s);
-    pthread_mutex_unlock(&st->lock);
-    return rc;
+    return single_int64(st, "SELECT count(*) FROM tokens", "counting tokens", count, em);
 }
 
 /* ---- events, cursors, inventory ---- */

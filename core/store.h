@@ -60,6 +60,11 @@ ul_err store_node_update_if(ul_store *st, struct ul_node *n, bool set_password,
 /* Delete by name.  UL_ERR_CONFLICT while it has queued or running jobs. */
 ul_err store_node_delete(ul_store *st, const char *name, ul_errmsg *em);
 
+/* A counter bumped by every successful node insert, update and delete of
+ * this handle: a reader (the poll scheduler) that sees it change re-reads
+ * the node list.  Lock-free; callable from any thread, never blocks. */
+uint64_t store_node_changes(ul_store *st);
+
 struct ul_node_filter {
     const char *name_glob;      /* shell glob on the name, or NULL */
     const char *state;          /* or NULL */

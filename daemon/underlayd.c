@@ -19,11 +19,13 @@
 
 #include "api/api.h"
 #include "bmc/ipmi_sol.h"
-#include "bmc/ops.h"
+#include "ops/discover_op.h"
+#include "ops/ops.h"
 #include "collectors/history.h"
 #include "collectors/latest.h"
 #include "collectors/rrd.h"
 #include "collectors/scheduler.h"
+#include "collectors/stream.h"
 #include "core/batch.h"
 #include "core/jobs.h"
 #include "core/secret.h"
@@ -227,6 +229,7 @@ int main(int argc, char **argv)
     latest *readings = NULL;
     sched *scheduler = NULL;
     rrdw *history = NULL;
+    stream *telemetry = NULL;
     struct ul_config cfg;
     ul_errmsg em = {{0}};
     ul_config_defaults(&cfg);
@@ -327,6 +330,7 @@ int main(int argc, char **argv)
         jobs_configure(jobs, &jo);
     }
     bmc_ops_register(jobs, &ops_cfg);
+    bmc_discover_register(jobs);
     batch_register(jobs);
     char *upload_dir = xasprintf("%s/uploads", cfg.data_dir);
     if (mkdir(upload_dir, 0700) != 0 && errno != EEXIST)
@@ -352,6 +356,8 @@ int main(int argc, char **argv)
             ul_error("key 'rrd.rrdcached' or 'rrd.archives': %s", em.text);
             goto out;
         }
+        if (!cfg.rrd_rrdcached[0])
+            rrdw_set_coalesce(history, (unsigned)cfg.rrd_flush_interval);
         ul_info("sensor history in %s/rrd%s%s (%lu bytes per sensor)", cfg.data_dir,
                 cfg.rrd_rrdcached[0] ? " through rrdcached at " : "", cfg.rrd_rrdcached,
                 (unsigned long)rrdw_bytes_per_sensor(&arch));
@@ -367,8 +373,15 @@ int main(int argc, char **argv)
             .poll_timeout_s = cfg.bmc_timeout * 3,
             .sync_interval_s = 30,
         };
-        scheduler = sched_new(&sc, st, jobs, readings, history ? history_record_sweep : NULL,
-                              history);
+        /* The telemetry stream: its sinks, then the scheduler publishing to it. */
+        telemetry = stream_new();
+        if (stream_add_log_sink(telemetry, &em) != UL_OK ||
+            (history && history_add_sink(telemetry, history, &em) != UL_OK) ||
+            stream_start(telemetry, &em) != UL_OK) {
+            ul_error("%s", em.text);
+            goto out;
+        }
+        scheduler = sched_new(&sc, st, jobs, readings, telemetry);
         if (sched_start(scheduler, &em) != UL_OK) {
             ul_error("%s", em.text);
             goto out;
@@ -410,7 +423,8 @@ out:
     sched_stop(scheduler);  /* no new polls; running ones report back */
     jobs_free(jobs);
     sched_free(scheduler);
-    rrdw_free(history); /* after the last poll wrote to it */
+    stream_free(telemetry); /* after the last poll published; drains into history */
+    rrdw_free(history); /* after the last write to it */
     latest_free(readings);
     bmc_sessions_free(sessions); /* logs out of every BMC */
     store_close(st);

@@ -11,7 +11,7 @@
  *
  * The attribute registry the Bios resource names is found through the
  * service root's Registries collection (MessageRegistryFile -> Location),
- * read once per session, and normalised to the shape of bmc/bios.h.
+ * read once per session, and normalised to the shape of ops/bios.h.
  */
 #include "config.h"
 

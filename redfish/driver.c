@@ -227,11 +227,14 @@ fail:
 /* Each step is done once; a step that failed (or was stopped) is done again
  * by the next call, so a session cached after a canceled job picks up where
  * it stopped. */
-ul_err rf_connect(struct rf_session *s, ul_errmsg *em)
+const char *rf_auth_name(const struct rf_session *s)
+{
+    return s->token ? "session" : s->basic ? "basic" : "none";
+}
+
+ul_err rf_connect_service(struct rf_session *s, ul_errmsg *em)
 {
     ul_err rc;
-    if (s->system_path)
-        return UL_OK;
     if (!s->root) {
         rc = rf_get(s, "/redfish/v1/", &s->root, NULL, em);
         if (rc == UL_ERR_AUTH && s->username && !s->basic) {
@@ -252,6 +255,16 @@ ul_err rf_connect(struct rf_session *s, ul_errmsg *em)
             return rc;
         s->need_login = false;
     }
+    return UL_OK;
+}
+
+ul_err rf_connect(struct rf_session *s, ul_errmsg *em)
+{
+    ul_err rc;
+    if (s->system_path)
+        return UL_OK;
+    if ((rc = rf_connect_service(s, em)) != UL_OK)
+        return rc;
     if ((rc = rf_system_resolve(s, s->ep_path, em)) != UL_OK) {
         /* The node names no usable system (or the BMC failed us): leave no
          * session open on the BMC for a node that may never work; the next
@@ -263,11 +276,8 @@ ul_err rf_connect(struct rf_session *s, ul_errmsg *em)
         }
         return rc;
     }
-    ul_debug("node %s: Redfish session to %s (%s), system %s", s->node, s->base_url,
-             s->token   ? "session"
-             : s->basic ? "basic auth"
-                        : "no auth",
-             s->system_path);
+    ul_debug("node %s: Redfish session to %s (auth %s%s), system %s", s->node, s->base_url,
+             rf_auth_name(s), s->auth_fallback ? ", login gave no token" : "", s->system_path);
     return UL_OK;
 }
 
@@ -349,4 +359,5 @@ const struct ul_driver redfish_driver = {
     .firmware_update = entry_firmware_update,
     .task_poll = entry_task_poll,
     .bind_job = rf_bind_job,
+    .discover = rf_discover,
 };

@@ -25,6 +25,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "hash.h"
 #include "jsonv.h"
 #include "log.h"
 #include "redfish/redfish.h"
@@ -850,6 +851,56 @@ ul_err rf_send(struct rf_session *s, const char *method, const char *path, const
 
 /* ---- sessions ---- */
 
+/* Nodes already told about a token-less login (ul_hash_str of the name):
+ * the session cache opens a new session after each idle spell, and one
+ * warning per node and daemon run is what an operator needs.  Leaf lock. */
+#define RF_FALLBACK_SEEN_MAX 1024
+static pthread_mutex_t fallback_lock = PTHREAD_MUTEX_INITIALIZER;
+static uint64_t fallback_seen[RF_FALLBACK_SEEN_MAX];
+static size_t fallback_nseen;
+
+static bool fallback_first_time(const char *node)
+{
+    uint64_t h = ul_hash_str(node);
+    bool first = true;
+    pthread_mutex_lock(&fallback_lock);
+    for (size_t i = 0; i < fallback_nseen && first; i++)
+        first = fallback_seen[i] != h;
+    if (first && fallback_nseen < RF_FALLBACK_SEEN_MAX)
+        fallback_seen[fallback_nseen++] = h;
+    pthread_mutex_unlock(&fallback_lock);
+    return first;
+}
+
+/* The login was accepted but no X-Auth-Token came back (seen on BMCs whose
+ * SessionService is a stub, and in the emulator's --login-no-token): a
+ * session we cannot use.  Fall back to basic authentication for the rest
+ * of the session and record it (s->auth_fallback: the inventory and a
+ * discovery job report it); the Session the BMC made is deleted with the
+ * basic credentials when it said where, so it does not hold one of the
+ * BMC's few session slots until it expires. */
+static void token_less_login(struct rf_session *s, const struct rf_reply *r)
+{
+    s->basic = true;
+    s->auth_fallback = true;
+    if (fallback_first_time(s->node))
+        ul_warn("node %s: POST %s: login accepted but the reply carries no X-Auth-Token; using "
+                "basic authentication instead (option auth: basic skips the login)",
+                s->node, s->sessions_path);
+    else
+        ul_debug("node %s: login without X-Auth-Token again; basic authentication", s->node);
+    char path[RF_PATH_MAX];
+    if (r->location[0] && rf_link_resolve(s->sessions_path, r->location, path, sizeof(path))) {
+        struct rf_reply d = {0};
+        struct attempt a;
+        perform_once(s, "DELETE", path, NULL, NULL, NULL, true, RF_LOGOUT_TIMEOUT_MS, &d, &a);
+        if (a.cc != CURLE_OK || d.status >= 300)
+            ul_debug("node %s: DELETE %s (the token-less session): %s", s->node, path,
+                     a.cc != CURLE_OK ? curl_easy_strerror(a.cc) : "refused");
+        rf_reply_free(&d);
+    }
+}
+
 ul_err rf_login(struct rf_session *s, ul_errmsg *em)
 {
     if (!s->username || !*s->username) {
@@ -882,10 +933,7 @@ ul_err rf_login(struct rf_session *s, ul_errmsg *em)
     }
     if (r.status >= 200 && r.status < 300) {
         if (!r.token) {
-            rc = ul_errmsg_set(em, UL_ERR_PROTOCOL,
-                               "node %s: POST %s: login accepted but the reply carries no "
-                               "X-Auth-Token (set option auth to basic)",
-                               s->node, s->sessions_path);
+            token_less_login(s, &r);
             goto out;
         }
         free_secret(&s->token);

@@ -378,6 +378,45 @@ static ul_err firmware_section(struct rf_session *s, struct inv *iv, json_object
     return rc == UL_ERR_UNSUPPORTED ? UL_OK : rc;
 }
 
+/* How the driver reaches this node, for the operator: the system's path,
+ * how the session authenticates (and whether that is the fallback from a
+ * login without a token), and which chassis the sensors come from and by
+ * which rule (rf_chassis_match). */
+static ul_err session_details(struct rf_session *s, json_object *sys, json_object *inv,
+                              ul_errmsg *em)
+{
+    char(*chassis)[RF_PATH_MAX] = xcalloc(RF_MAX_CHASSIS, sizeof(*chassis));
+    size_t n = 0;
+    ul_errmsg cem = {{0}};
+    ul_err rc = rf_system_chassis(s, sys, chassis, RF_MAX_CHASSIS, &n, &cem);
+    if (rc == UL_ERR_INTERRUPTED || rc == UL_ERR_TIMEOUT) {
+        ul_errmsg_set(em, rc, "%s", cem.text); /* the job's stop or deadline */
+    } else {
+        /* A Chassis collection we cannot read does not hide the rest of
+         * the inventory: the section says why instead. */
+        if (rc != UL_OK) {
+            n = 0;
+            s->chassis_rule = NULL;
+        }
+        json_object *d = json_object_new_object();
+        json_object_object_add(d, "system_path", json_object_new_string(s->system_path));
+        json_object_object_add(d, "auth", json_object_new_string(rf_auth_name(s)));
+        json_object_object_add(d, "auth_fallback", json_object_new_boolean(s->auth_fallback));
+        json_object *arr = json_object_new_array();
+        for (size_t i = 0; i < n; i++)
+            json_object_array_add(arr, json_object_new_string(chassis[i]));
+        json_object_object_add(d, "chassis", arr);
+        json_object_object_add(d, "chassis_rule",
+                               json_object_new_string(s->chassis_rule ? s->chassis_rule : "none"));
+        if (rc != UL_OK)
+            json_object_object_add(d, "chassis_error", json_object_new_string(cem.text));
+        json_object_object_add(inv, "redfish", d);
+        rc = UL_OK;
+    }
+    free(chassis);
+    return rc;
+}
+
 ul_err rf_inventory_read(struct ul_bmc_session *bs, json_object **out, ul_errmsg *em)
 {
     struct rf_session *s = rf_session_of(bs);
@@ -389,6 +428,8 @@ ul_err rf_inventory_read(struct ul_bmc_session *bs, json_object **out, ul_errmsg
     if (rc != UL_OK)
         goto out;
     json_object_object_add(inv, "system", rf_inv_system(sys));
+    if ((rc = session_details(s, sys, inv, em)) != UL_OK)
+        goto out;
     if ((rc = section(s, &iv, sys, s->system_path, "Processors", INV_MAX_PROCESSORS,
                       rf_inv_processor, inv, "processors", em)) != UL_OK)
         goto out;

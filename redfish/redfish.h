@@ -76,6 +76,9 @@ struct rf_session {
     char *session_path;  /* our Session resource, deleted at close */
     char *sessions_path; /* the Sessions collection, to log in again */
     bool basic;          /* HTTP basic authentication instead of a session */
+    bool auth_fallback;  /* ... because the login gave no X-Auth-Token (http.c) */
+    const char *chassis_rule; /* how the system's chassis were found (static
+                               * string, rf_chassis_rule_name), NULL: not yet */
     bool expand;         /* the service takes $expand=. (ExpandQuery.NoLinks) */
     bool expand_levels;  /* ... with ($levels=n) */
     json_object *root;   /* the service root, read on first use (rf_connect) */
@@ -186,6 +189,22 @@ bool rf_should_stop(struct rf_session *s);
  * sends nothing, because it runs before the session is bound to its job. */
 ul_err rf_connect(struct rf_session *s, ul_errmsg *em);
 
+/* The service half of rf_connect: read the root and log in (falling back
+ * to basic authentication when the login gives no token), without looking
+ * for the node's system.  Done once per session. */
+ul_err rf_connect_service(struct rf_session *s, ul_errmsg *em);
+
+/* "session", "basic" or "none": how the session authenticates now. */
+const char *rf_auth_name(const struct rf_session *s);
+
+/* ---- enrolment (discover.c) ---- */
+
+/* The driver's discover slot: the service's ComputerSystems as
+ * {"systems": [{"id", "name", "path"}], "auth": rf_auth_name,
+ *  "auth_fallback": bool, "notes": [text]} (new object).  The session's
+ * endpoint must name no system. */
+ul_err rf_discover(struct ul_bmc_session *bs, json_object **out, ul_errmsg *em);
+
 /* Zero memory the compiler may not optimise away; NULL-safe. */
 void rf_wipe(void *p, size_t n);
 
@@ -255,10 +274,32 @@ ul_err rf_system_get(struct rf_session *s, json_object **out, char *etag, ul_err
 ul_err rf_system_resolve(struct rf_session *s, const char *ep_path, ul_errmsg *em);
 
 /* Chassis paths of the node's system: Links.Chassis, else the Chassis
- * collection's members that link back to the system (or its only member).
- * Fills up to max paths of RF_PATH_MAX bytes; *n the count. */
+ * collection's members found by rf_chassis_match.  Fills up to max paths of
+ * RF_PATH_MAX bytes; *n the count; s->chassis_rule says which rule matched. */
 ul_err rf_system_chassis(struct rf_session *s, json_object *system, char (*paths)[RF_PATH_MAX],
                          size_t max, size_t *n, ul_errmsg *em);
+
+/* How a system's chassis were found, in the order tried: the system's
+ * Links.Chassis; a chassis whose Links.ComputerSystems names the system; a
+ * chassis with the system's Id; the service's only chassis. */
+enum rf_chassis_rule {
+    RF_CHASSIS_NONE = 0,
+    RF_CHASSIS_SYSTEM_LINKS,
+    RF_CHASSIS_BACKLINK,
+    RF_CHASSIS_SAME_ID,
+    RF_CHASSIS_ONLY,
+};
+/* "system-links", "chassis-links", "same-id", "only-chassis", "none". */
+const char *rf_chassis_rule_name(enum rf_chassis_rule r);
+
+/* The pure part of the fallback rules (a system without Links.Chassis):
+ * chassis[i] is the resource at paths[i] (NULL when it could not be read;
+ * its Id is then the path's last segment).  Sets pick[i] for the chassis
+ * the first matching rule selects and returns the rule (RF_CHASSIS_BACKLINK,
+ * RF_CHASSIS_SAME_ID, RF_CHASSIS_ONLY or RF_CHASSIS_NONE). */
+enum rf_chassis_rule rf_chassis_match(const char *system_path, const char *system_id,
+                                      json_object *const *chassis,
+                                      const char (*paths)[RF_PATH_MAX], size_t n, bool *pick);
 
 /* The system's managers: Links.ManagedBy, else the Managers collection when
  * it holds one manager. */
@@ -352,7 +393,7 @@ ul_err rf_inventory_read(struct ul_bmc_session *bs, json_object **out, ul_errmsg
 
 /* ---- BIOS (bios.c) ---- */
 
-/* A DMTF AttributeRegistry resource to the normalised form of bmc/bios.h
+/* A DMTF AttributeRegistry resource to the normalised form of ops/bios.h
  * (new object). */
 json_object *rf_bios_registry_normalise(json_object *reg, const char *name);
 /* The pending settings: attributes of the Settings resource whose value

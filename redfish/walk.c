@@ -672,14 +672,124 @@ out:
     return rc;
 }
 
+const char *rf_chassis_rule_name(enum rf_chassis_rule r)
+{
+    switch (r) {
+    case RF_CHASSIS_SYSTEM_LINKS:
+        return "system-links";
+    case RF_CHASSIS_BACKLINK:
+        return "chassis-links";
+    case RF_CHASSIS_SAME_ID:
+        return "same-id";
+    case RF_CHASSIS_ONLY:
+        return "only-chassis";
+    case RF_CHASSIS_NONE:
+        break;
+    }
+    return "none";
+}
+
+/* The Id of a chassis: its Id property, else its path's last segment. */
+static void chassis_id(json_object *ch, const char *path, char *out, size_t outlen)
+{
+    const char *id = rf_prop_str(ch, "Id");
+    if (!id) {
+        const char *slash = strrchr(path, '/');
+        id = slash ? slash + 1 : path;
+    }
+    snprintf(out, outlen, "%s", id);
+}
+
+enum rf_chassis_rule rf_chassis_match(const char *system_path, const char *system_id,
+                                      json_object *const *chassis,
+                                      const char (*paths)[RF_PATH_MAX], size_t n, bool *pick)
+{
+    size_t hits = 0;
+    for (size_t i = 0; i < n; i++) {
+        pick[i] = chassis[i] && links_to(rf_prop(rf_prop(chassis[i], "Links"), "ComputerSystems"),
+                                         paths[i], system_path);
+        hits += pick[i];
+    }
+    if (hits)
+        return RF_CHASSIS_BACKLINK;
+    for (size_t i = 0; i < n && system_id && *system_id; i++) {
+        char id[RF_PATH_MAX];
+        chassis_id(chassis[i], paths[i], id, sizeof(id));
+        pick[i] = strcmp(id, system_id) == 0;
+        hits += pick[i];
+    }
+    if (hits)
+        return RF_CHASSIS_SAME_ID;
+    if (n == 1) {
+        pick[0] = true;
+        return RF_CHASSIS_ONLY;
+    }
+    return RF_CHASSIS_NONE;
+}
+
+/* A system without Links.Chassis (seen on multi-node services that list
+ * the link only one way): read the Chassis collection's members (at most
+ * RF_MAX_SCAN) and let rf_chassis_match pick.  The only chassis is read too,
+ * so the rule reported is the one that really matched. */
+static ul_err chassis_for_system(struct rf_session *s, json_object *system,
+                                 char (*paths)[RF_PATH_MAX], size_t max, size_t *n,
+                                 enum rf_chassis_rule *rule, ul_errmsg *em)
+{
+    char cpath[RF_PATH_MAX];
+    const char *l = rf_prop_link(s->root, "Chassis");
+    char(*all)[RF_PATH_MAX] = NULL;
+    json_object *objs[RF_MAX_SCAN] = {0};
+    bool pick[RF_MAX_SCAN] = {0};
+    size_t count = 0;
+    ul_err rc = UL_OK;
+    *rule = RF_CHASSIS_NONE;
+    if (!l || !rf_link_resolve("/redfish/v1", l, cpath, sizeof(cpath)))
+        return UL_OK;
+    all = xcalloc(RF_MAX_SCAN, sizeof(*all));
+    if ((rc = rf_collection_links(s, cpath, all, RF_MAX_SCAN, &count, em)) != UL_OK)
+        goto out;
+    for (size_t i = 0; i < count; i++) {
+        ul_errmsg gem = {{0}};
+        ul_err grc = rf_get(s, all[i], &objs[i], NULL, &gem);
+        if (grc == UL_ERR_INTERRUPTED || grc == UL_ERR_TIMEOUT) {
+            rc = ul_errmsg_set(em, grc, "%s", gem.text); /* the job's stop or deadline */
+            goto out;
+        }
+        if (grc != UL_OK) {
+            json_object_put(objs[i]);
+            objs[i] = NULL; /* one unreadable member does not hide the others */
+            ul_debug("%s", gem.text);
+        }
+    }
+    *rule = rf_chassis_match(s->system_path, rf_prop_str(system, "Id"), objs,
+                             (const char(*)[RF_PATH_MAX])all, count, pick);
+    for (size_t i = 0; i < count && *n < max; i++)
+        if (pick[i])
+            snprintf(paths[(*n)++], RF_PATH_MAX, "%s", all[i]);
+out:
+    for (size_t i = 0; i < count; i++)
+        json_object_put(objs[i]);
+    free(all);
+    return rc;
+}
+
 ul_err rf_system_chassis(struct rf_session *s, json_object *system, char (*paths)[RF_PATH_MAX],
                          size_t max, size_t *n, ul_errmsg *em)
 {
+    enum rf_chassis_rule rule = RF_CHASSIS_SYSTEM_LINKS;
+    ul_err rc = UL_OK;
     *n = 0;
     add_links(rf_prop(rf_prop(system, "Links"), "Chassis"), s->system_path, paths, max, n);
     if (*n == 0)
-        return collection_for_system(s, "Chassis", "ComputerSystems", paths, max, n, em);
-    return UL_OK;
+        rc = chassis_for_system(s, system, paths, max, n, &rule, em);
+    if (rc == UL_OK) {
+        const char *name = rf_chassis_rule_name(rule);
+        if (s->chassis_rule != name && rule != RF_CHASSIS_SYSTEM_LINKS)
+            ul_info("node %s: system %s carries no Links.Chassis; chassis found by rule %s (%zu)",
+                    s->node, s->system_path, name, *n);
+        s->chassis_rule = name;
+    }
+    return rc;
 }
 
 ul_err rf_system_managers(struct rf_session *s, json_object *system, char (*paths)[RF_PATH_MAX],

@@ -33,21 +33,21 @@ set -u
 declare -A RULES=(
     # main() and the one file that names every concrete module
     [daemon]="*"
-    # HTTP only.  The design has it use policy, alerts, collectors, ops and
-    # core.  ops/ does not exist yet: the job types and their config live in
-    # bmc/ops.h, the normalised sensor/power types in bmc/driver.h, and
-    # api.h hands the session cache (bmc/sessions.h) to node deletion, and
-    # the capability check (bmc/caps.h) answers 501 before a job is queued;
-    # bmc/console.h opens a node's serial console for routes_console.c.
-    # Those headers are allowed until ops/ is split out; no other of bmc/,
-    # and nothing of redfish/.
-    [api]="collectors core common bmc/ops.h bmc/driver.h bmc/sessions.h bmc/caps.h bmc/console.h"
-    # The design has collectors use ops and core.  Today: bmc/ops.h (the
-    # sensor, SEL and inventory poll types) and bmc/driver.h (the normalised
-    # readings it stores); never the registry, sessions or a driver.
-    [collectors]="core common bmc/ops.h bmc/driver.h"
-    # The table, the registry, sessions, IPMI and fake drivers (and the job
-    # types, until ops/ exists).  Never redfish/: drivers are registered by
+    # HTTP only: the collectors, the operations and core.  The normalised
+    # reading types and the session cache reach it through ops/ops.h; never
+    # bmc/ or redfish/ directly.
+    [api]="ops collectors core common"
+    # The poll scheduler, latest readings and history: the read operations of
+    # ops/ (sensors, SEL, inventory) and core; never bmc/ (the registry,
+    # sessions or a driver) directly.
+    [collectors]="ops core common"
+    # The operations (power, boot, sensors, SEL, inventory, BIOS, RAID,
+    # firmware: plan, apply, verify) over the driver table of bmc/ and the
+    # jobs of core/.  Never redfish/: a concrete driver is reached through
+    # the table only.
+    [ops]="bmc core common"
+    # The table, the registry, sessions, the IPMI and fake drivers.  Never
+    # ops/ (above it) nor redfish/: drivers are registered by
     # daemon/drivers.c.
     [bmc]="core common"
     # Behind the table: knows nothing above it.
@@ -144,11 +144,12 @@ good_tree() {
     mk "$t" core/node.h '#include "log.h"'
     mk "$t" core/node.c '#include "config.h"' '#include "node.h"' '#include "core/node.h"'
     mk "$t" bmc/driver.h '#include "core/node.h"'
-    mk "$t" bmc/ops.h '#include "bmc/driver.h"'
+    mk "$t" ops/ops.h '#include "bmc/driver.h"'
     mk "$t" redfish/rf_driver.h '#include "bmc/driver.h"'
     mk "$t" redfish/walk.c '#  include "redfish/rf_driver.h"' '#include "core/node.h"' \
         '#include "log.h"'
-    mk "$t" collectors/latest.c '#include "bmc/ops.h"' '#include <stdio.h>'
+    mk "$t" collectors/latest.c '#include "ops/ops.h"' '#include <stdio.h>'
+    mk "$t" api/routes.c '#include "ops/ops.h"' '#include "collectors/latest.c"'
     mk "$t" daemon/drivers.c '#include "redfish/rf_driver.h"' '#include "bmc/driver.h"'
     mk "$t" tests/unit/t.c '#include "redfish/walk.c"'
     mk "$t" bench/b.c '#include "nowhere.h"'
@@ -195,8 +196,21 @@ mk "$T" redfish/http.c '#include "bmc/sessions.h"'
 expect_fail "redfish beyond driver.h" "$T" 'redfish/http.c:1' 'may not use bmc/sessions.h'
 
 newtree # upward: core including bmc
-mk "$T" core/jobs.c '#include "bmc/ops.h"'
-expect_fail "core includes bmc" "$T" 'core/jobs.c:1' 'core/ may not use bmc/ops.h'
+mk "$T" core/jobs.c '#include "ops/ops.h"'
+expect_fail "core includes ops" "$T" 'core/jobs.c:1' 'core/ may not use ops/ops.h'
+
+newtree # upward: bmc including ops (the layer above it)
+mk "$T" bmc/driver.c '#include "ops/ops.h"'
+expect_fail "bmc includes ops" "$T" 'bmc/driver.c:1' 'bmc/ may not use ops/ops.h'
+
+newtree # the collectors reach the driver table only through ops/
+mk "$T" collectors/history.h '#include "bmc/driver.h"'
+expect_fail "collectors include bmc" "$T" 'collectors/history.h:1' \
+    'collectors/ may not use bmc/driver.h'
+
+newtree # ops/ reaches a concrete driver only through the table
+mk "$T" ops/bios_ops.c '#include "redfish/rf_driver.h"'
+expect_fail "ops includes redfish" "$T" 'ops/bios_ops.c:1' 'ops/ may not use redfish/rf_driver.h'
 
 newtree # a bare name from another folder
 mk "$T" cli/client.c '#include "rf_driver.h"'
@@ -207,8 +221,8 @@ mk "$T" collectors/rrd.c '#include "../bmc/driver.h"'
 expect_fail "climbing" "$T" "collectors/rrd.c:1" "climbs with '..'"
 
 newtree # a new folder needs a rule
-mk "$T" ops/power.c '#include "bmc/driver.h"'
-expect_fail "folder without a rule" "$T" "folder 'ops' has no rule"
+mk "$T" policy/profile.c '#include "ops/ops.h"'
+expect_fail "folder without a rule" "$T" "folder 'policy' has no rule"
 
 if [ $fails -ne 0 ]; then
     echo "check_layout.sh: the self-test failed; the tree was not checked"

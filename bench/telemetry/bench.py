@@ -6,10 +6,14 @@ underlayd instances (its own poll scheduler on, a short sensor interval),
 one rrdcached.  This script only talks to them and reads their counters, in
 phases that share one results file:
   enroll  enroll the N simulators as IPMI nodes (a daemon with polling off)
+  floor   the in-process floor: bench/ipmi/sweep_floor against simulator 0
   poll    warm up, then measure one window of the daemon's own polling:
           sweeps/s, values written/s, CPU of the daemon, rrdcached and the
           simulators; GET /metrics with curl; check the RRD files; with
-          rrdcached, the cost of writing the files out (FLUSHALL)
+          rrdcached, the cost of writing the files out (FLUSHALL); CPU of
+          all processes per sweep (underlayd and its descendants, plus
+          rrdcached); then API reads (node, fleet, sensors) p50/p99 while
+          polling continues, and RSS per node
   render  bench/telemetry/metrics_render: /metrics for 10,000 x 40 readings
   table   print the tables and the extrapolation to the target
 Standard library only; the CPU and API helpers come from bench/ipmi/bench.py.
@@ -115,7 +119,9 @@ def parse_metrics(body):
 
 
 def kind_sum(d, kind):
-    return sum(v for (_, k), v in d.items() if k == kind)
+    """Over the simulated BMCs only (bmcN): fake nodes, enrolled to grow the
+    fleet the API serves, have no sensors and fail every poll."""
+    return sum(v for (n, k), v in d.items() if k == kind and n and n.startswith("bmc"))
 
 
 def curl_get(url, count):
@@ -208,8 +214,8 @@ def check_files(rrd_dir, t0, t1, nodes, values_per_node, sample=5):
 def phase_enroll(a):
     ports, _ = ib.load_sims(a.simdir, a.n)
     api = ib.Api(a.url, a.token)
-    log(f"enrolling {a.n} IPMI nodes")
-    ib.enroll(api, ports, 0)
+    log(f"enrolling {a.n} IPMI nodes and {a.fake} fake nodes")
+    ib.enroll(api, ports, a.fake)
 
 
 def threads_cpu_ms(pid):
@@ -224,6 +230,91 @@ def threads_cpu_ms(pid):
         except (OSError, ValueError, IndexError):
             pass  # a thread that just ended
     return total / 1e6
+
+
+def tree_cpu_ms(pid):
+    """CPU of PID (with its reaped children) and of every live descendant,
+    in ms: "all processes" of a daemon, whatever it spawns."""
+    try:
+        # threads' nanosecond counters (10 ms ticks are too coarse for a
+        # few ms per sweep), plus the reaped children's ticks
+        with open(f"/proc/{pid}/stat") as f:
+            data = f.read()
+        fields = data[data.rindex(")") + 2:].split()
+        total = threads_cpu_ms(pid) + (int(fields[13]) + int(fields[14])) * 1000.0 / ib.TICK
+    except (OSError, ValueError, IndexError):
+        return 0.0
+    for t in glob.glob(f"/proc/{pid}/task/*/children"):
+        try:
+            with open(t) as f:
+                kids = [int(x) for x in f.read().split()]
+        except (OSError, ValueError):
+            continue
+        for k in kids:
+            total += tree_cpu_ms(k)
+    return total
+
+
+def api_latency(a, seconds=10.0, conns=4):
+    """GET node, fleet and sensors reads on CONNS kept-alive connections for
+    SECONDS while the fleet is polled: {kind: {n, p50_ms, p99_ms}}."""
+    import threading
+    kinds = {"node": lambda i: f"/api/v1/nodes/bmc{i % a.n}",
+             "fleet": lambda i: "/api/v1/fleet",
+             "sensors": lambda i: f"/api/v1/nodes/bmc{i % a.n}/sensors"}
+    lat = {k: [] for k in kinds}
+    errors = []
+    stop = time.monotonic() + seconds
+
+    import http.client
+    import urllib.parse
+    u = urllib.parse.urlsplit(a.url)
+    headers = {"Authorization": f"Bearer {a.token}"}
+
+    def worker(w):
+        # Raw http.client: the time is the daemon's answer, not JSON parsing.
+        conn = http.client.HTTPConnection(u.hostname, u.port, timeout=60)
+        i = w
+        while time.monotonic() < stop:
+            for k, path in kinds.items():
+                t0 = time.perf_counter()
+                try:
+                    conn.request("GET", path(i), headers=headers)
+                    resp = conn.getresponse()
+                    resp.read()
+                except (http.client.HTTPException, OSError) as e:
+                    errors.append(f"GET {path(i)}: {e}")
+                    return
+                if resp.status != 200:
+                    errors.append(f"GET {path(i)}: HTTP {resp.status}")
+                    return
+                lat[k].append((time.perf_counter() - t0) * 1000.0)
+            i += conns
+        conn.close()
+    th = [threading.Thread(target=worker, args=(w,)) for w in range(conns)]
+    for t in th:
+        t.start()
+    for t in th:
+        t.join()
+    if errors:
+        fail(f"API reads: {errors[0]}")
+    out = {}
+    for k, v in lat.items():
+        v.sort()
+        out[k] = {"n": len(v), "p50_ms": v[len(v) // 2] if v else None,
+                  "p99_ms": v[min(len(v) - 1, int(len(v) * 0.99))] if v else None}
+    return out
+
+
+def phase_floor(a, r):
+    """The in-process floor: bench/ipmi/sweep_floor (the IPMI driver alone,
+    session and SDR kept) sweeping simulator 0."""
+    ports, sims = ib.load_sims(a.simdir, a.n)
+    fa = argparse.Namespace(floor=a.floor, floor_sweeps=a.floor_sweeps,
+                            workdir=os.path.dirname(a.results))
+    log(f"in-process floor: bench/ipmi/sweep_floor, {a.floor_sweeps} sweeps")
+    r["floor"] = ib.floor(fa, ports[0], sims, False)
+    return r
 
 
 def mem_gb():
@@ -252,7 +343,8 @@ def phase_poll(a, r):
     log(f"{a.mode}: warming up (every node swept once)")
     while True:
         m = parse_metrics(get_metrics(url))
-        swept = [n for (n, k), v in m["polls"].items() if k == "sensors" and v >= 1]
+        swept = [n for (n, k), v in m["polls"].items()
+                 if k == "sensors" and v >= 1 and n.startswith("bmc")]
         if len(swept) >= a.n:
             break
         if time.monotonic() > deadline:
@@ -270,8 +362,10 @@ def phase_poll(a, r):
     m0 = parse_metrics(get_metrics(url))
     t0 = time.time()
     r0 = rc()
+    all0 = tree_cpu_ms(a.daemon_pid)
     with ib.Meter(sims, a.daemon_pid) as meter:
         time.sleep(a.window)
+    all1 = tree_cpu_ms(a.daemon_pid)
     r1 = rc()
     t1 = time.time()
     m1 = parse_metrics(get_metrics(url))
@@ -296,6 +390,9 @@ def phase_poll(a, r):
         "overruns": m1["other"].get("underlay_collector_overruns_total", 0) -
         m0["other"].get("underlay_collector_overruns_total", 0),
         "rss_mb": rss_mb(a.daemon_pid),
+        # every process the configuration needs: underlayd and what it
+        # spawns, plus the rrdcached this script started in rrdcached modes
+        "all_cpu_sweep": ((all1 - all0) + (r1 - r0)) / sweeps,
     }
     if st0 is not None:
         upd = st1["UpdatesReceived"] - st0["UpdatesReceived"]
@@ -303,6 +400,11 @@ def phase_poll(a, r):
                     "rrdcached_cpu_sweep": (r1 - r0) / sweeps,
                     "rrdcached_cpu_value": (r1 - r0) / upd if upd else None,
                     "rrdcached_cpu_frac": (r1 - r0) / meter.wall})
+    if a.api_seconds > 0:
+        log(f"{a.mode}: API reads (node, fleet, sensors) for {a.api_seconds:.0f} s, 4 connections")
+        res["api"] = api_latency(a, a.api_seconds)
+        res["rss_mb"] = rss_mb(a.daemon_pid)
+        res["fleet_nodes"] = a.n + a.fake
     log(f"{a.mode}: GET /metrics x {a.metrics_gets} (curl, one connection)")
     res["metrics_get"] = curl_metrics(url, a.metrics_gets)
     if a.rrdcached_sock:
@@ -330,10 +432,19 @@ def phase_poll(a, r):
         res["flush"] = {"files": files, "values": written, "wall_ms": (w1 - w0) * 1000.0,
                         "cpu_ms": c1 - c0, "cpu_file_ms": max(c1 - c0 - accept, 0) / files}
         res["files"] = check_files(a.rrd_dir, t0, t1, a.n, values)
+    elif a.mode == "default":
+        # Coalesced: readings wait in memory until a read or flush_interval.
+        # Listing a node's history writes its readings: do so for the sample.
+        api = ib.Api(a.url, a.token)
+        for i in range(a.n):
+            api.req("GET", f"/api/v1/nodes/bmc{i}/history", want=200)
+        res["files"] = check_files(a.rrd_dir, t0, time.time(), a.n, values)
+    elif a.mode == "nohistory":
+        res["files"] = None
     else:
         res["files"] = check_files(a.rrd_dir, t0, t1, a.n, values)
     f = res["files"]
-    if f["files"] < f["expected"] or f["fresh"] < f["expected"]:
+    if f and (f["files"] < f["expected"] or f["fresh"] < f["expected"]):
         log(f"WARNING: {a.mode}: {f['files']} RRD files ({f['expected']} expected), "
             f"{f['fresh']} written in the window")
     r.setdefault("modes", []).append(res)
@@ -380,12 +491,44 @@ def table(r):
                        f"{f1(m['sim_sweep'], 6)}{f1(m['poll_ms'], 6)}"
                        f"{f1(m['daemon_cpu_frac'] * 100, 8)}{f1(m['rss_mb'], 6, 0)}")
         out.append("  (scheduled: %.1f sweeps/s; CPU %% of one core)" % m0["scheduled_s"])
+        fl = r.get("floor")
+        if fl:
+            out.append("")
+            out.append(f"CPU per sweep, all processes (underlayd + what it spawns + rrdcached), "
+                       f"against the in-process floor (bench/ipmi/sweep_floor, session and SDR "
+                       f"kept: {fl['cpu']:.2f} ms over {fl['sweeps']} sweeps of "
+                       f"{fl['sensors']} sensors)")
+            floor_ms = fl["cpu"]
+            for m in modes:
+                x = m["all_cpu_sweep"] / floor_ms
+                verdict = ""
+                if m["mode"] == "default":
+                    verdict = f"  target <= 1.3x: {'MET' if x <= 1.3 else 'MISSED'}"
+                out.append(f"  {m['label']:36}{m['all_cpu_sweep']:7.2f} ms = {x:4.2f}x the "
+                           f"floor{verdict}")
+        if any("api" in m for m in modes):
+            out.append("")
+            out.append("Memory and API reads while the fleet is polled (4 connections, "
+                       "node / fleet / sensors in turn)")
+            out.append(f"{'':36}{'RSS/node':>9}{'node p50/p99':>15}{'fleet p50/p99':>16}"
+                       f"{'sensors p50/p99':>18}   (RSS over every node enrolled)")
+            for m in modes:
+                if "api" not in m:
+                    continue
+                ap = m["api"]
+                cell = lambda k: f"{ap[k]['p50_ms']:.1f}/{ap[k]['p99_ms']:.1f}"  # noqa: E731
+                out.append(f"  {m['label']:34}"
+                           f"{m['rss_mb'] * 1024 / m.get('fleet_nodes', m['n']):7.0f}KB"
+                           f"{cell('node'):>15}{cell('fleet'):>16}{cell('sensors'):>18}"
+                           f"  (ms; {ap['fleet']['n']} fleet reads of "
+                           f"{m.get('fleet_nodes', m['n'])} nodes)")
         for m in modes:
             f = m["files"]
             line = (f"  {m['label']}: {m['sweeps']:.0f} sweeps, 0 failed, {m['overruns']:.0f} "
-                    f"overruns, {m['other_polls']:.0f} SEL/inventory polls; RRD files "
-                    f"{f['files']}/{f['expected']}, {f['fresh']} written in the window, "
-                    f"last update <= {f['lastupdate_age_max']} s old")
+                    f"overruns, {m['other_polls']:.0f} SEL/inventory polls; ")
+            line += (f"RRD files {f['files']}/{f['expected']}, {f['fresh']} written in the "
+                     f"window, last update <= {f['lastupdate_age_max']} s old" if f
+                     else "no history (rrd.enabled=0)")
             if "rrdcached_updates" in m:
                 line += (f"; rrdcached received {m['rrdcached_updates_s']:.0f} updates/s "
                          f"({m['rrdcached_cpu_value'] * 1000:.1f} us CPU each)")
@@ -477,14 +620,18 @@ def extrapolate(r):
 
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("phase", choices=["enroll", "poll", "render", "table"])
+    p.add_argument("phase", choices=["enroll", "floor", "poll", "render", "table"])
     p.add_argument("--results", required=True)
     p.add_argument("--n", type=int)
     p.add_argument("--simdir")
     p.add_argument("--url")
     p.add_argument("--token-file")
     p.add_argument("--daemon-pid", type=int)
-    p.add_argument("--mode", choices=["direct", "rrdcached", "expired"])
+    p.add_argument("--mode", choices=["default", "direct", "nohistory", "rrdcached", "expired"])
+    p.add_argument("--fake", type=int, default=0)
+    p.add_argument("--floor")
+    p.add_argument("--floor-sweeps", type=int, default=50)
+    p.add_argument("--api-seconds", type=float, default=10)
     p.add_argument("--label")
     p.add_argument("--interval", type=float, default=5)
     p.add_argument("--workers", type=int, default=16)
@@ -519,6 +666,13 @@ def main():
             a.token = f.readline().strip()
         if a.phase == "enroll":
             phase_enroll(a)
+            return
+        if a.phase == "floor":
+            if not a.floor:
+                p.error("--floor is required for phase floor")
+            r = phase_floor(a, r)
+            with open(a.results, "w") as f:
+                json.dump(r, f, indent=1)
             return
         for opt in ("daemon_pid", "mode", "rrd_dir"):
             if getattr(a, opt) is None:

@@ -2,9 +2,13 @@
 # bench/telemetry/run.sh [N] - sustained polling and /metrics at fleet scale:
 # underlayd's own poll scheduler sweeping N OpenIPMI ipmi_sim BMCs (default
 # 100) every few seconds and writing every reading to RRD files, measured in
-# three windows: direct librrd; through an rrdcached this script starts;
-# through rrdcached with every sweep on a new IPMI session (what a 60 s
-# interval costs, bmc.session_idle being 45 s).  Then /metrics rendered for
+# windows: the default configuration (direct librrd, writes coalesced);
+# direct librrd writing every reading at once; through an rrdcached this
+# script starts; through rrdcached with every sweep on a new IPMI session
+# (what a 60 s interval costs, bmc.session_idle being 45 s).  CPU per sweep
+# of all processes is set against the in-process floor (bench/ipmi/
+# sweep_floor.c); after each window, API reads (node, fleet, sensors) are
+# timed while polling goes on, and RSS per node.  Then /metrics rendered for
 # 10,000 nodes x 40 sensors (bench/telemetry/metrics_render.c), and the
 # figures extrapolated to the target: 10,000 BMCs x 40 sensors every 60 s.
 #
@@ -23,6 +27,13 @@
 #   BENCH_WINDOW     measured seconds per mode (default 55)
 #   BENCH_EXPIRED_WINDOW  the same for the new-session mode (default 15; 0
 #                    leaves it out)
+#   BENCH_RRDCACHED_WINDOW  the same for the rrdcached mode (default
+#                    BENCH_WINDOW; 0 leaves out both rrdcached modes)
+#   BENCH_API_SECONDS  API reads measured after each window (default 10; 0: none)
+#   BENCH_NOHISTORY_WINDOW  the reference mode without history (rrd.enabled=0;
+#                    default BENCH_WINDOW; 0 leaves it out)
+#   BENCH_FAKE       also enrol this many fake:// nodes (no sensors, every poll
+#                    "not supported"): a larger fleet for the API reads
 #   BENCH_RENDER_NODES, BENCH_RENDER_SENSORS  /metrics size (10000, 40)
 #   BENCH_KEEP=1     keep the temporary directory (logs) for a post-mortem
 set -euo pipefail
@@ -35,6 +46,10 @@ INTERVAL=${BENCH_INTERVAL:-5}
 WORKERS=${BENCH_WORKERS:-16}
 WINDOW=${BENCH_WINDOW:-55}
 EXPIRED_WINDOW=${BENCH_EXPIRED_WINDOW:-15}
+RRDCACHED_WINDOW=${BENCH_RRDCACHED_WINDOW:-$WINDOW}
+API_SECONDS=${BENCH_API_SECONDS:-10}
+NOHISTORY_WINDOW=${BENCH_NOHISTORY_WINDOW:-$WINDOW}
+FAKE=${BENCH_FAKE:-0}
 RENDER_NODES=${BENCH_RENDER_NODES:-10000}
 RENDER_SENSORS=${BENCH_RENDER_SENSORS:-40}
 
@@ -45,7 +60,9 @@ N=${1:-100}
 if ! [[ $N =~ ^[1-9][0-9]*$ ]] || [ "$N" -gt 2000 ]; then
     die "N must be 1..2000, got '$N'"
 fi
-for v in INTERVAL WORKERS WINDOW EXPIRED_WINDOW RENDER_NODES RENDER_SENSORS; do
+for v in INTERVAL WORKERS WINDOW EXPIRED_WINDOW RRDCACHED_WINDOW NOHISTORY_WINDOW API_SECONDS FAKE \
+    RENDER_NODES \
+    RENDER_SENSORS; do
     [[ ${!v} =~ ^[0-9]+$ ]] || die "BENCH_$v must be a whole number"
 done
 [ "$INTERVAL" -ge 5 ] || die "BENCH_INTERVAL must be at least 5 (the scheduler's minimum)"
@@ -104,7 +121,7 @@ done
 
 # ---- build -------------------------------------------------------------------
 
-LIBS=(collectors/libulcollectors.a bmc/libulbmc.a redfish/libulredfish.a core/libulcore.a
+LIBS=(collectors/libulcollectors.a ops/libulops.a bmc/libulbmc.a redfish/libulredfish.a core/libulcore.a
     common/libulcommon.a)
 have_build() { # DIR
     local f
@@ -156,6 +173,15 @@ cc "${CFLAGS_ARR[@]}" -I"$SRC" -I"$SRC/common" -I"$BUILD" -o "$RENDER" \
     "$HERE/metrics_render.c" "${LIBPATHS[@]}" \
     $(pkg-config --cflags --libs libfreeipmi json-c libsodium sqlite3 libcurl librrd) \
     -pthread -lm || die "cannot build bench/telemetry/metrics_render.c"
+
+# The in-process floor (bench/ipmi/sweep_floor.c), built the same way.
+FLOOR=$WORK/sweep_floor
+# shellcheck disable=SC2046 # pkg-config's output is meant to be split
+cc "${CFLAGS_ARR[@]}" -I"$SRC" -I"$SRC/common" -I"$BUILD" -o "$FLOOR" \
+    "$TOP/bench/ipmi/sweep_floor.c" "$BUILD/bmc/libulbmc.a" "$BUILD/redfish/libulredfish.a" \
+    "$BUILD/core/libulcore.a" "$BUILD/common/libulcommon.a" \
+    $(pkg-config --cflags --libs libfreeipmi libcurl json-c libsodium sqlite3) -pthread -lm ||
+    die "cannot build bench/ipmi/sweep_floor.c"
 
 # ---- processes ---------------------------------------------------------------------
 
@@ -239,7 +265,7 @@ DATA=$WORK/data
 mkdir -p "$DATA/rrd" && chmod 0700 "$DATA"
 # Enrol with polling off, so the scheduler finds every node at its start.
 start_daemon "$DATA" --set poll.enabled=0
-python3 "$HERE/bench.py" enroll --results "$RESULTS" --n "$N" --simdir "$SIMDIR" \
+python3 "$HERE/bench.py" enroll --results "$RESULTS" --n "$N" --fake "$FAKE" --simdir "$SIMDIR" \
     --url "$DAEMON_URL" --token-file "$DATA/admin.token" || die "enrolment failed"
 stop_pid "$DAEMON_PID"
 DAEMON_PID=""
@@ -251,19 +277,37 @@ measure() { # MODE LABEL WINDOW [UNDERLAYD ARGS...]
     local mode=$1 label=$2 window=$3 rrdc=()
     shift 3
     start_daemon "$DATA" "${POLL[@]}" "$@"
-    [ "$mode" = direct ] || rrdc=(--rrdcached-sock "$RRDC_SOCK" --rrdcached-pid "$RRDCACHED_PID")
+    case $mode in
+    rrdcached | expired) rrdc=(--rrdcached-sock "$RRDC_SOCK" --rrdcached-pid "$RRDCACHED_PID") ;;
+    esac
     python3 "$HERE/bench.py" poll --results "$RESULTS" --n "$N" --simdir "$SIMDIR" \
         --url "$DAEMON_URL" --token-file "$DATA/admin.token" --daemon-pid "$DAEMON_PID" \
         --mode "$mode" --label "$label" --interval "$INTERVAL" --workers "$WORKERS" \
-        --window "$window" \
+        --window "$window" --api-seconds "$API_SECONDS" --fake "$FAKE" \
         --rrd-dir "$DATA/rrd" "${rrdc[@]}" || die "measurement failed ($label)"
     stop_pid "$DAEMON_PID"
     DAEMON_PID=""
 }
 
-measure direct "direct librrd" "$WINDOW"
-start_rrdcached
-measure rrdcached "rrdcached" "$WINDOW" --set rrd.rrdcached="unix:$RRDC_SOCK"
+python3 "$HERE/bench.py" floor --results "$RESULTS" --n "$N" --simdir "$SIMDIR" \
+    --url "$DAEMON_URL" --token-file "$DATA/admin.token" --floor "$FLOOR" ||
+    die "in-process floor failed"
+
+# The default configuration: no rrdcached, direct writes coalesced.  Its
+# rrd.flush_interval (600 s) is scaled to this run's interval so each file
+# open carries as many readings as at the default 60 s interval (10), and
+# the window holds whole flush cycles.
+FLUSH=$((INTERVAL * 10))
+measure default "default (coalesced, ${FLUSH} s)" "$WINDOW" --set rrd.flush_interval="$FLUSH"
+measure direct "direct librrd, no coalescing" "$WINDOW" --set rrd.flush_interval=0
+# What the poll path costs without any history: the rest of the gap to the
+# floor is not RRD's.
+[ "$NOHISTORY_WINDOW" -eq 0 ] ||
+    measure nohistory "no history (reference)" "$NOHISTORY_WINDOW" --set rrd.enabled=0
+[ "$RRDCACHED_WINDOW" -gt 0 ] || { EXPIRED_WINDOW=0; SKIP_RRDCACHED=1; }
+[ -n "${SKIP_RRDCACHED:-}" ] || start_rrdcached
+[ -n "${SKIP_RRDCACHED:-}" ] ||
+    measure rrdcached "rrdcached" "$RRDCACHED_WINDOW" --set rrd.rrdcached="unix:$RRDC_SOCK"
 if [ "$EXPIRED_WINDOW" -gt 0 ]; then
     # bmc.session_idle=1: every sweep finds its session closed, as every
     # sweep does at the default 60 s interval (bmc.session_idle 45 s).
@@ -278,7 +322,7 @@ echo
 echo "($(($(date +%s) - T_START)) s in all)"
 cat <<'EOF'
 sweeps/s, values/s: sensor sweeps completed (underlay_polls_total) and readings
-  written to RRD per second of the window.  CPU/sweep: underlayd's whole process
+  accepted for RRD per second of the window.  CPU/sweep: underlayd's whole process
   (scheduler, IPMI, latest readings, RRD writes) per sweep; rrdcd: rrdcached's;
   sim: the simulators' (ipmi_sim, with the chassis_control.sh it runs for every
   Get Chassis Status).  poll: median underlay_poll_duration_seconds.  daemon

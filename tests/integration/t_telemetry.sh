@@ -18,6 +18,14 @@ EMUDIR="$UL_TMP/emus"
 "$EMUCTL" start 1 auto "$EMUDIR" >/dev/null || ul_fail "Redfish emulator did not start"
 port_of() { "$SIMCTL" info "$SIMDIR" "$1" | sed -n 's/^SIM_PORT=//p'; }
 
+# rrd.flush_interval is checked: a bad value names the key, exits non-zero.
+for bad in -1 3601 soon; do
+    if out=$("$UNDERLAYD" --check-config -s rrd.flush_interval=$bad 2>&1); then
+        ul_fail "rrd.flush_interval=$bad accepted"
+    fi
+    grep -q "rrd.flush_interval" <<<"$out" || ul_fail "rrd.flush_interval=$bad: $out"
+done
+
 # Short intervals so the test sees several sweeps; short timeouts and
 # back-off so the dead BMC is noticed and retried quickly.
 ul_start -s poll.enabled=1 -s poll.sensor_interval=5 -s poll.sel_interval=5 \
@@ -32,8 +40,8 @@ done
 ul_node_add rf0 "$(jq -cn --arg e "$("$EMUCTL" url "$EMUDIR" 0)" \
     '{endpoint: $e, username: "admin", password: "password"}')"
 
-# The scheduler picks new nodes up within its sync interval (30 s) plus
-# jitter (one sensor interval).
+# The scheduler picks new nodes up within about 2 s (the store's node-change
+# counter); the bounds stay generous for a busy machine.
 wait_json /api/v1/nodes/bmc0/sensors '.sensors | length > 40' true 45
 wait_json /api/v1/nodes/bmc1/sensors '.sensors | length > 40' true 20
 
@@ -48,6 +56,10 @@ check_latest() {
     ul_api GET /api/v1/fleet
     assert_json '.by_health.ok >= 2' true "fleet: the IPMI nodes ok"
     assert_json '.total_power_watts > 0' true "fleet: total power draw"
+    assert_json '[.nodes[] | select(.node == "bmc0")][0].inlet_celsius' 24 "fleet: bmc0 inlet"
+    assert_json '[.nodes[] | select(.node == "bmc0")][0].health' ok "fleet: bmc0 health"
+    assert_json '.nodes_reporting_power >= 2' true "fleet: nodes reporting power"
+    assert_json '[.by_health[]] | add' "$(ul_jq '.nodes | length')" "fleet: counts add up"
     ul_api GET /api/v1/nodes/nosuch/sensors
     assert_status 404 "unknown node"
 }
@@ -75,6 +87,12 @@ check_metrics() {
     grep -q '^ipmi_up{node="bmc0",collector="ipmi"} 1$' "$m" || ul_fail "ipmi_up"
     grep -q '^underlay_node_health{node="bmc0",state="ok"} 1$' "$m" || ul_fail "node health"
     grep -q '^underlay_polls_total{node="bmc0",kind="sensors"}' "$m" || ul_fail "poll counters"
+    # The telemetry stream's sinks: history got sweeps, nothing dropped.
+    grep -q '^underlay_stream_dropped_total{sink="rrd_history"} 0$' "$m" ||
+        ul_fail "no stream drop counter for rrd_history: $(grep underlay_stream "$m")"
+    grep -Eq '^underlay_stream_delivered_total\{sink="rrd_history"\} [1-9]' "$m" ||
+        ul_fail "history sink delivered nothing: $(grep underlay_stream "$m")"
+    grep -q '^underlay_stream_queue_depth{sink="log"} ' "$m" || ul_fail "no log sink depth"
     if command -v promtool >/dev/null; then
         promtool check metrics <"$m" >"$UL_TMP/promtool.out" 2>&1 ||
             ul_fail "promtool check metrics: $(head -5 "$UL_TMP/promtool.out")"
@@ -92,6 +110,15 @@ check_changed_value() {
     curl -sS --max-time 10 -o "$UL_TMP/metrics2.txt" "$UL_URL/metrics"
     grep -q '^ipmi_temperature_state{node="bmc1",id="2",name="CPU1 Temp"} 2$' \
         "$UL_TMP/metrics2.txt" || ul_fail "critical state not in /metrics"
+    # The health change went through the stream to its log sink.
+    local i
+    for ((i = 0; i < 100; i++)); do
+        grep -q "node bmc1: health ok -> degraded: sensor 'CPU1 Temp' is critical" \
+            "$UL_DIR/daemon.log" && break
+        sleep 0.1
+    done
+    grep -q "node bmc1: health ok -> degraded: sensor 'CPU1 Temp' is critical" \
+        "$UL_DIR/daemon.log" || ul_fail "health change not logged by the stream's log sink"
 }
 ul_check check_changed_value
 
@@ -130,6 +157,21 @@ check_history() {
         ul_fail "graph is not a PNG: $(head -c 200 "$UL_TMP/g.png")"
 }
 ul_check check_history
+
+# A node enrolled while the daemon runs is polled within seconds (the store's
+# node-change counter, checked every second), not at the 30-s node-list sync
+# plus a jitter of one interval; deleting it stops its polls as quickly.
+check_enrolled_node_polled_soon() {
+    local t0=$SECONDS
+    ul_node_add late0 "$(jq -cn --arg e "ipmi://127.0.0.1:$(port_of 0)" --argjson o "$OPTS" \
+        '{endpoint: $e, username: "admin", password: "password", options: $o}')"
+    wait_json /api/v1/nodes/late0/sensors '.sensors | length > 40' true 15
+    ul_log "late0: first sweep $((SECONDS - t0)) s after enrolment"
+    ul_api DELETE /api/v1/nodes/late0
+    assert_status 204 "delete late0"
+    wait_json /api/v1/fleet '[.nodes[] | select(.node == "late0")] | length' 0 10
+}
+ul_check check_enrolled_node_polled_soon
 
 check_events_collected() {
     # SEL collection runs on its own too.

@@ -86,6 +86,15 @@ def parse_args(argv):
     g.add_argument("--no-session-service", dest="session_service",
                    action="store_false",
                    help="no SessionService at all (Basic only)")
+    g.add_argument("--login-no-token", action="store_true",
+                   help="a login answers 201 without an X-Auth-Token "
+                   "(a stub SessionService): clients must use Basic")
+    g.add_argument("--no-system-chassis", dest="system_chassis",
+                   action="store_false",
+                   help="systems carry no Links.Chassis")
+    g.add_argument("--no-chassis-systems", dest="chassis_systems",
+                   action="store_false",
+                   help="chassis carry no Links.ComputerSystems")
     g.add_argument("--no-expand", dest="expand", action="store_false",
                    help="do not support $expand (the query is ignored)")
     g.add_argument("--reject-expand", action="store_true",
@@ -213,6 +222,9 @@ def main(argv=None):
         session_limit_status=args.session_limit_status,
         session_timeout=args.session_timeout, basic=args.basic,
         session_service=args.session_service, expand=args.expand,
+        login_no_token=args.login_no_token,
+        system_chassis=args.system_chassis,
+        chassis_systems=args.chassis_systems,
         no_expand_status=501 if args.reject_expand else 0,
         page_size=args.page_size, log_interval=args.log_interval,
         log_max=args.log_max, max_subscriptions=args.max_subscriptions,

@@ -676,6 +676,19 @@ if start_emu nobasic --no-basic --session-limit-status 400 --max-sessions 1 --pa
 else
     fail "start --no-basic instance"
 fi
+if start_emu linkless --systems 2 --login-no-token --no-system-chassis --no-chassis-systems \
+    --power-delay 0; then
+    SESS=$URL/redfish/v1/SessionService/Sessions
+    login admin password
+    check "--login-no-token: 201 with Location, no X-Auth-Token" is "$CODE/${LOC:+loc}/${TOKEN:-none}" 201/loc/none
+    check "--login-no-token: Basic works" is "$(rf GET "$URL/redfish/v1/Systems/2" "${AUTH[@]}")" 200
+    check "--no-system-chassis: no Links.Chassis" json_true '(.Links | has("Chassis") | not) and .Links.ManagedBy != null'
+    rf GET "$URL/redfish/v1/Chassis/2" "${AUTH[@]}" >/dev/null
+    check "--no-chassis-systems: no Links.ComputerSystems" json_true '(.Links | has("ComputerSystems") | not) and .Id == "2" and .Sensors != null'
+    stop_emu "$EPID"
+else
+    fail "start --login-no-token instance"
+fi
 
 # ---- HTTPS -------------------------------------------------------------------
 if command -v openssl >/dev/null 2>&1; then

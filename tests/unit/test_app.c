@@ -17,9 +17,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bmc/caps.h"
+#include "ops/caps.h"
 #include "bmc/driver.h"
-#include "bmc/ops.h"
+#include "ops/ops.h"
 #include "core/app.h"
 #include "daemon/drivers.h"
 #include "core/jobs.h"
@@ -52,21 +52,6 @@ static const struct ul_job_type bios_type = {.name = "bios.read", .needs_node = 
                                              .run = never_run};
 static const struct ul_job_type sel_type = {.name = "sel", .needs_node = true, .run = never_run};
 
-static ul_err hook_node_check(void *arg, const char *driver, const char *endpoint,
-                              json_object *options, const char **driver_out, ul_errmsg *em)
-{
-    (void)arg;
-    const struct ul_driver *d;
-    ul_err rc = bmc_node_check(driver, endpoint, options, &d, em);
-    if (rc == UL_OK)
-        *driver_out = d->name;
-    return rc;
-}
-
-static const struct app_hooks hooks = {
-    .node_check = hook_node_check,
-    .job_check = bmc_caps_node_check,
-};
 
 static int setup(void **state)
 {
@@ -86,7 +71,7 @@ static int setup(void **state)
     jobs_register(f->jobs, &power_type);
     jobs_register(f->jobs, &bios_type);
     jobs_register(f->jobs, &sel_type);
-    f->app = app_new(f->st, f->jobs, &hooks);
+    f->app = app_new(f->st, f->jobs, &ops_app_hooks);
     *state = f;
     return 0;
 }

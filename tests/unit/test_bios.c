@@ -1,4 +1,4 @@
-/* test_bios.c - unit tests for bmc/bios.h: BIOS attribute changes checked
+/* test_bios.c - unit tests for ops/bios.h: BIOS attribute changes checked
  * against a normalised attribute registry (the shape documented in bios.h,
  * written by hand here), and the after-apply comparison bios_verify. */
 #include "config.h"
@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bmc/bios.h"
+#include "ops/bios.h"
 #include "jsonv.h"
 #include "unit_util.h"
 

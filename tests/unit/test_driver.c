@@ -14,7 +14,7 @@
 #include <string.h>
 
 #include "bmc/driver.h"
-#include "bmc/ops.h"
+#include "ops/ops.h"
 #include "daemon/drivers.h"
 #include "unit_util.h"
 

@@ -1,5 +1,5 @@
 /* test_jobs.c - unit tests for core/jobs.h: the job engine, driven through
- * the fake BMC driver (bmc/ops.h registers the "power" type) and through
+ * the fake BMC driver (ops/ops.h registers the "power" type) and through
  * test-only job types.
  *
  * Handlers run on the engine's worker threads, so they never call cmocka
@@ -22,7 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bmc/ops.h"
+#include "ops/ops.h"
 #include "core/jobs.h"
 #include "core/store.h"
 #include "daemon/drivers.h"

@@ -15,7 +15,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bmc/bios.h"
+#include "core/node.h"
+#include "ops/bios.h"
+#include "ops/discover_op.h"
 #include "jsonv.h"
 #include "redfish/redfish.h"
 #include "unit_util.h"
@@ -1147,6 +1149,112 @@ static void test_storage_drive(void **state)
     json_object_put(d);
 }
 
+/* ---- enrolment: chassis rules and discovered names ---- */
+
+static json_object *chassis_obj(const char *id, const char *system)
+{
+    json_object *o = json_object_new_object();
+    json_object_object_add(o, "Id", json_object_new_string(id));
+    if (system) {
+        json_object *links = json_object_new_object(), *arr = json_object_new_array();
+        json_object *ref = json_object_new_object();
+        json_object_object_add(ref, "@odata.id", json_object_new_string(system));
+        json_object_array_add(arr, ref);
+        json_object_object_add(links, "ComputerSystems", arr);
+        json_object_object_add(o, "Links", links);
+    }
+    return o;
+}
+
+static void test_chassis_match(void **state)
+{
+    (void)state;
+    char paths[3][RF_PATH_MAX] = {"/redfish/v1/Chassis/Enclosure", "/redfish/v1/Chassis/Blade2",
+                                  "/redfish/v1/Chassis/2"};
+    json_object *ch[3];
+    bool pick[3];
+    const char *sys = "/redfish/v1/Systems/2";
+
+    /* A chassis whose Links name the system wins over one with its Id
+     * (letter case and a trailing slash do not matter). */
+    ch[0] = chassis_obj("Enclosure", NULL);
+    ch[1] = chassis_obj("Blade2", "/redfish/v1/systems/2/");
+    ch[2] = chassis_obj("2", NULL);
+    assert_int_equal(rf_chassis_match(sys, "2", ch, (const char(*)[RF_PATH_MAX])paths, 3, pick),
+                     RF_CHASSIS_BACKLINK);
+    assert_false(pick[0]);
+    assert_true(pick[1]);
+    assert_false(pick[2]);
+    assert_string_equal(rf_chassis_rule_name(RF_CHASSIS_BACKLINK), "chassis-links");
+    for (int i = 0; i < 3; i++)
+        json_object_put(ch[i]);
+
+    /* No backlinks: the chassis with the system's Id; an unreadable one
+     * (NULL) is matched by its path's last segment. */
+    ch[0] = chassis_obj("Enclosure", NULL);
+    ch[1] = chassis_obj("Blade2", "/redfish/v1/Systems/1");
+    ch[2] = NULL;
+    assert_int_equal(rf_chassis_match(sys, "2", ch, (const char(*)[RF_PATH_MAX])paths, 3, pick),
+                     RF_CHASSIS_SAME_ID);
+    assert_false(pick[0]);
+    assert_false(pick[1]);
+    assert_true(pick[2]);
+    assert_string_equal(rf_chassis_rule_name(RF_CHASSIS_SAME_ID), "same-id");
+
+    /* Nothing matches among several: none; the only chassis: it. */
+    assert_int_equal(rf_chassis_match(sys, "7", ch, (const char(*)[RF_PATH_MAX])paths, 3, pick),
+                     RF_CHASSIS_NONE);
+    assert_false(pick[0] || pick[1] || pick[2]);
+    assert_int_equal(rf_chassis_match(sys, "7", ch, (const char(*)[RF_PATH_MAX])paths, 1, pick),
+                     RF_CHASSIS_ONLY);
+    assert_true(pick[0]);
+    assert_int_equal(rf_chassis_match(sys, NULL, ch, (const char(*)[RF_PATH_MAX])paths, 0, pick),
+                     RF_CHASSIS_NONE);
+    assert_string_equal(rf_chassis_rule_name(RF_CHASSIS_ONLY), "only-chassis");
+    assert_string_equal(rf_chassis_rule_name(RF_CHASSIS_NONE), "none");
+    json_object_put(ch[0]);
+    json_object_put(ch[1]);
+}
+
+static void test_discover_names(void **state)
+{
+    (void)state;
+    char name[NODE_NAME_MAX + 1];
+    ul_errmsg em;
+    assert_int_equal(bmc_discover_template_check(BMC_DISCOVER_TEMPLATE, &em), UL_OK);
+    assert_int_equal(bmc_discover_template_check("{prefix}{index}", &em), UL_OK);
+    assert_int_equal(bmc_discover_template_check("{prefix}", &em), UL_ERR_INVALID);
+    assert_non_null(strstr(em.text, "name_template"));
+    assert_int_equal(bmc_discover_template_check("{prefix}-{serial}", &em), UL_ERR_INVALID);
+    assert_non_null(strstr(em.text, "{serial}"));
+    assert_int_equal(bmc_discover_template_check("{prefix}-{id", &em), UL_ERR_INVALID);
+    assert_int_equal(bmc_discover_template_check("x}{id}", &em), UL_ERR_INVALID);
+    assert_int_equal(bmc_discover_template_check("", &em), UL_ERR_INVALID);
+
+    assert_int_equal(bmc_discover_name("{prefix}-{id}", "encl1", "529QB9450R6", 1, name,
+                                       sizeof(name), &em),
+                     UL_OK);
+    assert_string_equal(name, "encl1-529QB9450R6");
+    /* Characters a node name may not hold become '-'. */
+    assert_int_equal(bmc_discover_name("{prefix}_{id}", "r1", "System Embedded/1", 3, name,
+                                       sizeof(name), &em),
+                     UL_OK);
+    assert_string_equal(name, "r1_System-Embedded-1");
+    assert_int_equal(bmc_discover_name("node{index}.{prefix}", "r1", "x", 12, name, sizeof(name),
+                                       &em),
+                     UL_OK);
+    assert_string_equal(name, "node12.r1");
+    /* A name must start with a letter or digit; and fit. */
+    assert_int_equal(bmc_discover_name("{id}", "p", "-x", 1, name, sizeof(name), &em),
+                     UL_ERR_INVALID);
+    assert_non_null(strstr(em.text, "not a valid node name"));
+    char small[8];
+    assert_int_equal(bmc_discover_name("{prefix}-{id}", "prefix", "long-id", 1, small,
+                                       sizeof(small), &em),
+                     UL_ERR_INVALID);
+    assert_non_null(strstr(em.text, "too long"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1177,6 +1285,8 @@ int main(void)
         cmocka_unit_test(test_task_status),
         cmocka_unit_test(test_storage_volume),
         cmocka_unit_test(test_storage_drive),
+        cmocka_unit_test(test_chassis_match),
+        cmocka_unit_test(test_discover_names),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

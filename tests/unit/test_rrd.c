@@ -984,6 +984,89 @@ static void test_threads(void **state)
     free(root2);
 }
 
+/* last_update of a file, as librrd's header says (rrdtool info). */
+static long long file_last_update(const char *path)
+{
+    char *out = run("rrdtool info %s | sed -n 's/^last_update = //p'", path);
+    long long v = out ? atoll(out) : -1;
+    free(out);
+    return v;
+}
+
+/* Coalesced direct writes: readings wait in memory (the file is not touched),
+ * are written 32 at a time, and every read and rrdw_free writes them first;
+ * a file removed meanwhile is created again. */
+static void test_coalesce(void **state)
+{
+    struct fixture *f = *state;
+    if (!have_prog("rrdtool")) {
+        print_message("rrdtool CLI not installed: coalescing checks skipped\n");
+        return;
+    }
+    ul_errmsg em = {{0}};
+    rrdw *w = rrdw_new(f->root, NULL, NULL, &em);
+    assert_non_null(w);
+    rrdw_set_coalesce(w, 3600);
+    time_t t0 = base_time();
+    char *path = ut_path(f->root, "n1/temperature-cpu_temp.rrd");
+    for (int i = 1; i <= 10; i++) {
+        struct rrdw_sample smp[2] = {{"CPU Temp", "temperature", 20 + i}, {"Fan 1", "fan", 100 * i}};
+        size_t written = 0;
+        assert_int_equal(rrdw_update_batch(w, "n1", t0 + 60 * i, smp, 2, &written, &em), UL_OK);
+        assert_int_equal(written, 2);
+    }
+    /* Created at the first reading, nothing written yet. */
+    assert_int_equal(file_last_update(path), (long long)t0);
+    /* A reading not after the last one is refused while buffered too. */
+    size_t written = 9;
+    assert_int_equal(rrdw_update_batch(w, "n1", t0 + 60 * 10,
+                                       &(struct rrdw_sample){"CPU Temp", "temperature", 1}, 1,
+                                       &written, &em),
+                     UL_OK);
+    assert_int_equal(written, 0);
+    /* A read writes the buffered readings first. */
+    json_object *o = NULL;
+    assert_int_equal(
+        rrdw_fetch(w, "n1", "CPU Temp", "temperature", t0, t0 + 600, 0, NULL, &o, &em), UL_OK);
+    for (int i = 1; i <= 10; i++)
+        assert_true(fabs(point_at(o, t0 + 60 * i) - (20 + i)) < 1e-9);
+    json_object_put(o);
+    assert_int_equal(file_last_update(path), (long long)(t0 + 600));
+
+    /* 32 buffered readings are written without a read. */
+    for (int i = 11; i <= 42; i++)
+        assert_int_equal(rrdw_update(w, "n1", "CPU Temp", "temperature", t0 + 60 * i, i, &em),
+                         UL_OK);
+    assert_int_equal(file_last_update(path), (long long)(t0 + 60 * 42));
+    assert_int_equal(rrdw_update(w, "n1", "CPU Temp", "temperature", t0 + 60 * 43, 43, &em),
+                     UL_OK);
+    assert_int_equal(file_last_update(path), (long long)(t0 + 60 * 42));
+
+    /* Removed behind our back while buffered: created again at the read. */
+    assert_int_equal(unlink(path), 0);
+    assert_int_equal(
+        rrdw_fetch(w, "n1", "CPU Temp", "temperature", t0, t0 + 60 * 43, 0, NULL, &o, &em), UL_OK);
+    assert_true(fabs(point_at(o, t0 + 60 * 43) - 43) < 1e-9);
+    json_object_put(o);
+
+    /* rrdw_free writes what is buffered (a clean stop loses nothing). */
+    assert_int_equal(rrdw_update(w, "n1", "CPU Temp", "temperature", t0 + 60 * 44, 44, &em),
+                     UL_OK);
+    assert_int_equal(file_last_update(path), (long long)(t0 + 60 * 43));
+    rrdw_free(w);
+    assert_int_equal(file_last_update(path), (long long)(t0 + 60 * 44));
+    char *fan = ut_path(f->root, "n1/fan-fan_1.rrd");
+    assert_int_equal(file_last_update(fan), (long long)(t0 + 600));
+    free(fan);
+    free(path);
+
+    /* Many threads, reads among the writes. */
+    w = rrdw_new(f->root, NULL, NULL, &em);
+    rrdw_set_coalesce(w, 3600);
+    run_threads(w);
+    rrdw_free(w);
+}
+
 int main(void)
 {
     signal(SIGPIPE, SIG_IGN); /* as underlayd does */
@@ -1002,6 +1085,7 @@ int main(void)
         T(test_rrdcached_unix),
         T(test_rrdcached_tcp),
         T(test_threads),
+        T(test_coalesce),
     };
 #undef T
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -347,6 +347,8 @@ def build_system(emu, n):
         "Links": {"Chassis": [ref(ch_path)], "ManagedBy": [ref(mgr_path)]},
         "Actions": {"#ComputerSystem.Reset": reset_action},
     }
+    if not _opt(cfg, "system_chassis"):
+        del body["Links"]["Chassis"]
     if not _opt(cfg, "storage"):
         del body["Storage"]
     if not _opt(cfg, "bios"):
@@ -396,6 +398,8 @@ def build_system(emu, n):
                   "ManagedBy": [ref(mgr_path)],
                   "ManagersInChassis": [ref(mgr_path)]},
     })
+    if not _opt(cfg, "chassis_systems"):
+        del chassis.body["Links"]["ComputerSystems"]
     chassis.powers.append(power)
     tree.add(chassis)
     state.chassis.append(chassis)

@@ -83,11 +83,16 @@ class SessionCollection(Collection):
         res = SessionResource(session)
         emu.tree.add(res)
         view = res.full_view(ctx)
-        return Response(201, view, {
+        headers = {
             "X-Auth-Token": session.token,
             "Location": session.path,
             "ETag": view["@odata.etag"],
-        })
+        }
+        if getattr(emu.config, "login_no_token", False):
+            # A stub SessionService (seen on some BMCs): the session is
+            # made but its token is never handed out; Basic still works.
+            del headers["X-Auth-Token"]
+        return Response(201, view, headers)
 
 
 class SessionResource(Resource):

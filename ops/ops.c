@@ -6,6 +6,8 @@
 #include <string.h>
 
 #include "bmc/driver.h"
+#include "ops/config_ops.h"
+#include "ops/plan.h"
 #include "jsonv.h"
 #include "log.h"
 #include "ultime.h"
@@ -55,7 +57,7 @@ ul_err bmc_node_check(const char *driver_name, const char *endpoint, json_object
 /* For a driver's transfers: stop when the job is canceled or the daemon
  * stops.  The deadline is not a reason to cut a call short: the driver
  * bounds each call by it, and the handler then says what timed out. */
-static bool op_should_stop(void *arg)
+bool bmc_op_should_stop(void *arg)
 {
     ul_err rc = job_ctx_check(arg, NULL);
     return rc == UL_ERR_CANCELED || rc == UL_ERR_INTERRUPTED;
@@ -78,7 +80,7 @@ ul_err bmc_op_open(ul_job_ctx *ctx, struct bmc_op *os, ul_errmsg *em)
     if (rc == UL_OK) {
         os->node = xstrdup(node->name);
         if (os->driver->bind_job)
-            os->driver->bind_job(os->s, job_ctx_deadline(ctx), op_should_stop, ctx);
+            os->driver->bind_job(os->s, job_ctx_deadline(ctx), bmc_op_should_stop, ctx);
     }
     node_free(node);
     return rc;
@@ -122,6 +124,10 @@ static ul_err power_validate(json_object *params, ul_errmsg *em)
                              "field 'action': '%.32s' is not one of on, off, soft, cycle, reset, "
                              "status",
                              a);
+    json_object *dry;
+    if (json_object_object_get_ex(params, "dry_run", &dry) &&
+        !json_object_is_type(dry, json_type_boolean))
+        return ul_errmsg_set(em, UL_ERR_INVALID, "field 'dry_run': must be true or false");
     return UL_OK;
 }
 
@@ -172,12 +178,15 @@ static ul_err power_run(ul_job_ctx *ctx, json_object *params, json_object **resu
         *result = power_result(before, UL_POWER_UNKNOWN, false);
         goto out;
     }
-    enum ul_power_state want = (action == UL_POWER_ACTION_OFF || action == UL_POWER_ACTION_SOFT)
-                                   ? UL_POWER_OFF
-                                   : UL_POWER_ON;
-    bool idempotent = action == UL_POWER_ACTION_ON || action == UL_POWER_ACTION_OFF ||
-                      action == UL_POWER_ACTION_SOFT;
-    if (idempotent && before == want) {
+    enum ul_power_state want = plan_power_target(action);
+    json_object *plan = plan_power(before, action);
+    if (cfg_dry_run(params)) {
+        cfg_dry_run_done(ctx, plan, result);
+        goto out;
+    }
+    bool already = plan_nchanges(plan) == 0;
+    json_object_put(plan);
+    if (already) {
         job_ctx_progress(ctx, 100, "already %s", bmc_power_state_name(want));
         *result = power_result(before, before, false);
         goto out;
@@ -252,6 +261,9 @@ static ul_err boot_parse(json_object *params, bool *set, struct ul_boot *b, ul_e
                                      "field 'persistent': must be true or "
                                      "false");
             b->persistent = json_object_get_boolean(val);
+        } else if (strcmp(key, "dry_run") == 0) {
+            if (!json_object_is_type(val, json_type_boolean))
+                return ul_errmsg_set(em, UL_ERR_INVALID, "field 'dry_run': must be true or false");
         } else if (strcmp(key, "mode") == 0) {
             const char *m =
                 json_object_is_type(val, json_type_string) ? json_object_get_string(val) : "";
@@ -303,6 +315,12 @@ static ul_err boot_run(ul_job_ctx *ctx, json_object *params, json_object **resul
     if (!os.driver->boot_get || (set && !os.driver->boot_set)) {
         rc = ul_errmsg_set(em, UL_ERR_UNSUPPORTED,
                            "node %s: boot override not supported by this BMC", job_ctx_node(ctx));
+        goto out;
+    }
+    if (set && cfg_dry_run(params)) {
+        job_ctx_progress(ctx, 30, "reading the boot override");
+        if ((rc = os.driver->boot_get(os.s, &got, em)) == UL_OK)
+            cfg_dry_run_done(ctx, plan_boot(&got, &want), result);
         goto out;
     }
     if (set) {

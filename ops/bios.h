@@ -7,8 +7,8 @@
  *    (enumerations), "min"/"max" (integers), "min_length"/"max_length"
  *    (strings), "display_name"}}}
  */
-#ifndef UL_BMC_BIOS_H
-#define UL_BMC_BIOS_H
+#ifndef UL_OPS_BIOS_H
+#define UL_OPS_BIOS_H
 
 #include <json-c/json.h>
 #include <stdbool.h>

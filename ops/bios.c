@@ -1,7 +1,7 @@
 /* bios.c - BIOS attribute changes against a registry (see bios.h). */
 #include "config.h"
 
-#include "bmc/bios.h"
+#include "ops/bios.h"
 
 #include <errno.h>
 #include <stdarg.h>

@@ -21,10 +21,11 @@
 #include <strings.h>
 #include <unistd.h>
 
-#include "bmc/bios.h"
-#include "bmc/config_ops.h"
+#include "ops/bios.h"
+#include "ops/config_ops.h"
 #include "bmc/driver.h"
-#include "bmc/ops.h"
+#include "ops/ops.h"
+#include "ops/plan.h"
 #include "jsonv.h"
 #include "log.h"
 #include "ultime.h"
@@ -44,23 +45,33 @@ const char *cfg_spool_dir(void)
 
 /* ---- helpers ---- */
 
+bool cfg_dry_run(json_object *params)
+{
+    json_object *v;
+    return json_object_object_get_ex(params, "dry_run", &v) && json_object_get_boolean(v);
+}
+
+ul_err cfg_dry_run_done(ul_job_ctx *ctx, json_object *plan, json_object **result)
+{
+    json_object *refused = NULL;
+    json_object_object_get_ex(plan, "refused", &refused);
+    json_object_object_add(plan, "dry_run", json_object_new_boolean(true));
+    job_ctx_progress(ctx, 100, "dry run: %d change%s, %d refused; nothing was sent",
+                     plan_nchanges(plan), plan_nchanges(plan) == 1 ? "" : "s",
+                     refused ? (int)json_object_array_length(refused) : 0);
+    *result = plan;
+    return UL_OK;
+}
+
 ul_err cfg_unsupported(ul_job_ctx *ctx, const char *what, ul_errmsg *em)
 {
     return ul_errmsg_set(em, UL_ERR_UNSUPPORTED, "node %s: %s not supported by this BMC",
                          job_ctx_node(ctx), what);
 }
 
-const char *cfg_checkpoint_phase(ul_job_ctx *ctx)
-{
-    json_object *cp = job_ctx_checkpoint(ctx), *p;
-    return cp && json_object_object_get_ex(cp, "phase", &p) ? json_object_get_string(p) : NULL;
-}
-
-ul_err cfg_save_phase(ul_job_ctx *ctx, const char *phase, const struct ul_task_ref *task,
-                      json_object *extra, ul_errmsg *em)
+ul_err cfg_save(ul_job_ctx *ctx, const struct ul_task_ref *task, json_object *extra, ul_errmsg *em)
 {
     json_object *cp = json_object_new_object();
-    json_object_object_add(cp, "phase", json_object_new_string(phase));
     if (task && !bmc_task_ref_empty(task)) {
         json_object_object_add(cp, "task", json_object_new_string(task->task));
         json_object_object_add(cp, "monitor", json_object_new_string(task->monitor));
@@ -71,6 +82,35 @@ ul_err cfg_save_phase(ul_job_ctx *ctx, const char *phase, const struct ul_task_r
     ul_err rc = job_ctx_save_checkpoint(ctx, cp, em);
     json_object_put(cp);
     return rc;
+}
+
+json_object *cfg_checkpoint_get(ul_job_ctx *ctx, const char *key)
+{
+    json_object *cp = job_ctx_checkpoint(ctx), *v = NULL;
+    return cp && json_object_object_get_ex(cp, key, &v) ? v : NULL;
+}
+
+const char *cfg_legacy_phase(ul_job_ctx *ctx)
+{
+    json_object *p = cfg_checkpoint_get(ctx, "phase");
+    return job_ctx_step(ctx) == 0 && p && json_object_is_type(p, json_type_string)
+               ? json_object_get_string(p)
+               : NULL;
+}
+
+void cfg_enter_send_step(ul_job_ctx *ctx, int step)
+{
+    if (job_ctx_resumed(ctx))
+        /* Parked due at once, the node kept: the request follows at once
+         * and nothing else should come between the plan and it. */
+        job_ctx_wait_until(ctx, step, 0, true);
+    else
+        job_ctx_next(ctx, step);
+}
+
+bool cfg_send_fresh(ul_job_ctx *ctx)
+{
+    return !job_ctx_resumed(ctx);
 }
 
 /* The task a checkpoint recorded; false when it holds none. */
@@ -296,23 +336,28 @@ static bool yes(json_object *params)
     return true;
 }
 
-/* Resumable: each handler reads its checkpoint and never sends a request
- * twice (see unknown_outcome). */
-#define CONFIG_JOB(n, v, r, d)                                                                     \
+/* Resumable: each handler goes on from its step and checkpoint and never
+ * sends a request twice (cfg_send_fresh, cfg_unknown_outcome). */
+
+const char *const raid_step_names[RAID_NSTEPS] = {"plan", "submitting", "following", "verifying"};
+#define CONFIG_JOB(n, v, r, d, sn, ns)                                                             \
     {                                                                                              \
         .name = (n), .needs_node = true, .validate = (v), .resumable = yes, .run = (r),            \
-        .discard = (d)                                                                             \
+        .discard = (d), .step_names = (sn), .nsteps = (ns)                                         \
     }
 
 static const struct ul_job_type config_jobs[] = {
-    CONFIG_JOB("bios.read", no_params, bios_read_run, NULL),
-    CONFIG_JOB("bios.set", bios_set_validate, bios_set_run, NULL),
-    CONFIG_JOB("raid.read", no_params, raid_read_run, NULL),
-    CONFIG_JOB("raid.create", raid_create_validate, raid_create_run, NULL),
-    CONFIG_JOB("raid.delete", raid_delete_validate, raid_delete_run, NULL),
-    CONFIG_JOB("firmware.list", no_params, firmware_list_run, NULL),
+    CONFIG_JOB("bios.read", no_params, bios_read_run, NULL, NULL, 0),
+    CONFIG_JOB("bios.set", bios_set_validate, bios_set_run, NULL, bios_set_step_names,
+               BIOS_SET_NSTEPS),
+    CONFIG_JOB("raid.read", no_params, raid_read_run, NULL, NULL, 0),
+    CONFIG_JOB("raid.create", raid_create_validate, raid_create_run, NULL, raid_step_names,
+               RAID_NSTEPS),
+    CONFIG_JOB("raid.delete", raid_delete_validate, raid_delete_run, NULL, raid_step_names,
+               RAID_NSTEPS),
+    CONFIG_JOB("firmware.list", no_params, firmware_list_run, NULL, NULL, 0),
     CONFIG_JOB("firmware.update", firmware_update_validate, firmware_update_run,
-               firmware_update_discard),
+               firmware_update_discard, firmware_step_names, FW_NSTEPS),
 };
 
 void bmc_config_ops_register(ul_jobs *jobs, const char *upload_dir)

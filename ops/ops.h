@@ -4,8 +4,8 @@
  * node (with its decrypted credentials) from the store, open a session
  * through the node's driver, act, and read the result back from the BMC.
  */
-#ifndef UL_BMC_OPS_H
-#define UL_BMC_OPS_H
+#ifndef UL_OPS_OPS_H
+#define UL_OPS_OPS_H
 
 #include "bmc/driver.h"
 #include "bmc/sessions.h"
@@ -33,6 +33,11 @@ struct bmc_op {
     struct ul_bmc_session *s;
     char *node;
 };
+
+/* A driver's stop callback for a job (arg: its ul_job_ctx): the job was
+ * canceled or the daemon is stopping.  The deadline is not a reason: the
+ * driver bounds each call by it. */
+bool bmc_op_should_stop(void *arg);
 
 /* Load the job's node and take its cached session (or open one). */
 ul_err bmc_op_open(ul_job_ctx *ctx, struct bmc_op *os, ul_errmsg *em);

@@ -15,7 +15,7 @@
 #include <json-c/json.h>
 
 #include "core/node.h"
-#include "driver.h"
+#include "bmc/driver.h"
 #include "ul_error.h"
 
 /* The stable name of one capability bit ("power", "boot", "sensors",
@@ -47,5 +47,12 @@ ul_err bmc_caps_node_check(void *arg, const struct ul_node *n, const char *type,
 
 /* The capability bits of node n's driver (0 when this build lacks it). */
 unsigned bmc_caps_of_node(const struct ul_node *n);
+
+/* The app layer's hooks into the drivers (core/app.h): node settings checked
+ * and the driver named through the registry (bmc_node_check), jobs checked
+ * against the node's capabilities (bmc_caps_node_check).  What the API, the
+ * discovery job and the tests hand app_new. */
+struct app_hooks;
+extern const struct app_hooks ops_app_hooks;
 
 #endif

@@ -1,7 +1,10 @@
 /* caps.c - capability names and the job type -> capability table. */
 #include "config.h"
 
-#include "caps.h"
+#include "ops/caps.h"
+
+#include "core/app.h"
+#include "ops/ops.h"
 
 #include <string.h>
 
@@ -96,3 +99,19 @@ unsigned bmc_caps_of_node(const struct ul_node *n)
 {
     return bmc_driver_node_caps(bmc_driver_find(n->driver), n->options);
 }
+
+static ul_err hook_node_check(void *arg, const char *driver, const char *endpoint,
+                              json_object *options, const char **driver_out, ul_errmsg *em)
+{
+    (void)arg;
+    const struct ul_driver *d;
+    ul_err rc = bmc_node_check(driver, endpoint, options, &d, em);
+    if (rc == UL_OK)
+        *driver_out = d->name;
+    return rc;
+}
+
+const struct app_hooks ops_app_hooks = {
+    .node_check = hook_node_check,
+    .job_check = bmc_caps_node_check,
+};

@@ -9,10 +9,11 @@
 #include <dirent.h>
 #include <unistd.h>
 
-#include "bmc/bios.h"
-#include "bmc/config_ops.h"
+#include "ops/bios.h"
+#include "ops/config_ops.h"
 #include "bmc/driver.h"
-#include "bmc/ops.h"
+#include "ops/ops.h"
+#include "ops/plan.h"
 #include "jsonv.h"
 #include "log.h"
 #include "ultime.h"
@@ -54,6 +55,7 @@ ul_err firmware_update_validate(json_object *params, ul_errmsg *em)
         {"image_uri", JV_STRING, false, 2048}, {"file", JV_STRING, false, 1024},
         {"targets", JV_ARRAY, false, 0},       {"apply", JV_STRING, false, 16},
         {"stall_timeout", JV_INT, false, 0},   {"upload", JV_OBJECT, false, 0},
+        {"dry_run", JV_BOOL, false, 0},        {"version", JV_STRING, false, 128},
     };
     ul_err rc = jv_check(params, f, sizeof(f) / sizeof(f[0]), em);
     if (rc != UL_OK)
@@ -144,51 +146,64 @@ static void drop_upload(json_object *params)
         ul_debug("removed uploaded image %s", file);
 }
 
-ul_err firmware_update_run(ul_job_ctx *ctx, json_object *params, json_object **result,
-                           ul_errmsg *em)
+const char *const firmware_step_names[FW_NSTEPS] = {"plan", "submitting", "following"};
+
+/* PLAN: the versions before (a dry run plans against the inventory). */
+static ul_err fw_plan(ul_job_ctx *ctx, struct bmc_op *os, json_object *params, json_object **result,
+                      ul_errmsg *em)
 {
-    const char *node = job_ctx_node(ctx);
-    const char *apply = jv_str(params, "apply");
-    bool on_reset = apply && strcmp(apply, "on-reset") == 0;
-    json_object *before = NULL, *after = NULL, *tj = NULL;
-    const char **targets = NULL;
+    json_object *before = NULL, *tarr = NULL;
+    ul_err rc;
     struct ul_task_ref task;
-    struct ul_task_status st = {0};
-    bool submitted = false, parked = false;
-    int stall = DEFAULT_STALL_S;
-    if (json_object_object_get_ex(params, "stall_timeout", &tj))
-        stall = (int)json_object_get_int64(tj);
-    struct bmc_op os;
-    ul_err rc = bmc_op_open(ctx, &os, em);
-    if (rc != UL_OK)
-        goto out;
-    if (!os.driver->firmware_update || !os.driver->firmware_list) {
-        rc = cfg_unsupported(ctx, "firmware updates", em);
-        goto out;
-    }
-    const char *phase = cfg_checkpoint_phase(ctx);
-    if (phase && strcmp(phase, "submitting") == 0) {
-        submitted = true;
-        rc = cfg_unknown_outcome(ctx, "firmware update", "underlay firmware NODE list", em);
-        goto out;
-    }
-    if (cfg_checkpoint_task(ctx, &task)) {
-        submitted = true;
-        json_object *cp = job_ctx_checkpoint(ctx), *b;
-        if (json_object_object_get_ex(cp, "before", &b))
-            before = json_object_get(b);
-        if (!job_ctx_woken(ctx))
-            job_ctx_progress(ctx, 20, "resumed: following the BMC's task %s",
-                             task.task[0] ? task.task : task.monitor);
-        goto follow;
+    const char *old = cfg_legacy_phase(ctx);
+    if (old && (strcmp(old, "submitting") == 0 || cfg_checkpoint_task(ctx, &task))) {
+        /* Left by a daemon before steps, once the update may have gone:
+         * the submit step follows the task or says the outcome is
+         * unknown, never sending it again. */
+        job_ctx_next(ctx, cfg_checkpoint_task(ctx, &task) ? FW_FOLLOW : FW_SUBMIT);
+        return UL_OK;
     }
     job_ctx_progress(ctx, 10, "reading firmware versions");
-    if ((rc = read_versions(&os, &before, em)) != UL_OK)
-        goto out;
-    json_object *tarr = NULL;
+    if (cfg_dry_run(params)) {
+        json_object *list = NULL;
+        if ((rc = os->driver->firmware_list(os->s, &list, em)) != UL_OK)
+            return rc;
+        json_object_object_get_ex(params, "targets", &tarr);
+        json_object *plan = plan_firmware(list, tarr, jv_str(params, "version"));
+        json_object_put(list);
+        return cfg_dry_run_done(ctx, plan, result);
+    }
+    if ((rc = read_versions(os, &before, em)) != UL_OK)
+        return rc;
+    json_object *extra = json_object_new_object();
+    json_object_object_add(extra, "before", before);
+    rc = cfg_save(ctx, NULL, extra, em);
+    json_object_put(extra);
+    if (rc == UL_OK && (rc = job_ctx_check(ctx, em)) == UL_OK)
+        cfg_enter_send_step(ctx, FW_SUBMIT);
+    return rc;
+}
+
+/* SUBMIT: send the update (never twice).  *sent: the BMC may have it. */
+static ul_err fw_submit(ul_job_ctx *ctx, struct bmc_op *os, json_object *params,
+                        json_object **result, bool *sent, ul_errmsg *em)
+{
+    const char *apply = jv_str(params, "apply");
+    bool on_reset = apply && strcmp(apply, "on-reset") == 0;
+    json_object *before = cfg_checkpoint_get(ctx, "before"), *tarr = NULL;
+    *sent = true;
+    struct ul_task_ref answered;
+    if (cfg_checkpoint_task(ctx, &answered)) {
+        /* The BMC's task was saved before the daemon stopped, not yet the
+         * step after it: follow it. */
+        job_ctx_next(ctx, FW_FOLLOW);
+        return UL_OK;
+    }
+    if (!cfg_send_fresh(ctx))
+        return cfg_unknown_outcome(ctx, "firmware update", "underlay firmware NODE list", em);
     json_object_object_get_ex(params, "targets", &tarr);
     size_t nt = tarr ? json_object_array_length(tarr) : 0;
-    targets = xcalloc(nt + 1, sizeof(*targets));
+    const char **targets = xcalloc(nt + 1, sizeof(*targets));
     for (size_t i = 0; i < nt; i++)
         targets[i] = json_object_get_string(json_object_array_get_idx(tarr, i));
     struct ul_fw_update u = {
@@ -199,28 +214,19 @@ ul_err firmware_update_run(ul_job_ctx *ctx, json_object *params, json_object **r
         .ntargets = nt,
         .apply = apply ? (on_reset ? UL_APPLY_ON_RESET : UL_APPLY_IMMEDIATE) : UL_APPLY_DEFAULT,
     };
-    if ((rc = job_ctx_check(ctx, em)) != UL_OK)
-        goto out;
+    struct ul_task_ref task;
+    memset(&task, 0, sizeof(task));
     job_ctx_progress(ctx, 15, "%s",
                      u.file ? "uploading the image to the BMC"
                             : "asking the BMC to fetch the image");
-    json_object *extra = json_object_new_object();
-    json_object_object_add(extra, "before", json_object_get(before));
-    rc = cfg_save_phase(ctx, "submitting", NULL, extra, em);
-    json_object_put(extra);
+    ul_err rc = os->driver->firmware_update(os->s, &u, &task, em);
+    free(targets);
     if (rc != UL_OK)
-        goto out;
-    submitted = true;
-    rc = os.driver->firmware_update(os.s, &u, &task, em);
-    if (rc != UL_OK) {
-        cfg_save_phase(ctx, "refused", NULL, NULL, NULL);
-        goto out;
-    }
+        return rc;
     drop_upload(params); /* the BMC has it now */
     if (bmc_task_ref_empty(&task)) {
         /* An old service that gives no task: nothing to follow, so the
          * result says only what can be known. */
-        cfg_save_phase(ctx, "accepted", NULL, NULL, NULL);
         *result = json_object_new_object();
         json_object_object_add(*result, "before", json_object_get(before));
         json_object_object_add(*result, "task", NULL);
@@ -229,34 +235,56 @@ ul_err firmware_update_run(ul_job_ctx *ctx, json_object *params, json_object **r
                                                       "task to follow; check the firmware list "
                                                       "once it has finished"));
         job_ctx_progress(ctx, 100, "update accepted (the BMC gives no task to follow)");
-        goto out;
+        return UL_OK;
     }
-    extra = json_object_new_object();
+    json_object *extra = json_object_new_object();
     json_object_object_add(extra, "before", json_object_get(before));
-    rc = cfg_save_phase(ctx, "following", &task, extra, em);
+    rc = cfg_save(ctx, &task, extra, em);
     json_object_put(extra);
-    if (rc != UL_OK)
-        goto out;
-follow:
+    if (rc == UL_OK)
+        job_ctx_next(ctx, FW_FOLLOW);
+    return rc;
+}
+
+/* FOLLOW: the BMC's task to its end, then the versions after. */
+static ul_err fw_follow(ul_job_ctx *ctx, struct bmc_op *os, json_object *params,
+                        json_object **result, ul_errmsg *em)
+{
+    const char *node = job_ctx_node(ctx);
+    const char *apply = jv_str(params, "apply");
+    bool on_reset = apply && strcmp(apply, "on-reset") == 0;
+    json_object *before = cfg_checkpoint_get(ctx, "before"), *after = NULL, *tj = NULL;
+    struct ul_task_ref task;
+    struct ul_task_status st = {0};
+    bool parked = false;
+    int stall = DEFAULT_STALL_S;
+    if (json_object_object_get_ex(params, "stall_timeout", &tj))
+        stall = (int)json_object_get_int64(tj);
+    if (!cfg_checkpoint_task(ctx, &task))
+        return ul_errmsg_set(em, UL_ERR_INTERNAL, "node %s: firmware update: no task to follow",
+                             node);
+    if (job_ctx_resumed(ctx))
+        job_ctx_progress(ctx, 20, "resumed: following the BMC's task %s",
+                         task.task[0] ? task.task : task.monitor);
     /* The node stays held between polls: a BMC flashing its firmware must
      * see no other operation (a power action or a second session can
      * corrupt the flash on some BMCs), and its telemetry is meaningless
      * until it is back. */
-    rc = cfg_follow_task(ctx, &os, &task, "firmware update", 20, 90, stall, on_reset, true,
-                         &parked, &st, em);
+    ul_err rc = cfg_follow_task(ctx, os, &task, "firmware update", 20, 90, stall, on_reset, true,
+                                &parked, &st, em);
     if (rc != UL_OK || parked)
-        goto out;
+        return rc;
     *result = json_object_new_object();
     json_object_object_add(*result, "task", cfg_task_json(&task, &st));
     json_object_object_add(*result, "before", json_object_get(before));
     if (st.state == UL_TASK_PENDING) {
         json_object_object_add(*result, "applies", json_object_new_string("at the next reset"));
         job_ctx_progress(ctx, 100, "firmware staged; it applies at the next reset");
-        goto out;
+        return UL_OK;
     }
     job_ctx_progress(ctx, 95, "reading firmware versions");
-    if ((rc = read_versions(&os, &after, em)) != UL_OK)
-        goto out;
+    if ((rc = read_versions(os, &after, em)) != UL_OK)
+        return rc;
     json_object *changed = json_object_new_object();
     json_object_object_foreach(after, id, ver)
     {
@@ -269,16 +297,14 @@ follow:
             json_object_object_add(changed, id, c);
         }
     }
-    json_object_object_add(*result, "after", json_object_get(after));
+    json_object_object_add(*result, "after", after);
     json_object_object_add(*result, "changed", changed);
-    if (strcmp(st.service_state, "Gone") == 0 && json_object_object_length(changed) == 0) {
-        rc = ul_errmsg_set(em, UL_ERR_REJECTED,
-                           "node %s: the BMC forgot its update task and no component reports "
-                           "a new version; look again with `underlay firmware %s list` (some "
-                           "apply at the next reset)",
-                           node, node);
-        goto out;
-    }
+    if (strcmp(st.service_state, "Gone") == 0 && json_object_object_length(changed) == 0)
+        return ul_errmsg_set(em, UL_ERR_REJECTED,
+                             "node %s: the BMC forgot its update task and no component reports "
+                             "a new version; look again with `underlay firmware %s list` (some "
+                             "apply at the next reset)",
+                             node, node);
     if (json_object_object_length(changed) == 0)
         job_ctx_progress(ctx, 100,
                          "task completed; no component reports a new version yet "
@@ -287,17 +313,45 @@ follow:
         job_ctx_progress(ctx, 100, "firmware updated: %d component%s changed version",
                          json_object_object_length(changed),
                          json_object_object_length(changed) == 1 ? "" : "s");
+    return UL_OK;
+}
+
+ul_err firmware_update_run(ul_job_ctx *ctx, json_object *params, json_object **result,
+                           ul_errmsg *em)
+{
+    const char *node = job_ctx_node(ctx);
+    int step = job_ctx_step(ctx);
+    bool sent = step >= FW_FOLLOW;
+    struct bmc_op os;
+    ul_err rc = bmc_op_open(ctx, &os, em);
+    if (rc != UL_OK)
+        goto out;
+    if (!os.driver->firmware_update || !os.driver->firmware_list) {
+        rc = cfg_unsupported(ctx, "firmware updates", em);
+        goto out;
+    }
+    switch (step) {
+    case FW_PLAN:
+        rc = fw_plan(ctx, &os, params, result, em);
+        break;
+    case FW_SUBMIT:
+        rc = fw_submit(ctx, &os, params, result, &sent, em);
+        break;
+    case FW_FOLLOW:
+        rc = fw_follow(ctx, &os, params, result, em);
+        break;
+    default:
+        rc = ul_errmsg_set(em, UL_ERR_INTERNAL, "node %s: firmware job at unknown step %d", node,
+                           step);
+    }
 out:
     /* An upload is dropped once the BMC has it or the job is over; only a
-     * job that stops before sending keeps it to resume with. */
-    if (rc != UL_ERR_INTERRUPTED || submitted)
+     * job that goes on to send it, or stops before sending, keeps it. */
+    if (!(step == FW_PLAN && rc == UL_OK && !*result) && (rc != UL_ERR_INTERRUPTED || sent))
         drop_upload(params);
     bmc_op_close(ctx, &os, rc);
     if (rc != UL_OK && em->text[0] && !strstr(em->text, node))
         ul_errmsg_prefix(em, "node %s: firmware update", node);
-    free(targets);
-    json_object_put(before);
-    json_object_put(after);
     return rc;
 }
 
