@@ -19,6 +19,19 @@ enum api_role { API_ROLE_NONE = 0, API_ROLE_VIEWER, API_ROLE_OPERATOR, API_ROLE_
 int api_role_parse(const char *s);
 const char *api_role_name(enum api_role r);
 
+/* The serial console sessions (routes_console.c). */
+typedef struct api_consoles api_consoles;
+struct api_req;
+api_consoles *api_consoles_new(void);
+/* A WebSocket upgrade's token, offered by a browser (which cannot set
+ * Authorization) as the subprotocol "bearer.TOKEN" beside
+ * "underlay.console".  Copies it into buf; false when there is none. */
+bool api_ws_bearer(struct api_req *rq, char *buf, size_t len);
+/* End every session and wait for their threads (before MHD stops). */
+void api_consoles_stop(api_consoles *all);
+/* Free what is left (after MHD stopped).  NULL-safe. */
+void api_consoles_free(api_consoles *all);
+
 struct api_server {
     const struct ul_config *cfg;
     ul_store *st;
@@ -28,6 +41,7 @@ struct api_server {
     bmc_sessions *sessions;
     rrdw *history;
     ul_app *app; /* node changes and job submission, with their audit */
+    api_consoles *consoles;
     struct MHD_Daemon *mhd;
 };
 
@@ -66,6 +80,7 @@ struct api_reply {
     char *etag;     /* owned; sets an ETag header */
     const char *cache_control; /* static string; NULL: "no-store" */
     const char *const *headers; /* static NULL-ended name, value pairs; extra headers */
+    struct MHD_Response *upgrade; /* owned; a 101 that hands the socket over (console) */
 };
 
 /* The /metrics exposition: the latest readings' cached text plus the
@@ -136,6 +151,7 @@ void route_node_firmware_list(api_server *, struct api_req *, struct api_reply *
 void route_node_firmware_update(api_server *, struct api_req *, struct api_reply *);
 void route_node_firmware_upload(api_server *, struct api_req *, struct api_reply *);
 void route_events_list(api_server *, struct api_req *, struct api_reply *);
+void route_node_console(api_server *, struct api_req *, struct api_reply *);
 void route_node_sensors_latest(api_server *, struct api_req *, struct api_reply *);
 void route_node_health(api_server *, struct api_req *, struct api_reply *);
 void route_fleet(api_server *, struct api_req *, struct api_reply *);

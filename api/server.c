@@ -61,6 +61,8 @@ static const struct route routes[] = {
     {"GET", "nodes/*/history", API_ROLE_VIEWER, route_node_history},
     {"GET", "nodes/*/series", API_ROLE_VIEWER, route_node_series},
     {"GET", "nodes/*/graph", API_ROLE_VIEWER, route_node_graph},
+    /* viewers may watch a console an operator opened (routes_console.c) */
+    {"GET", "nodes/*/console", API_ROLE_VIEWER, route_node_console},
     {"POST", "power", API_ROLE_OPERATOR, route_batch_power},
     {"POST", "boot", API_ROLE_OPERATOR, route_batch_boot},
     {"GET", "jobs", API_ROLE_VIEWER, route_jobs_list},
@@ -320,6 +322,12 @@ static enum MHD_Result send_reply(struct api_req *rq, struct api_reply *rp)
     const char *text = "";
     size_t len;
     struct MHD_Response *resp;
+    if (rp->upgrade) {
+        enum MHD_Result r = MHD_queue_response(rq->conn, rp->status, rp->upgrade);
+        MHD_destroy_response(rp->upgrade);
+        rp->upgrade = NULL;
+        return r;
+    }
     if (rp->text) {
         /* Large (a fleet's /metrics): hand the buffer over instead of copying. */
         resp = MHD_create_response_from_buffer(rp->text_len, rp->text, MHD_RESPMEM_MUST_FREE);
@@ -366,12 +374,17 @@ static bool authenticate(api_server *srv, struct api_req *rq, struct api_reply *
 {
     const char *auth = MHD_lookup_connection_value(rq->conn, MHD_HEADER_KIND,
                                                    MHD_HTTP_HEADER_AUTHORIZATION);
-    if (!auth || strncasecmp(auth, "Bearer ", 7) != 0 || !auth[7]) {
+    char ws_token[300];
+    const char *token = NULL;
+    if (auth && strncasecmp(auth, "Bearer ", 7) == 0 && auth[7])
+        token = auth + 7;
+    else if (!auth && api_ws_bearer(rq, ws_token, sizeof(ws_token)))
+        token = ws_token; /* a browser's WebSocket cannot send the header */
+    if (!token) {
         api_error(rp, MHD_HTTP_UNAUTHORIZED, "unauthorized",
                   "missing bearer token (send 'Authorization: Bearer <token>')");
         return false;
     }
-    const char *token = auth + 7;
     if (strlen(token) > 256) {
         api_error(rp, MHD_HTTP_UNAUTHORIZED, "unauthorized", "invalid token");
         return false;
@@ -579,10 +592,12 @@ ul_err api_start(const struct api_deps *deps, api_server **out, ul_errmsg *em)
     srv->sessions = deps->sessions;
     srv->history = deps->history;
     srv->app = app_new(deps->st, deps->jobs, &ops_app_hooks);
+    srv->consoles = api_consoles_new();
 
     struct sockaddr_storage ss;
     memset(&ss, 0, sizeof(ss));
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG |
+                     MHD_ALLOW_UPGRADE;
     if (strchr(cfg->listen_host, ':')) {
         struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)&ss;
         a6->sin6_family = AF_INET6;
@@ -602,6 +617,7 @@ ul_err api_start(const struct api_deps *deps, api_server **out, ul_errmsg *em)
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30, MHD_OPTION_CONNECTION_LIMIT, (unsigned)1000,
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL, MHD_OPTION_END);
     if (!srv->mhd) {
+        api_consoles_free(srv->consoles);
         app_free(srv->app);
         free(srv);
         return ul_errmsg_set(em, UL_ERR_IO,
@@ -616,7 +632,9 @@ void api_stop(api_server *srv)
 {
     if (!srv)
         return;
+    api_consoles_stop(srv->consoles); /* closes the upgraded sockets first */
     MHD_stop_daemon(srv->mhd);
+    api_consoles_free(srv->consoles);
     app_free(srv->app);
     free(srv);
 }

@@ -41,11 +41,14 @@ static const struct {
 
 /* Same-origin only: the page loads nothing from elsewhere (no CDN) and talks
  * only to this daemon's API; graphs arrive as blob: URLs because the API
- * needs the bearer header an <img src> cannot send.  Pairs of name, value. */
+ * needs the bearer header an <img src> cannot send.  Styles allow inline
+ * <style> because the console's terminal (xterm.js) sizes, colours and draws
+ * its cursor through <style> elements it creates; scripts stay 'self' only.
+ * Pairs of name, value. */
 /* clang-format off */
 static const char *const static_headers[] = {
     "Content-Security-Policy",
-    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' blob: data:; "
+    "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' blob: data:; "
     "connect-src 'self'; font-src 'self'; manifest-src 'self'; base-uri 'none'; "
     "form-action 'self'; frame-ancestors 'none'",
     "X-Content-Type-Options", "nosniff",

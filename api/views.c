@@ -4,6 +4,7 @@
 
 #include "api/api_internal.h"
 #include "ops/caps.h"
+#include "ops/console.h"
 #include "jsonv.h"
 #include <string.h>
 
@@ -41,6 +42,8 @@ json_object *view_node(const struct ul_node *n)
     /* What the node's driver can do: the dashboard hides the rest, and a
      * request for it answers 501 at once. */
     json_object_object_add(o, "capabilities", bmc_caps_json(bmc_caps_of_node(n)));
+    /* a serial console (GET .../console) is there for this node's driver */
+    json_object_object_add(o, "console", json_object_new_boolean(bmc_console_supported(n->driver)));
     json_object_object_add(o, "created_at", view_time(n->created_at));
     json_object_object_add(o, "updated_at", view_time(n->updated_at));
     return o;

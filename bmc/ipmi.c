@@ -44,6 +44,14 @@ static const struct {
     {"sun20", 0, IPMI_WORKAROUND_FLAGS_OUTOFBAND_2_0_SUN_2_0_SESSION},
     {"opensesspriv", 0, IPMI_WORKAROUND_FLAGS_OUTOFBAND_2_0_OPEN_SESSION_PRIVILEGE},
     {"integritycheckvalue", 0, IPMI_WORKAROUND_FLAGS_OUTOFBAND_2_0_NON_EMPTY_INTEGRITY_CHECK_VALUE},
+    /* Serial-over-LAN only (FreeIPMI's ipmiconsole -W names), read by
+     * ipmi_sol.c; nothing for the IPMI session itself. */
+    {"solchannelsupport", 0, 0},
+    {"solpayloadsize", 0, 0},
+    {"solport", 0, 0},
+    {"solstatus", 0, 0},
+    {"solpacketseq", 0, 0},
+    {"serialalertsdeferred", 0, 0},
 };
 #define N_WORKAROUNDS (sizeof(workarounds) / sizeof(workarounds[0]))
 
@@ -124,7 +132,8 @@ static ul_err add_workaround(const char *name, struct ipmi_session_config *cfg, 
                          "option 'workarounds': unknown workaround '%.32s' (known: authcap, "
                          "idzero, forcepermsg, unexpectedauth, endianseq, noauthcodecheck, "
                          "nochecksumcheck, intel20, supermicro20, sun20, opensesspriv, "
-                         "integritycheckvalue)",
+                         "integritycheckvalue, solchannelsupport, solpayloadsize, solport, "
+                         "solstatus, solpacketseq, serialalertsdeferred)",
                          name);
 }
 

@@ -61,5 +61,6 @@ int cmd_graph(struct cli *cli, int argc, char **argv);
 int cmd_bios(struct cli *cli, int argc, char **argv);
 int cmd_raid(struct cli *cli, int argc, char **argv);
 int cmd_firmware(struct cli *cli, int argc, char **argv);
+int cmd_console(struct cli *cli, int argc, char **argv);
 
 #endif

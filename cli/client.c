@@ -42,6 +42,16 @@ struct body_buf {
     bool too_big;
 };
 
+const char *cl_base_url(const struct cl_client *c)
+{
+    return c->base_url;
+}
+
+const char *cl_auth_header(const struct cl_client *c)
+{
+    return c->auth_header;
+}
+
 int cl_global_init(void)
 {
     CURLcode cc =

@@ -42,6 +42,11 @@ void cl_global_cleanup(void);
  * Returns NULL with em set when the URL or token is unusable. */
 struct cl_client *cl_new(const char *base_url, const char *token, ul_errmsg *em);
 void cl_free(struct cl_client *c);
+/* The base URL (no trailing slash) and the "Authorization: Bearer ..."
+ * header line (secret; NULL without a token), borrowed: for a connection
+ * this client does not make itself (the console's WebSocket). */
+const char *cl_base_url(const struct cl_client *c);
+const char *cl_auth_header(const struct cl_client *c);
 
 /* Where the token came from ("--token-file /x", "UNDERLAY_TOKEN", ...), or
  * without a token why none was sent; copied.  Error replies 401 and 403

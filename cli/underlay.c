@@ -46,6 +46,7 @@ static const char usage_text[] =
     "  raid NODE [show|create ...|delete VOLUME] storage controllers, drives, volumes\n"
     "  firmware NODE [list|update --image URI|upload FILE]\n"
     "                                            firmware versions and updates\n"
+    "  console NODE [--view]                     attach to a node's serial console (~. leaves)\n"
     "  events [--node N] [--severity S] [...]    list stored events, newest first\n"
     "  fleet [--label K=V]...                    health, power state and draw of every node\n"
     "  health [HOSTLIST]                         check that underlayd answers; with\n"
@@ -107,6 +108,7 @@ static const struct command commands[] = {
     {NULL, "bios", cmd_bios},
     {NULL, "raid", cmd_raid},
     {NULL, "firmware", cmd_firmware},
+    {NULL, "console", cmd_console},
 };
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
 

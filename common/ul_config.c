@@ -46,6 +46,7 @@ static const struct opt options[] = {
     {"api", "max_upload", OPT_LONG, OFF(max_upload), 1024, 8L * 1024 * 1024 * 1024,
      "largest firmware image upload"},
     {"api", "web_dir", OPT_STR_EMPTY, OFF(web_dir), 0, 0, "dashboard files"},
+    {"console", "log_dir", OPT_STR_EMPTY, OFF(console_log_dir), 0, 0, "console logs"},
     {"bmc", "timeout", OPT_INT, OFF(bmc_timeout), 1, 3600, "BMC call timeout (s)"},
     {"bmc", "session_idle", OPT_INT, OFF(bmc_session_idle), 1, 3600, "idle session close (s)"},
     {"poll", "enabled", OPT_INT, OFF(poll_enabled), 0, 1, "background polling on (1) or off"},
@@ -86,6 +87,7 @@ void ul_config_defaults(struct ul_config *cfg)
      * Dell DUPs); the file is spooled to disk, never held in memory. */
     cfg->max_upload = 1024L * 1024 * 1024;
     cfg->web_dir = xstrdup(UL_DEFAULT_WEB_DIR);
+    cfg->console_log_dir = xstrdup("");
     cfg->bmc_timeout = 20;
     /* Most BMCs drop a session after about 60 s without traffic; closing ours
      * first avoids waiting out a timeout on a session the BMC forgot. */
@@ -112,6 +114,8 @@ void ul_config_free(struct ul_config *cfg)
     free(cfg->rrd_rrdcached);
     free(cfg->rrd_archives);
     free(cfg->web_dir);
+    free(cfg->console_log_dir);
+    cfg->console_log_dir = NULL;
     free(cfg->job_instance);
     cfg->web_dir = cfg->job_instance = NULL;
     cfg->data_dir = cfg->listen_host = cfg->rrd_rrdcached = cfg->rrd_archives = NULL;

@@ -45,6 +45,8 @@ struct ul_config {
     int page_max;        /* largest page size a client may ask for */
     long max_upload;     /* bytes accepted in one firmware image upload */
     char *web_dir;       /* owned; the dashboard's files, "" for none */
+    /* [console] */
+    char *console_log_dir; /* owned; serial console output, one file per node; "" for none */
     /* [bmc] */
     int bmc_timeout;     /* seconds a single BMC call may take */
     int bmc_session_idle; /* seconds a cached BMC session may sit unused */

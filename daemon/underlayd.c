@@ -18,6 +18,7 @@
 #include <sodium.h>
 
 #include "api/api.h"
+#include "bmc/ipmi_sol.h"
 #include "ops/discover_op.h"
 #include "ops/ops.h"
 #include "collectors/history.h"
@@ -307,6 +308,10 @@ int main(int argc, char **argv)
     else if (pruned)
         ul_info("pruned %d finished jobs older than %d days", pruned, cfg.job_retain_days);
 
+    if (ipmi_sol_register(&em) != UL_OK) { /* serial consoles: engine threads */
+        ul_error("%s", em.text);
+        goto out;
+    }
     char *cache_root = xasprintf("%s/cache", cfg.data_dir);
     sessions = bmc_sessions_new(cfg.bmc_session_idle, cache_root);
     free(cache_root);
@@ -414,6 +419,7 @@ out:
     /* Order: stop taking requests, then let running jobs stop, then close
      * the store they write to. */
     api_stop(api);
+    ipmi_sol_shutdown(); /* after the console sessions ended */
     sched_stop(scheduler);  /* no new polls; running ones report back */
     jobs_free(jobs);
     sched_free(scheduler);

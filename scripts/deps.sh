@@ -9,7 +9,7 @@ PACKAGES=(
   # build
   build-essential autoconf automake pkg-config
   # libraries (configure names these when one is missing)
-  libfreeipmi-dev libipmimonitoring-dev libcurl4-openssl-dev libjson-c-dev
+  libfreeipmi-dev libipmimonitoring-dev libipmiconsole-dev libcurl4-openssl-dev libjson-c-dev
   librrd-dev libmicrohttpd-dev libsqlite3-dev libsodium-dev libcmocka-dev
   # tests and demo: real peers and tools
   curl jq python3 sqlite3 openssl openipmi freeipmi-tools ipmitool rrdtool rrdcached
@@ -47,6 +47,32 @@ else
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+# The dashboard's terminal (xterm.js, pinned with its integrity hash in
+# web/vendor/package-lock.json), installed by `npm ci` outside the source
+# tree and its two files copied into web/vendor/xterm/ (not in git), from
+# where underlayd serves them like the rest of web/: nothing is loaded from
+# elsewhere.  Without them the console view says how to get them.
+WEB_NODE_PREFIX=${UL_WEB_NODE_PREFIX:-/var/cache/underlay-web-node}
+xwant=$(sed -n 's/^ *"@xterm\/xterm": "\([0-9][0-9.]*\)".*/\1/p' "$top/web/vendor/package.json")
+xhave=$(sed -n 's/^ *"version": "\([^"]*\)".*/\1/p' \
+  "$WEB_NODE_PREFIX/node_modules/@xterm/xterm/package.json" 2>/dev/null | head -n 1 || true)
+if [ -n "$xwant" ] && [ "$xhave" != "$xwant" ]; then
+  if mkdir -p "$WEB_NODE_PREFIX" 2>/dev/null && [ -w "$WEB_NODE_PREFIX" ]; then
+    echo "deps: installing @xterm/xterm $xwant into $WEB_NODE_PREFIX"
+    cp "$top/web/vendor/package.json" "$top/web/vendor/package-lock.json" "$WEB_NODE_PREFIX/"
+    (cd "$WEB_NODE_PREFIX" && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error)
+  else
+    echo "deps: cannot write $WEB_NODE_PREFIX for @xterm/xterm; the dashboard's console" \
+      "view will say it is missing" >&2
+  fi
+fi
+xsrc="$WEB_NODE_PREFIX/node_modules/@xterm/xterm"
+if [ -f "$xsrc/lib/xterm.js" ] && [ -w "$top/web" ]; then
+  mkdir -p "$top/web/vendor/xterm"
+  cp "$xsrc/lib/xterm.js" "$xsrc/css/xterm.css" "$xsrc/LICENSE" "$top/web/vendor/xterm/"
+  echo "deps: @xterm/xterm $xwant in web/vendor/xterm"
 fi
 
 # playwright-core at exactly the version in the lock file, by `npm ci` (the

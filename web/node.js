@@ -7,6 +7,7 @@
 import {api, enc} from './api.js';
 import {jobRunner, jobsTable, errorP} from './jobs.js';
 import {configSection} from './config.js';
+import {consoleSection} from './console.js';
 import {
   h, replace, section, healthBadge, statusBadge, powerText, deviceText, reading, num, timeEl, timeText, shortTime, clockText,
 } from './util.js';
@@ -73,6 +74,7 @@ export function mount(container, {name}, app) {
     app.refresh();
   }});
   const config = configSection(name, app);
+  const cons = consoleSection(name);
 
   const powerButtons = Object.entries(POWER).map(([action, p]) =>
     h('button', {type: 'button', class: action === 'on' ? '' : 'danger', dataset: {action, key: `power-${action}`},
@@ -121,6 +123,7 @@ export function mount(container, {name}, app) {
       section('events', 'Event log', eventsBox, selRead, selGate.note),
       section('inventory', 'Inventory', invBox, invRead, invGate.note),
       config.el,
+      cons.el,
       section('node-jobs', 'Recent jobs on this node', jobsBox, {wide: true})));
 
   // ---- actions ---------------------------------------------------------------------
@@ -166,6 +169,7 @@ export function mount(container, {name}, app) {
     }
     for (const g of gates) g.apply(node);
     config.setCapabilities(node);
+    cons.setNode(node);
     const [health, sensors, events, jobs, lastPower] = await Promise.all([
       quiet(api('GET', `${base}/health`, opt)),
       quiet(api('GET', `${base}/sensors`, opt)),
@@ -397,6 +401,7 @@ export function mount(container, {name}, app) {
       graphCtl.abort();
       runner.stop();
       config.stop();
+      cons.stop();
       if (graph.url) URL.revokeObjectURL(graph.url);
     },
   };

@@ -37,7 +37,9 @@
 # that ipmi_sim.
 #
 # Environment: SIMCTL_TIMEOUT (seconds to wait for an instance to answer,
-# default 15), SIMCTL_CONSOLE_OFFSET (default 0).
+# default 15), SIMCTL_CONSOLE_OFFSET (default 0), SIMCTL_SOL_BASE (unset: no
+# Serial-over-LAN; a port P: instance i's SOL is the TCP peer 127.0.0.1:P+i,
+# which must listen before start, e.g. serial_host.py; see README.md).
 
 set -u
 set -o pipefail
@@ -303,10 +305,15 @@ prepare() {
     rm -rf "$IDIR"
     mkdir -p "$IDIR" || die "cannot create $IDIR"
     guid=$(printf '554c534d%04x%04x%04x%012x' "$i" "$((port & 0xffff))" 0x4000 "$n")
+    local sol="# no Serial-over-LAN (SIMCTL_SOL_BASE unset)"
+    if [ -n "${SIMCTL_SOL_BASE:-}" ]; then
+        is_uint "$SIMCTL_SOL_BASE" || die "SIMCTL_SOL_BASE must be a port number"
+        sol="sol \"tcp:127.0.0.1:$((SIMCTL_SOL_BASE + i))\" 115200"
+    fi
     sed -e "s|@NAME@|$NAME|g" -e "s|@PORT@|$port|g" \
         -e "s|@CONSOLE_PORT@|$console|g" -e "s|@INSTANCE_DIR@|$IDIR|g" \
         -e "s|@CHASSIS_CONTROL@|/bin/sh $SIMDIR/chassis_control.sh|g" \
-        -e "s|@GUID@|$guid|g" "$SIMDIR/lan.conf.in" >"$IDIR/lan.conf" ||
+        -e "s|@GUID@|$guid|g" -e "s|@SOL@|$sol|g" "$SIMDIR/lan.conf.in" >"$IDIR/lan.conf" ||
         die "cannot write $IDIR/lan.conf"
     printf 'define FRU_FILE "%s"\ninclude "%s"\n' "$IDIR/fru.bin" \
         "$SIMDIR/server.emu" >"$IDIR/instance.emu"
