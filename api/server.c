@@ -440,6 +440,10 @@ static bool pattern_match(const char *pattern, struct api_req *rq, int first)
     return i == rq->nsegs;
 }
 
+/* api/routes_telemetry.c (see there). */
+char *api_metrics_text_for(api_server *srv, struct api_req *rq, struct api_reply *rp,
+                           size_t *len);
+
 static void dispatch(api_server *srv, struct api_req *rq, struct api_reply *rp)
 {
     if (rq->nsegs == 1 && strcmp(rq->segs[0], "healthz") == 0) {
@@ -457,13 +461,17 @@ static void dispatch(api_server *srv, struct api_req *rq, struct api_reply *rp)
     if (rq->nsegs == 1 && strcmp(rq->segs[0], "metrics") == 0) {
         if (srv->cfg->metrics_auth && !authenticate(srv, rq, rp))
             return;
-        if (strcmp(rq->method, "GET") != 0) {
+        /* HEAD: the same reply; libmicrohttpd sends no body for it. */
+        if (strcmp(rq->method, "GET") != 0 && strcmp(rq->method, "HEAD") != 0) {
             api_error(rp, MHD_HTTP_METHOD_NOT_ALLOWED, "method_not_allowed",
                       "%s not allowed on /metrics", rq->method);
             return;
         }
+        char *text = api_metrics_text_for(srv, rq, rp, &rp->text_len);
+        if (!text)
+            return; /* a bad ?label=: the error reply is set */
         rp->status = MHD_HTTP_OK;
-        rp->text = api_metrics_text(srv, &rp->text_len);
+        rp->text = text;
         return;
     }
     if (rq->nsegs == 0 || strcmp(rq->segs[0], "api") != 0) {

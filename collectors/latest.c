@@ -14,6 +14,8 @@
 #include "ultime.h"
 #include "xalloc.h"
 
+#define NODE_MAX_LABELS_SEEN 64 /* core/node.h NODE_MAX_LABELS */
+#define NODE_LABEL_NAME_LEN 80  /* "label_" + a 63-character key + '_' */
 #define KIND_MAX 3 /* sensors, sel, inventory */
 static const char *const kinds[KIND_MAX] = {"sensors", "sel", "inventory"};
 
@@ -48,6 +50,15 @@ struct lnode {
     size_t fleetlen;
     bool has_w;
     double watts;
+    /* From the inventory (latest_node_meta): the collector label of ipmi_up
+     * and ipmi_scrape_duration_seconds, the labels for ?label= filtering,
+     * and the node's underlay_node_info and ipmi_bmc_info lines. */
+    char collector[16];
+    json_object *labels;
+    char *info, *bmcinfo;
+    size_t infolen, bmcinfolen;
+    bool has_sel;
+    int64_t sel_count;
     struct lnode *hnext; /* hash chain */
 };
 
@@ -61,6 +72,9 @@ struct latest {
     size_t text_len;
     char *fleet_text;     /* cached fleet summary (JSON), NULL when stale */
     size_t fleet_len;
+    uint64_t meta_changes; /* store_node_changes at the last meta refresh */
+    size_t meta_count;     /* nodes known then */
+    int64_t meta_time;     /* 0: never */
 };
 
 static void fleet_frag(struct lnode *n);
@@ -86,6 +100,9 @@ static void lnode_free(struct lnode *n)
 {
     for (int i = 0; i < 12; i++)
         free(n->frag[i]);
+    free(n->info);
+    free(n->bmcinfo);
+    json_object_put(n->labels);
     bmc_sensor_list_free(&n->sensors);
     free(n->name);
     free(n);
@@ -709,7 +726,7 @@ static void buf_append(struct buf *b, const char *p, size_t n)
 }
 
 /* Caller holds l->lock. */
-static void render(latest *l, struct buf *b)
+static void render(struct lnode *const *nodes, size_t count, struct buf *b)
 {
     int f = 0;
     for (size_t fam = 0; fam < sizeof(families) / sizeof(families[0]); fam++) {
@@ -719,64 +736,98 @@ static void render(latest *l, struct buf *b)
                        pass ? "Reported state of a sensor (0=nominal, 1=warning, 2=critical)."
                             : families[fam].value_help,
                        name);
-            for (size_t i = 0; i < l->count; i++)
-                buf_append(b, l->nodes[i]->frag[f], l->nodes[i]->fraglen[f]);
+            for (size_t i = 0; i < count; i++)
+                buf_append(b, nodes[i]->frag[f], nodes[i]->fraglen[f]);
         }
     }
     /* Everything else: the exporter's generic families. */
     buf_printf(b, "# HELP ipmi_sensor_value Generic data read from an IPMI sensor of unknown "
                   "type, relying on correct units in the BMC.\n# TYPE ipmi_sensor_value gauge\n");
-    for (size_t i = 0; i < l->count; i++)
-        buf_append(b, l->nodes[i]->frag[f], l->nodes[i]->fraglen[f]);
+    for (size_t i = 0; i < count; i++)
+        buf_append(b, nodes[i]->frag[f], nodes[i]->fraglen[f]);
     f++;
     buf_printf(b, "# HELP ipmi_sensor_state Indicated state of an IPMI sensor with unknown type "
                   "(0=nominal, 1=warning, 2=critical).\n# TYPE ipmi_sensor_state gauge\n");
-    for (size_t i = 0; i < l->count; i++)
-        buf_append(b, l->nodes[i]->frag[f], l->nodes[i]->fraglen[f]);
+    for (size_t i = 0; i < count; i++)
+        buf_append(b, nodes[i]->frag[f], nodes[i]->fraglen[f]);
     buf_printf(b, "# HELP ipmi_dcmi_power_consumption_watts Current power consumption in "
                   "Watts.\n# TYPE ipmi_dcmi_power_consumption_watts gauge\n");
-    for (size_t i = 0; i < l->count; i++)
-        if (l->nodes[i]->has_pr) {
+    for (size_t i = 0; i < count; i++)
+        if (nodes[i]->has_pr) {
             buf_printf(b, "ipmi_dcmi_power_consumption_watts{node=\"");
-            buf_label(b, l->nodes[i]->name);
+            buf_label(b, nodes[i]->name);
             buf_printf(b, "\"}");
-            buf_value(b, l->nodes[i]->pr.watts);
+            buf_value(b, nodes[i]->pr.watts);
         }
     buf_printf(b, "# HELP ipmi_chassis_power_state Current power state (1=on, 0=off).\n"
                   "# TYPE ipmi_chassis_power_state gauge\n");
-    for (size_t i = 0; i < l->count; i++)
-        if (l->nodes[i]->power != UL_POWER_UNKNOWN) {
+    for (size_t i = 0; i < count; i++)
+        if (nodes[i]->power != UL_POWER_UNKNOWN) {
             buf_printf(b, "ipmi_chassis_power_state{node=\"");
-            buf_label(b, l->nodes[i]->name);
+            buf_label(b, nodes[i]->name);
             buf_printf(b, "\"}");
-            buf_value(b, l->nodes[i]->power == UL_POWER_ON ? 1 : 0);
+            buf_value(b, nodes[i]->power == UL_POWER_ON ? 1 : 0);
         }
     buf_printf(b, "# HELP ipmi_up '1' if the last sensor poll of the BMC succeeded, '0' "
                   "otherwise.\n# TYPE ipmi_up gauge\n");
-    for (size_t i = 0; i < l->count; i++) {
-        const struct lnode *n = l->nodes[i];
+    for (size_t i = 0; i < count; i++) {
+        const struct lnode *n = nodes[i];
         buf_printf(b, "ipmi_up{node=\"");
         buf_label(b, n->name);
-        buf_printf(b, "\",collector=\"ipmi\"}");
+        buf_printf(b, "\",collector=\"");
+        buf_label(b, n->collector[0] ? n->collector : "unknown");
+        buf_printf(b, "\"}");
         buf_value(b, n->health == HEALTH_OK || n->health == HEALTH_DEGRADED ? 1 : 0);
     }
+    buf_printf(b, "# HELP ipmi_scrape_duration_seconds Duration of the node's last sensor "
+                  "poll (not of this scrape: /metrics never polls).\n"
+                  "# TYPE ipmi_scrape_duration_seconds gauge\n");
+    for (size_t i = 0; i < count; i++) {
+        const struct lnode *n = nodes[i];
+        if (!n->k[0].polls)
+            continue;
+        buf_printf(b, "ipmi_scrape_duration_seconds{node=\"");
+        buf_label(b, n->name);
+        buf_printf(b, "\",collector=\"");
+        buf_label(b, n->collector[0] ? n->collector : "unknown");
+        buf_printf(b, "\"}");
+        buf_value(b, n->k[0].last_duration_s);
+    }
+    buf_printf(b, "# HELP ipmi_bmc_info Constant metric with value '1' providing details about "
+                  "the BMC (from the stored inventory).\n# TYPE ipmi_bmc_info gauge\n");
+    for (size_t i = 0; i < count; i++)
+        buf_append(b, nodes[i]->bmcinfo, nodes[i]->bmcinfolen);
+    buf_printf(b, "# HELP ipmi_sel_log_entries Log entries of the node's BMC held by underlay (the "
+                  "exporter's ipmi_sel_logs_count, renamed: promtool rejects a _count gauge).\n"
+                  "# TYPE ipmi_sel_log_entries gauge\n");
+    for (size_t i = 0; i < count; i++)
+        if (nodes[i]->has_sel) {
+            buf_printf(b, "ipmi_sel_log_entries{node=\"");
+            buf_label(b, nodes[i]->name);
+            buf_printf(b, "\"}");
+            buf_value(b, (double)nodes[i]->sel_count);
+        }
+    buf_printf(b, "# HELP underlay_node_info Constant '1' carrying a node's driver and labels, "
+                  "to join on.\n# TYPE underlay_node_info gauge\n");
+    for (size_t i = 0; i < count; i++)
+        buf_append(b, nodes[i]->info, nodes[i]->infolen);
     buf_printf(b, "# HELP underlay_node_health Health of a node's BMC (1 for its current "
                   "state).\n# TYPE underlay_node_health gauge\n");
-    for (size_t i = 0; i < l->count; i++)
+    for (size_t i = 0; i < count; i++)
         for (int h = 0; h <= HEALTH_AUTH_FAILED; h++) {
             buf_printf(b, "underlay_node_health{node=\"");
-            buf_label(b, l->nodes[i]->name);
+            buf_label(b, nodes[i]->name);
             buf_printf(b, "\",state=\"%s\"}", health_names[h]);
-            buf_value(b, l->nodes[i]->health == (enum node_health)h ? 1 : 0);
+            buf_value(b, nodes[i]->health == (enum node_health)h ? 1 : 0);
         }
     buf_printf(b, "# HELP underlay_power_on Whether the host is powered on (1), off (0).\n"
                   "# TYPE underlay_power_on gauge\n");
-    for (size_t i = 0; i < l->count; i++)
-        if (l->nodes[i]->power != UL_POWER_UNKNOWN) {
+    for (size_t i = 0; i < count; i++)
+        if (nodes[i]->power != UL_POWER_UNKNOWN) {
             buf_printf(b, "underlay_power_on{node=\"");
-            buf_label(b, l->nodes[i]->name);
+            buf_label(b, nodes[i]->name);
             buf_printf(b, "\"}");
-            buf_value(b, l->nodes[i]->power == UL_POWER_ON ? 1 : 0);
+            buf_value(b, nodes[i]->power == UL_POWER_ON ? 1 : 0);
         }
     static const char *const per_kind[3][3] = {
         {"underlay_poll_duration_seconds", "gauge", "Duration of the last poll."},
@@ -786,13 +837,13 @@ static void render(latest *l, struct buf *b)
     for (int m = 0; m < 3; m++) {
         buf_printf(b, "# HELP %s %s\n# TYPE %s %s\n", per_kind[m][0], per_kind[m][2],
                    per_kind[m][0], per_kind[m][1]);
-        for (size_t i = 0; i < l->count; i++)
+        for (size_t i = 0; i < count; i++)
             for (int k = 0; k < KIND_MAX; k++) {
-                const struct kind_stats *ks = &l->nodes[i]->k[k];
+                const struct kind_stats *ks = &nodes[i]->k[k];
                 if (!ks->polls)
                     continue;
                 buf_printf(b, "%s{node=\"", per_kind[m][0]);
-                buf_label(b, l->nodes[i]->name);
+                buf_label(b, nodes[i]->name);
                 buf_printf(b, "\",kind=\"%s\"}", kinds[k]);
                 buf_value(b, m == 0 ? ks->last_duration_s
                                     : (double)(m == 1 ? ks->polls : ks->errors));
@@ -800,12 +851,12 @@ static void render(latest *l, struct buf *b)
     }
     buf_printf(b, "# HELP underlay_last_success_timestamp_seconds Time of the last successful "
                   "poll of a node.\n# TYPE underlay_last_success_timestamp_seconds gauge\n");
-    for (size_t i = 0; i < l->count; i++)
-        if (l->nodes[i]->last_success) {
+    for (size_t i = 0; i < count; i++)
+        if (nodes[i]->last_success) {
             buf_printf(b, "underlay_last_success_timestamp_seconds{node=\"");
-            buf_label(b, l->nodes[i]->name);
+            buf_label(b, nodes[i]->name);
             buf_printf(b, "\"}");
-            buf_value(b, (double)l->nodes[i]->last_success);
+            buf_value(b, (double)nodes[i]->last_success);
         }
 }
 
@@ -814,7 +865,7 @@ char *latest_metrics_text(latest *l, size_t *len)
     pthread_mutex_lock(&l->lock);
     if (!l->text) {
         struct buf b = {0};
-        render(l, &b);
+        render(l->nodes, l->count, &b);
         l->text = b.p ? b.p : xstrdup("");
         l->text_len = b.len;
     }
@@ -823,6 +874,157 @@ char *latest_metrics_text(latest *l, size_t *len)
     *len = l->text_len;
     pthread_mutex_unlock(&l->lock);
     return copy;
+}
+
+bool latest_label_name(const char *key, char *out, size_t outlen)
+{
+    static const char *const reserved[] = {"node", "driver", "collector"};
+    size_t k = 0;
+    bool prefix = strncmp(key, "__", 2) == 0 || !key[0];
+    for (size_t i = 0; i < sizeof(reserved) / sizeof(reserved[0]); i++)
+        if (strcmp(key, reserved[i]) == 0)
+            prefix = true;
+    if (prefix) {
+        if (outlen < 7)
+            return false;
+        memcpy(out, "label_", 6);
+        k = 6;
+    } else if (key[0] >= '0' && key[0] <= '9') {
+        if (outlen < 2)
+            return false;
+        out[k++] = '_';
+    }
+    for (const char *p = key; *p; p++) {
+        if (k + 1 >= outlen)
+            return false;
+        char c = *p;
+        bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                  c == '_';
+        out[k++] = ok ? c : '_';
+    }
+    if (k >= outlen)
+        return false;
+    out[k] = '\0';
+    return true;
+}
+
+/* The node's underlay_node_info and ipmi_bmc_info lines (outside the lock). */
+static void render_meta(const char *node, const struct latest_meta *m, struct buf *info,
+                        struct buf *bmc)
+{
+    buf_printf(info, "underlay_node_info{node=\"");
+    buf_label(info, node);
+    buf_printf(info, "\",driver=\"");
+    buf_label(info, m->driver ? m->driver : "");
+    buf_printf(info, "\"");
+    if (m->labels && json_object_is_type(m->labels, json_type_object)) {
+        /* Sorted would be nicer; keys are unique, and two keys that sanitize
+         * to the same name keep the first (a duplicate label is invalid). */
+        char seen[NODE_MAX_LABELS_SEEN][NODE_LABEL_NAME_LEN];
+        int nseen = 0;
+        json_object_object_foreach(m->labels, key, val)
+        {
+            char name[NODE_LABEL_NAME_LEN];
+            if (!latest_label_name(key, name, sizeof(name)) || nseen == NODE_MAX_LABELS_SEEN)
+                continue;
+            bool dup = false;
+            for (int i = 0; i < nseen && !dup; i++)
+                dup = strcmp(seen[i], name) == 0;
+            if (dup)
+                continue;
+            memcpy(seen[nseen++], name, sizeof(name));
+            buf_printf(info, ",%s=\"", name);
+            buf_label(info, json_object_get_string(val) ? json_object_get_string(val) : "");
+            buf_printf(info, "\"");
+        }
+    }
+    buf_printf(info, "} 1\n");
+    if (m->firmware || m->manufacturer) {
+        buf_printf(bmc, "ipmi_bmc_info{node=\"");
+        buf_label(bmc, node);
+        buf_printf(bmc, "\",firmware_revision=\"");
+        buf_label(bmc, m->firmware ? m->firmware : "");
+        buf_printf(bmc, "\",manufacturer=\"");
+        buf_label(bmc, m->manufacturer ? m->manufacturer : "");
+        buf_printf(bmc, "\"} 1\n");
+    }
+}
+
+static bool same(const char *a, size_t alen, const struct buf *b)
+{
+    return alen == b->len && (!alen || memcmp(a, b->p, alen) == 0);
+}
+
+void latest_node_meta(latest *l, const char *node, const struct latest_meta *m)
+{
+    struct buf info = {0}, bmc = {0};
+    render_meta(node, m, &info, &bmc);
+    char collector[16];
+    snprintf(collector, sizeof(collector), "%s", m->driver ? m->driver : "");
+    pthread_mutex_lock(&l->lock);
+    struct lnode *n = find(l, node);
+    if (n && (!same(n->info, n->infolen, &info) || !same(n->bmcinfo, n->bmcinfolen, &bmc) ||
+              strcmp(n->collector, collector) != 0 || n->has_sel != m->has_sel_count ||
+              n->sel_count != m->sel_count)) {
+        free(n->info);
+        free(n->bmcinfo);
+        n->info = info.p;
+        n->infolen = info.len;
+        n->bmcinfo = bmc.p;
+        n->bmcinfolen = bmc.len;
+        info.p = bmc.p = NULL;
+        memcpy(n->collector, collector, sizeof(collector));
+        n->has_sel = m->has_sel_count;
+        n->sel_count = m->sel_count;
+        invalidate(l);
+    }
+    if (n) {
+        /* Labels do not show in the text unless info changed, but filter on them. */
+        json_object_put(n->labels);
+        n->labels = m->labels ? json_object_get(m->labels) : NULL;
+    }
+    pthread_mutex_unlock(&l->lock);
+    free(info.p);
+    free(bmc.p);
+}
+
+bool latest_meta_due(latest *l, uint64_t changes, int64_t now_s, int64_t max_age_s)
+{
+    pthread_mutex_lock(&l->lock);
+    bool due = !l->meta_time || changes != l->meta_changes || l->count != l->meta_count ||
+               now_s - l->meta_time >= max_age_s;
+    if (due) {
+        l->meta_changes = changes;
+        l->meta_count = l->count;
+        l->meta_time = now_s > 0 ? now_s : 1;
+    }
+    pthread_mutex_unlock(&l->lock);
+    return due;
+}
+
+static bool label_matches(const struct lnode *n, const char *key, const char *value)
+{
+    json_object *v;
+    return n->labels && json_object_object_get_ex(n->labels, key, &v) &&
+           json_object_get_string(v) && strcmp(json_object_get_string(v), value) == 0;
+}
+
+char *latest_metrics_text_filtered(latest *l, const char *key, const char *value, size_t *len)
+{
+    if (!key)
+        return latest_metrics_text(l, len);
+    pthread_mutex_lock(&l->lock);
+    struct lnode **sel = xmalloc((l->count ? l->count : 1) * sizeof(*sel));
+    size_t count = 0;
+    for (size_t i = 0; i < l->count; i++)
+        if (label_matches(l->nodes[i], key, value))
+            sel[count++] = l->nodes[i];
+    struct buf b = {0};
+    render(sel, count, &b);
+    pthread_mutex_unlock(&l->lock);
+    free(sel);
+    *len = b.len;
+    return b.p ? b.p : xstrdup("");
 }
 
 void latest_fill_synthetic(latest *l, int nodes, int sensors)

@@ -13,6 +13,8 @@
 #define UL_LATEST_H
 
 #include <json-c/json.h>
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "ops/ops.h"
@@ -75,6 +77,40 @@ json_object *latest_fleet_json(latest *l);
 /* The Prometheus text exposition (allocated copy; *len its length).  Uses
  * the cached rendering when nothing changed since. */
 char *latest_metrics_text(latest *l, size_t *len);
+
+/* What the inventory says about a node, for the info families of /metrics
+ * (pulled from the store by the API, see latest_meta_due).  Strings may be
+ * NULL (unknown); labels is borrowed (object of string values, may be NULL). */
+struct latest_meta {
+    const char *driver;       /* "ipmi", "redfish", ...: the collector label */
+    json_object *labels;      /* the node's labels: underlay_node_info, ?label= */
+    const char *firmware;     /* BMC firmware revision (inventory) */
+    const char *manufacturer; /* BMC manufacturer (inventory) */
+    bool has_sel_count;
+    int64_t sel_count;        /* log entries of the node held in the store */
+};
+/* Set a node's metadata.  Only nodes already known (polled at least once)
+ * are updated: a node the scheduler does not poll gets no series.  The
+ * node's info lines are rendered here, and the cached text invalidated only
+ * when they changed. */
+void latest_node_meta(latest *l, const char *node, const struct latest_meta *m);
+/* Is a metadata refresh due?  True when the store's node change counter
+ * (changes) differs from the last refresh's, when nodes were added or
+ * removed since, or when at least max_age_s seconds passed; marks the
+ * refresh as done at now_s. */
+bool latest_meta_due(latest *l, uint64_t changes, int64_t now_s, int64_t max_age_s);
+
+/* A node label key as a Prometheus label name: characters outside
+ * [A-Za-z0-9_] become '_', a leading digit gets a '_' in front, and the
+ * names this module uses itself (node, driver, collector) and names starting
+ * "__" get the prefix "label_".  Returns false when out (outlen bytes) is too
+ * small. */
+bool latest_label_name(const char *key, char *out, size_t outlen);
+
+/* The per-node families of the nodes whose label key has value value
+ * (latest_metrics_text when key is NULL).  Rendered from the same per-node
+ * fragments, not cached. */
+char *latest_metrics_text_filtered(latest *l, const char *key, const char *value, size_t *len);
 
 /* Render metrics for n synthetic nodes of m sensors (benchmarks). */
 void latest_fill_synthetic(latest *l, int nodes, int sensors);

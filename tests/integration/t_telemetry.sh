@@ -32,13 +32,15 @@ ul_start -s poll.enabled=1 -s poll.sensor_interval=5 -s poll.sel_interval=5 \
     -s poll.max_backoff=10 -s bmc.timeout=2
 
 OPTS='{"workarounds":"opensesspriv","quirks":"boot-flags-no-valid-bit"}'
+RACKS=(r1 r2)
 for i in 0 1; do
     ul_node_add "bmc$i" "$(jq -cn --arg e "ipmi://127.0.0.1:$(port_of $i)" --argjson o "$OPTS" \
-        '{endpoint: $e, username: "admin", password: "password", options: $o}')"
+        --arg r "${RACKS[$i]}" '{endpoint: $e, username: "admin", password: "password",
+        options: $o, labels: {rack: $r, site: "ams-1", "hw.gen": "g9"}}')"
 done
 
 ul_node_add rf0 "$(jq -cn --arg e "$("$EMUCTL" url "$EMUDIR" 0)" \
-    '{endpoint: $e, username: "admin", password: "password"}')"
+    '{endpoint: $e, username: "admin", password: "password", labels: {rack: "r1"}}')"
 
 # The scheduler picks new nodes up within about 2 s (the store's node-change
 # counter); the bounds stay generous for a busy machine.
@@ -178,6 +180,100 @@ check_events_collected() {
     wait_json "/api/v1/events?node=bmc1&source=sel" '.total > 0' true 30
 }
 ul_check check_events_collected
+
+# Parity with the IPMI exporter's families, the info metric to join on,
+# HEAD /metrics, and per-label shards (?label=KEY=VALUE).
+metrics_to() { # FILE [QUERY]
+    curl -sS --max-time 10 -o "$1" -w '%{http_code}' "$UL_URL/metrics${2:-}" >"$UL_TMP/code" ||
+        ul_fail "GET /metrics${2:-}: curl failed"
+}
+promcheck() { # FILE
+    promtool check metrics <"$1" >"$UL_TMP/promtool.out" 2>&1 ||
+        ul_fail "promtool check metrics ($1): $(head -5 "$UL_TMP/promtool.out")"
+}
+check_metrics_parity() {
+    local m="$UL_TMP/parity.txt"
+    metrics_to "$m"
+    assert_eq "$(<"$UL_TMP/code")" 200 "/metrics"
+    # ipmi_up: 1 for a healthy node of either driver; the collector is the driver.
+    grep -q '^ipmi_up{node="bmc0",collector="ipmi"} 1$' "$m" || ul_fail "ipmi_up bmc0"
+    grep -q '^ipmi_up{node="rf0",collector="redfish"} 1$' "$m" ||
+        ul_fail "ipmi_up rf0: $(grep '^ipmi_up' "$m")"
+    grep -Eq '^ipmi_scrape_duration_seconds\{node="rf0",collector="redfish"\} [0-9.e-]+$' "$m" ||
+        ul_fail "no scrape duration for rf0"
+    grep -Eq '^ipmi_scrape_duration_seconds\{node="bmc1",collector="ipmi"\} [0-9.e-]+$' "$m" ||
+        ul_fail "no scrape duration for bmc1"
+    # The info metric, label names sanitized (hw.gen -> hw_gen).
+    grep -q '^underlay_node_info{node="bmc0",driver="ipmi",.*rack="r1"' "$m" ||
+        ul_fail "node info bmc0: $(grep '^underlay_node_info' "$m")"
+    grep -q '^underlay_node_info{node="bmc1",.*hw_gen="g9"' "$m" || ul_fail "sanitized label"
+    grep -q '^underlay_node_info{node="bmc1",.*site="ams-1"' "$m" || ul_fail "site label"
+    promcheck "$m"
+
+    # ipmi_bmc_info from the stored inventory (an inventory job stores it);
+    # the metadata is refreshed within 30 s.
+    ul_api POST /api/v1/nodes/bmc0/inventory '{}'
+    assert_status 202 "inventory job"
+    wait_job "$(ul_jq .job.id)" 60
+    assert_json .state succeeded "inventory job"
+    ul_api GET /api/v1/nodes/bmc0/inventory
+    assert_status 200 "stored inventory"
+    local fw mfg
+    fw=$(ul_jq '.inventory.bmc.firmware_revision // .bmc.firmware_revision')
+    mfg=$(ul_jq '.inventory.bmc.manufacturer // .bmc.manufacturer // ""')
+    [ -n "$fw" ] && [ "$fw" != null ] || ul_fail "no firmware revision in the inventory: $UL_BODY"
+    local want="ipmi_bmc_info{node=\"bmc0\",firmware_revision=\"$fw\",manufacturer=\"$mfg\"} 1"
+    local deadline=$((SECONDS + 60))
+    until metrics_to "$m" && grep -qxF "$want" "$m"; do
+        [ $SECONDS -lt $deadline ] ||
+            ul_fail "no '$want' in /metrics: $(grep '^ipmi_bmc_info' "$m")"
+        sleep 0.5
+    done
+    # The SEL count: the log entries underlay holds for the node.
+    ul_api GET "/api/v1/events?node=bmc1&limit=1"
+    local total
+    total=$(ul_jq .total)
+    [ "$total" -gt 0 ] || ul_fail "no events for bmc1 yet"
+    grep -Eq '^ipmi_sel_log_entries\{node="bmc1"\} [1-9][0-9]*$' "$m" ||
+        ul_fail "ipmi_sel_log_entries bmc1: $(grep '^ipmi_sel_log_entries' "$m") (store: $total)"
+    promcheck "$m"
+
+    # HEAD: the headers of GET, no body.
+    curl -sS --max-time 10 -I "$UL_URL/metrics" >"$UL_TMP/head.txt" || ul_fail "HEAD /metrics"
+    grep -q '^HTTP/1.1 200' "$UL_TMP/head.txt" || ul_fail "HEAD /metrics: $(head -1 "$UL_TMP/head.txt")"
+    grep -qi '^content-type: text/plain' "$UL_TMP/head.txt" ||
+        ul_fail "HEAD /metrics content type: $(cat "$UL_TMP/head.txt")"
+    curl -sS --max-time 10 -X DELETE -o /dev/null -w '%{http_code}' "$UL_URL/metrics" \
+        >"$UL_TMP/code"
+    assert_eq "$(<"$UL_TMP/code")" 405 "DELETE /metrics"
+
+    # A shard: only rack r1's nodes (bmc0, rf0), every family still valid.
+    local s="$UL_TMP/shard.txt"
+    metrics_to "$s" '?label=rack=r1'
+    assert_eq "$(<"$UL_TMP/code")" 200 "/metrics?label=rack=r1"
+    grep -q '^ipmi_temperature_celsius{node="bmc0",' "$s" || ul_fail "shard lacks bmc0"
+    grep -q '^ipmi_up{node="rf0",' "$s" || ul_fail "shard lacks rf0"
+    if grep -q 'node="bmc1"' "$s"; then ul_fail "shard r1 has bmc1 (rack r2)"; fi
+    if grep -q '^underlay_jobs_queued' "$s"; then ul_fail "shard has daemon-wide families"; fi
+    promcheck "$s"
+    metrics_to "$s" '?label=rack=r2'
+    grep -q '^ipmi_up{node="bmc1",' "$s" || ul_fail "shard r2 lacks bmc1"
+    [ "$(grep -c '^ipmi_up{' "$s")" = 1 ] || ul_fail "shard r2: $(grep '^ipmi_up' "$s")"
+    metrics_to "$s" '?label=rack=nosuch'
+    assert_eq "$(<"$UL_TMP/code")" 200 "a shard with no node"
+    if grep -q '^ipmi_up{' "$s"; then ul_fail "empty shard has nodes"; fi
+    promcheck "$s"
+    # Bad input names the parameter.
+    for bad in rack '=r1'; do
+        metrics_to "$s" "?label=$bad"
+        assert_eq "$(<"$UL_TMP/code")" 400 "?label=$bad"
+        grep -q "'label'" "$s" || ul_fail "?label=$bad: $(cat "$s")"
+    done
+    # Size per node, for docs/operations.md.
+    ul_log "metrics: full scrape $(wc -c <"$m") bytes for 3 nodes; bmc0's lines:" \
+        "$(grep 'node="bmc0"' "$m" | wc -c) bytes"
+}
+ul_check check_metrics_parity
 
 # A restart keeps history: same files, same sensors, new values appended.
 check_restart_keeps_history() {

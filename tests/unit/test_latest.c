@@ -97,10 +97,124 @@ static void test_fleet_scale(void **state)
     latest_free(l);
 }
 
+static void test_label_name(void **state)
+{
+    (void)state;
+    char out[80];
+    assert_true(latest_label_name("rack", out, sizeof(out)));
+    assert_string_equal(out, "rack");
+    assert_true(latest_label_name("hw.gen-2", out, sizeof(out)));
+    assert_string_equal(out, "hw_gen_2");
+    assert_true(latest_label_name("9u", out, sizeof(out)));
+    assert_string_equal(out, "_9u");
+    assert_true(latest_label_name("node", out, sizeof(out)));
+    assert_string_equal(out, "label_node");
+    assert_true(latest_label_name("__name__", out, sizeof(out)));
+    assert_string_equal(out, "label___name__");
+    assert_true(latest_label_name("driver", out, sizeof(out)));
+    assert_string_equal(out, "label_driver");
+    char small[4];
+    assert_false(latest_label_name("rack", small, sizeof(small)));
+    assert_true(latest_label_name("abc", small, sizeof(small)));
+}
+
+static size_t count_of(const char *text, const char *needle)
+{
+    size_t n = 0;
+    for (const char *p = text; (p = strstr(p, needle)); p++)
+        n++;
+    return n;
+}
+
+/* Metadata: the collector label, the info lines, the SEL count, and the
+ * ?label= shards picking the matching nodes' fragments; the size per node. */
+static void test_meta_and_filter(void **state)
+{
+    (void)state;
+    latest *l = latest_new();
+    latest_fill_synthetic(l, 4, 40); /* node00000 .. node00003 */
+    size_t len0;
+    char *before = latest_metrics_text(l, &len0);
+    /* A node's full share at 40 sensors, for docs/operations.md. */
+    print_message("metrics: %zu bytes for 4 nodes of 40 sensors (%zu per node)\n", len0,
+                  len0 / 4);
+    assert_true(len0 / 4 < 8192);
+    assert_contains(before, "ipmi_up{node=\"node00000\",collector=\"unknown\"} 1\n");
+    free(before);
+
+    for (int i = 0; i < 4; i++) {
+        char name[32], rack[8];
+        snprintf(name, sizeof(name), "node%05d", i);
+        snprintf(rack, sizeof(rack), "r%d", i % 2);
+        json_object *labels = json_object_new_object();
+        json_object_object_add(labels, "rack", json_object_new_string(rack));
+        json_object_object_add(labels, "hw.gen", json_object_new_string("g\"9"));
+        json_object_object_add(labels, "hw-gen", json_object_new_string("dup"));
+        struct latest_meta m = {.driver = i == 3 ? "redfish" : "ipmi", .labels = labels,
+                                .firmware = i == 0 ? "2.45" : NULL,
+                                .manufacturer = i == 0 ? "ACME" : NULL,
+                                .has_sel_count = i == 1, .sel_count = 17};
+        latest_node_meta(l, name, &m);
+        json_object_put(labels); /* latest took its own reference */
+    }
+    /* Unknown nodes get no series. */
+    struct latest_meta ghost = {.driver = "ipmi"};
+    latest_node_meta(l, "ghost", &ghost);
+
+    size_t len;
+    char *t = latest_metrics_text(l, &len);
+    assert_int_equal(strlen(t), len);
+    assert_contains(t, "ipmi_up{node=\"node00003\",collector=\"redfish\"} 1\n");
+    assert_contains(t, "ipmi_up{node=\"node00000\",collector=\"ipmi\"} 1\n");
+    assert_contains(t, "ipmi_scrape_duration_seconds{node=\"node00003\",collector=\"redfish\"} "
+                       "0.003\n");
+    assert_contains(t, "ipmi_bmc_info{node=\"node00000\",firmware_revision=\"2.45\","
+                       "manufacturer=\"ACME\"} 1\n");
+    assert_int_equal(count_of(t, "ipmi_bmc_info{"), 1);
+    assert_contains(t, "ipmi_sel_log_entries{node=\"node00001\"} 17\n");
+    assert_int_equal(count_of(t, "ipmi_sel_log_entries{"), 1);
+    /* Sanitized, escaped, the duplicate after sanitizing left out. */
+    assert_contains(t, "underlay_node_info{node=\"node00002\",driver=\"ipmi\",rack=\"r0\","
+                       "hw_gen=\"g\\\"9\"} 1\n");
+    assert_null(strstr(t, "ghost"));
+    free(t);
+
+    /* A shard: only rack r1's nodes (1 and 3), each family's HELP kept. */
+    char *s = latest_metrics_text_filtered(l, "rack", "r1", &len);
+    assert_int_equal(strlen(s), len);
+    assert_int_equal(count_of(s, "ipmi_up{"), 2);
+    assert_contains(s, "ipmi_up{node=\"node00001\"");
+    assert_contains(s, "ipmi_up{node=\"node00003\"");
+    assert_null(strstr(s, "node00000"));
+    assert_null(strstr(s, "node00002"));
+    assert_contains(s, "# TYPE ipmi_temperature_celsius gauge\n");
+    free(s);
+    s = latest_metrics_text_filtered(l, "rack", "nosuch", &len);
+    assert_null(strstr(s, "node0000"));
+    assert_contains(s, "# TYPE ipmi_up gauge\n");
+    free(s);
+    s = latest_metrics_text_filtered(l, NULL, NULL, &len);
+    assert_int_equal(count_of(s, "ipmi_up{"), 4);
+    free(s);
+
+    /* Unchanged metadata keeps the cached text; a refresh is due on a new
+     * change counter, on new nodes, or after max_age. */
+    assert_true(latest_meta_due(l, 1, 1000, 30));
+    assert_false(latest_meta_due(l, 1, 1010, 30));
+    assert_true(latest_meta_due(l, 2, 1010, 30));
+    assert_true(latest_meta_due(l, 2, 1040, 30));
+    latest_fill_synthetic(l, 5, 1); /* node00004 is new */
+    assert_true(latest_meta_due(l, 2, 1041, 30));
+    assert_false(latest_meta_due(l, 2, 1042, 30));
+    latest_free(l);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_fleet_scale),
+        cmocka_unit_test(test_label_name),
+        cmocka_unit_test(test_meta_and_filter),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
