@@ -126,6 +126,12 @@ json_object *view_job(const struct ul_job *j);
 json_object *view_time(int64_t t); /* RFC 3339 string, or null for 0 */
 json_object *view_page(json_object *items, int64_t total, int limit, int offset);
 
+/* GET/HEAD /metrics with its query (?label=KEY=VALUE: only the nodes with
+ * that label, without the daemon-wide metrics); NULL after an error reply
+ * (routes_telemetry.c). */
+char *api_metrics_text_for(api_server *srv, struct api_req *rq, struct api_reply *rp,
+                           size_t *len);
+
 /* Route handlers. */
 void route_batch_power(api_server *, struct api_req *, struct api_reply *);
 void route_batch_boot(api_server *, struct api_req *, struct api_reply *);

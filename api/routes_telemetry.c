@@ -165,11 +165,6 @@ static bool label_filter(struct api_req *rq, struct api_reply *rp, char **copy, 
     return true;
 }
 
-/* GET/HEAD /metrics with its query (?label=KEY=VALUE); NULL after an error
- * reply.  Declared here and in server.c, not in api_internal.h: the metrics
- * work owns only these two files (move it there when merging). */
-char *api_metrics_text_for(api_server *srv, struct api_req *rq, struct api_reply *rp,
-                           size_t *len);
 char *api_metrics_text_for(api_server *srv, struct api_req *rq, struct api_reply *rp, size_t *len)
 {
     char *copy;

@@ -440,10 +440,6 @@ static bool pattern_match(const char *pattern, struct api_req *rq, int first)
     return i == rq->nsegs;
 }
 
-/* api/routes_telemetry.c (see there). */
-char *api_metrics_text_for(api_server *srv, struct api_req *rq, struct api_reply *rp,
-                           size_t *len);
-
 static void dispatch(api_server *srv, struct api_req *rq, struct api_reply *rp)
 {
     if (rq->nsegs == 1 && strcmp(rq->segs[0], "healthz") == 0) {
