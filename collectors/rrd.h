@@ -181,9 +181,10 @@ struct rrdw_series {
  * the sensor name with its min/avg/max/last in the legend, the kind's unit
  * on the axis when all series share a kind (vlabel overrides).  width and
  * height are the plot area in pixels (0: 800 x 250; otherwise 100..4000 x
- * 50..2000); the image is larger by its margins and legend.  The start is moved forward to the oldest history of the
- * series shown (rrdw_graph_start), so a new node shows its hour rather than
- * a sliver of a day.  title and vlabel may be NULL.  *png (caller frees) and
+ * 50..2000); the image is larger by its margins and legend.  The start is
+ * moved forward to the oldest history of the series shown
+ * (rrdw_graph_start), so a new node shows its hour rather than a sliver of
+ * a day.  title and vlabel may be NULL.  *png (caller frees) and
  * *len receive the image.  Serialized process-wide (librrd's rrd_graph is
  * not reentrant); with rrdcached, data is read through the daemon. */
 ul_err rrdw_graph_png(rrdw *w, const char *node, const struct rrdw_series *series, size_t n,
