@@ -1660,7 +1660,8 @@ static ul_err entry_flush(rrdw *w, struct node *nd, struct entry *e, ul_errmsg *
             rc = UL_OK;
             break;
         }
-        rc = ul_errmsg_set(em, UL_ERR_IO, "rrd: node %s sensor '%s': %zu buffered readings not "
+        rc = ul_errmsg_set(em, UL_ERR_IO,
+                           "rrd: node %s sensor '%s': %zu buffered readings not "
                            "stored: %s",
                            nd->name, e->name, e->pn, msg);
         if (attempt == 0 && msg_no_file(msg)) {
@@ -1936,9 +1937,11 @@ ul_err rrdw_update(rrdw *w, const char *node, const char *sensor, const char *ki
 
 /* Resolve a sensor's file (absolute or daemon-relative name) for reading. */
 static ul_err resolve(rrdw *w, const char *node, const char *sensor, const char *kind,
-                      char **target, char **name_out, ul_errmsg *em)
+                      char **target, char **name_out, int64_t *created, ul_errmsg *em)
 {
     *target = NULL;
+    if (created)
+        *created = 0;
     ul_err rc = check_node(node, em);
     if (rc == UL_OK)
         rc = check_sensor(node, sensor, kind, em);
@@ -1964,6 +1967,8 @@ static ul_err resolve(rrdw *w, const char *node, const char *sensor, const char 
             *target = file_target(w, node, nd->e[idx].file);
             if (name_out)
                 *name_out = xstrdup(nd->e[idx].name);
+            if (created)
+                *created = nd->e[idx].created;
         }
     }
     pthread_mutex_unlock(&nd->lock);
@@ -2051,7 +2056,7 @@ ul_err rrdw_fetch(rrdw *w, const char *node, const char *sensor, const char *kin
         return ul_errmsg_set(em, UL_ERR_INVALID, "rrd: resolution %lu s is longer than a year",
                              resolution);
     char *target = NULL, *name = NULL;
-    ul_err rc = resolve(w, node, sensor, kind, &target, &name, em);
+    ul_err rc = resolve(w, node, sensor, kind, &target, &name, NULL, em);
     if (rc != UL_OK)
         return rc;
 
@@ -2138,8 +2143,59 @@ out:
 /* ------------------------------------------------------------------------ */
 /* graphs                                                                    */
 
-static const char *const palette[] = {"1f77b4", "d62728", "2ca02c", "ff7f0e", "9467bd", "8c564b",
-                                      "e377c2", "7f7f7f", "bcbd22", "17becf", "393b79", "637939"};
+/* The dashboard's dark theme (web/style.css): background, panels, text. */
+static const char *const theme[][2] = {
+    {"BACK", "0d1117"},  {"CANVAS", "161b22"}, {"SHADEA", "0d1117"}, {"SHADEB", "0d1117"},
+    {"GRID", "3d444d"},  {"MGRID", "6e7681"},  {"FONT", "e6edf3"},   {"AXIS", "a3adb8"},
+    {"ARROW", "a3adb8"}, {"FRAME", "3d444d"},
+};
+
+/* Line colours, distinct from each other and readable on the dark canvas. */
+static const char *const palette[] = {"79c0ff", "ffa657", "7ee787", "ff7b72", "d2a8ff", "f2cc60",
+                                      "56d4dd", "ff9bce", "a5d6ff", "bdbdbd", "3fb950", "db61a2"};
+#define NPALETTE (sizeof palette / sizeof *palette)
+
+/* The unit and legend number format of a kind (units_exponent 0 keeps
+ * "5000 RPM" from becoming "5 k"). */
+static void kind_unit(const char *kind, const char **unit, const char **fmt)
+{
+    static const struct {
+        const char *kind, *unit, *fmt;
+    } units[] = {{"temperature", "°C", "%6.1lf"},
+                 {"fan", "RPM", "%6.0lf"},
+                 {"voltage", "V", "%6.2lf"},
+                 {"current", "A", "%6.2lf"},
+                 {"power", "W", "%6.0lf"}};
+    *unit = NULL;
+    *fmt = "%6.2lf";
+    for (size_t i = 0; kind && i < sizeof units / sizeof *units; i++)
+        if (strcmp(kind, units[i].kind) == 0) {
+            *unit = units[i].unit;
+            *fmt = units[i].fmt;
+        }
+}
+
+const char *rrdw_kind_unit(const char *kind)
+{
+    const char *unit, *fmt;
+    kind_unit(kind, &unit, &fmt);
+    return unit;
+}
+
+const char *rrdw_graph_color(size_t i)
+{
+    return palette[i % NPALETTE];
+}
+
+time_t rrdw_graph_start(time_t start, time_t end, int64_t oldest)
+{
+    if (oldest <= 0 || oldest <= start || end - start <= GRAPH_MIN_SPAN)
+        return start;
+    time_t s = (time_t)oldest;
+    if (end - s < GRAPH_MIN_SPAN)
+        s = end - GRAPH_MIN_SPAN;
+    return s > start ? s : start;
+}
 
 /* rrd_graph argument text: ':' separates fields (escaped as "\:"), and a
  * backslash starts a legend code ("\l", "\n"): keep it out. */
@@ -2153,6 +2209,133 @@ static char *graph_escape(const char *s)
     }
     *p = '\0';
     return out;
+}
+
+/* Display width of a UTF-8 string (code points). */
+static size_t u8_width(const char *s)
+{
+    size_t n = 0;
+    for (; *s; s++)
+        if (((unsigned char)*s & 0xC0) != 0x80)
+            n++;
+    return n;
+}
+
+void rrdw_graph_args_free(char **argv, int argc)
+{
+    for (int i = 0; argv && i < argc; i++)
+        free(argv[i]);
+    free(argv);
+}
+
+ul_err rrdw_graph_args(const struct rrdw_graph_line *lines, size_t n, time_t start, time_t end,
+                       const char *title, const char *vlabel, unsigned width, unsigned height,
+                       const char *daemon, char ***argv_out, int *argc_out, ul_errmsg *em)
+{
+    *argv_out = NULL;
+    *argc_out = 0;
+    if (!lines || n < 1 || n > RRDW_GRAPH_MAX_SERIES)
+        return ul_errmsg_set(em, UL_ERR_INVALID, "rrd: a graph takes 1..%d series, not %zu",
+                             RRDW_GRAPH_MAX_SERIES, n);
+    if (start <= 0 || end <= start || end - start > RANGE_MAX)
+        return ul_errmsg_set(em, UL_ERR_INVALID,
+                             "rrd: time range %lld..%lld is empty, before 1970 or longer than 20 "
+                             "years",
+                             (long long)start, (long long)end);
+    if (width == 0 && height == 0) {
+        width = 800;
+        height = 250;
+    }
+    if (width < 100 || width > 4000 || height < 50 || height > 2000)
+        return ul_errmsg_set(em, UL_ERR_INVALID,
+                             "rrd: graph size %ux%u outside 100..4000 x 50..2000", width, height);
+    if ((title && strlen(title) > 200) || (vlabel && strlen(vlabel) > 100))
+        return ul_errmsg_set(em, UL_ERR_INVALID, "rrd: graph title or label too long");
+    for (size_t i = 0; i < n; i++) {
+        if (!lines[i].target || !lines[i].name || !cf_canon(lines[i].cf))
+            return ul_errmsg_set(em, UL_ERR_INVALID,
+                                 "rrd: series %zu: unknown consolidation function '%.20s'", i + 1,
+                                 lines[i].cf ? lines[i].cf : "");
+    }
+    /* One unit on the axis: the kind's when every line shares it. */
+    const char *unit, *fmt;
+    kind_unit(lines[0].kind, &unit, &fmt);
+    for (size_t i = 1; i < n; i++)
+        if (!lines[i].kind || !lines[0].kind || strcmp(lines[i].kind, lines[0].kind) != 0) {
+            unit = NULL;
+            fmt = "%6.2lf";
+        }
+    size_t namew = 0;
+    for (size_t i = 0; i < n; i++) {
+        size_t wd = u8_width(lines[i].name) + (strcmp(cf_canon(lines[i].cf), "AVERAGE") ? 10 : 0);
+        if (wd > namew)
+            namew = wd;
+    }
+    if (namew > 40)
+        namew = 40;
+
+    size_t cap = 48 + 2 * (sizeof theme / sizeof *theme) + 11 * n;
+    char **argv = xcalloc(cap, sizeof *argv);
+    int argc = 0;
+#define ARG(s) (argv[argc++] = (s))
+    ARG(xstrdup("graph"));
+    ARG(xstrdup("-"));
+    ARG(xstrdup("--imgformat=PNG"));
+    ARG(xasprintf("--start=%lld", (long long)start));
+    ARG(xasprintf("--end=%lld", (long long)end));
+    ARG(xasprintf("--width=%u", width));
+    ARG(xasprintf("--height=%u", height));
+    ARG(xstrdup("--units-exponent=0"));
+    ARG(xstrdup("--alt-y-grid"));
+    ARG(xstrdup("--alt-autoscale"));
+    ARG(xstrdup("--slope-mode"));
+    ARG(xstrdup("--border=0"));
+    for (size_t i = 0; i < sizeof theme / sizeof *theme; i++)
+        ARG(xasprintf("--color=%s#%s", theme[i][0], theme[i][1]));
+    if (title && *title) {
+        ARG(xstrdup("--title"));
+        ARG(xstrdup(title));
+    }
+    if (vlabel && *vlabel) {
+        ARG(xstrdup("--vertical-label"));
+        ARG(xstrdup(vlabel));
+    } else if (unit) {
+        ARG(xstrdup("--vertical-label"));
+        ARG(xstrdup(unit));
+    }
+    if (daemon)
+        ARG(xasprintf("--daemon=%s", daemon));
+    /* The column heads over the legend's numbers (the colour box takes
+     * about two characters, rrd_graph puts one space between items). */
+    ARG(xasprintf("COMMENT:%*s%6s   %6s   %6s   %6s%s%s\\l", (int)namew + 2, "", "min", "avg",
+                  "max", "last", unit ? "  " : "", unit ? unit : ""));
+    for (size_t i = 0; i < n; i++) {
+        const char *cfn = cf_canon(lines[i].cf);
+        char *et = graph_escape(lines[i].target), *el = graph_escape(lines[i].name);
+        char label[160];
+        if (strcmp(cfn, "AVERAGE") == 0)
+            snprintf(label, sizeof label, "%s", el);
+        else
+            snprintf(label, sizeof label, "%s (%s)", el, cfn);
+        int pad = (int)namew - (int)u8_width(label);
+        ARG(xasprintf("DEF:s%zu=%s:%s:%s", i, et, DS_NAME, cfn));
+        ARG(xasprintf("VDEF:s%zumin=s%zu,MINIMUM", i, i));
+        ARG(xasprintf("VDEF:s%zuavg=s%zu,AVERAGE", i, i));
+        ARG(xasprintf("VDEF:s%zumax=s%zu,MAXIMUM", i, i));
+        ARG(xasprintf("VDEF:s%zulast=s%zu,LAST", i, i));
+        ARG(xasprintf("LINE2:s%zu#%s:%s%*s", i, palette[i % NPALETTE], label, pad > 0 ? pad : 0,
+                      ""));
+        ARG(xasprintf("GPRINT:s%zumin:%s", i, fmt));
+        ARG(xasprintf("GPRINT:s%zuavg:%s", i, fmt));
+        ARG(xasprintf("GPRINT:s%zumax:%s", i, fmt));
+        ARG(xasprintf("GPRINT:s%zulast:%s\\l", i, fmt));
+        free(et);
+        free(el);
+    }
+#undef ARG
+    *argv_out = argv;
+    *argc_out = argc;
+    return UL_OK;
 }
 
 ul_err rrdw_graph_png(rrdw *w, const char *node, const struct rrdw_series *series, size_t n,
@@ -2170,74 +2353,40 @@ ul_err rrdw_graph_png(rrdw *w, const char *node, const struct rrdw_series *serie
     if (!series || n < 1 || n > RRDW_GRAPH_MAX_SERIES)
         return ul_errmsg_set(em, UL_ERR_INVALID, "rrd: a graph takes 1..%d series, not %zu",
                              RRDW_GRAPH_MAX_SERIES, n);
-    if (start <= 0 || end <= start || end - start > RANGE_MAX)
-        return ul_errmsg_set(em, UL_ERR_INVALID,
-                             "rrd: time range %lld..%lld is empty, before 1970 or longer than 20 "
-                             "years",
-                             (long long)start, (long long)end);
-    if (width == 0 && height == 0) {
-        width = 800;
-        height = 250;
-    }
-    if (width < 100 || width > 4000 || height < 50 || height > 2000)
-        return ul_errmsg_set(em, UL_ERR_INVALID,
-                             "rrd: graph size %ux%u outside 100..4000 x 50..2000", width, height);
-    if ((title && strlen(title) > 200) || (vlabel && strlen(vlabel) > 100))
-        return ul_errmsg_set(em, UL_ERR_INVALID, "rrd: graph title or label too long");
-
-    /* argv strings we own; rrd_graph_v permutes argv, so free from here. */
-    size_t cap = 32 + 2 * n, nown = 0;
-    char **own = xcalloc(cap, sizeof *own);
-    char **argv = xcalloc(cap, sizeof *argv);
-    int argc = 0;
-#define ARG(s) (argv[argc++] = own[nown++] = (s))
-    ARG(xstrdup("graph"));
-    ARG(xstrdup("-"));
-    ARG(xasprintf("--start=%lld", (long long)start));
-    ARG(xasprintf("--end=%lld", (long long)end));
-    ARG(xasprintf("--width=%u", width));
-    ARG(xasprintf("--height=%u", height));
-    if (title && *title) {
-        ARG(xstrdup("--title"));
-        ARG(xstrdup(title));
-    }
-    if (vlabel && *vlabel) {
-        ARG(xstrdup("--vertical-label"));
-        ARG(xstrdup(vlabel));
-    }
-    if (w->daemon)
-        ARG(xasprintf("--daemon=%s", w->daemon));
+    struct rrdw_graph_line lines[RRDW_GRAPH_MAX_SERIES] = {{0}};
+    char *targets[RRDW_GRAPH_MAX_SERIES] = {0}, *names[RRDW_GRAPH_MAX_SERIES] = {0};
+    int64_t oldest = 0;
     for (size_t i = 0; i < n && rc == UL_OK; i++) {
-        const char *cfn = cf_canon(series[i].cf);
-        if (!cfn) {
+        if (!cf_canon(series[i].cf)) {
             rc = ul_errmsg_set(em, UL_ERR_INVALID,
-                               "rrd: series %zu: unknown consolidation "
-                               "function '%.20s'",
-                               i + 1, series[i].cf);
+                               "rrd: series %zu: unknown consolidation function '%.20s'", i + 1,
+                               series[i].cf);
             break;
         }
-        char *target = NULL, *name = NULL;
-        rc = resolve(w, node, series[i].sensor, series[i].kind, &target, &name, em);
+        int64_t created = 0;
+        rc = resolve(w, node, series[i].sensor, series[i].kind, &targets[i], &names[i], &created,
+                     em);
         if (rc != UL_OK)
             break;
-        char *et = graph_escape(target), *el = graph_escape(name);
-        ARG(xasprintf("DEF:s%zu=%s:%s:%s", i, et, DS_NAME, cfn));
-        if (strcmp(cfn, "AVERAGE") == 0)
-            ARG(xasprintf("LINE1:s%zu#%s:%s", i, palette[i % (sizeof palette / sizeof *palette)],
-                          el));
-        else
-            ARG(xasprintf("LINE1:s%zu#%s:%s (%s)", i,
-                          palette[i % (sizeof palette / sizeof *palette)], el, cfn));
-        free(et);
-        free(el);
-        free(target);
-        free(name);
+        /* Unknown creation (recovered entries): no clipping. */
+        if (created <= 0)
+            oldest = -1;
+        else if (oldest == 0 || (oldest > 0 && created < oldest))
+            oldest = created;
+        lines[i] = (struct rrdw_graph_line){targets[i], names[i], series[i].kind, series[i].cf};
     }
-#undef ARG
+    char **argv = NULL;
+    int argc = 0;
+    if (rc == UL_OK)
+        rc = rrdw_graph_args(lines, n, rrdw_graph_start(start, end, oldest), end, title, vlabel,
+                             width, height, w->daemon, &argv, &argc, em);
     if (rc == UL_OK) {
+        /* rrd_graph_v permutes argv: hand it a copy of the pointers. */
+        char **av = xcalloc((size_t)argc + 1, sizeof *av);
+        memcpy(av, argv, (size_t)argc * sizeof *av);
         pthread_mutex_lock(&lib_lock);
         rrd_clear_error();
-        rrd_info_t *info = rrd_graph_v(argc, argv);
+        rrd_info_t *info = rrd_graph_v(argc, av);
         if (!info) {
             rc = lib_fail(em, 0, "rrd: graph of node %s failed", node);
         } else {
@@ -2252,11 +2401,13 @@ ul_err rrdw_graph_png(rrdw *w, const char *node, const struct rrdw_series *serie
                 rc = ul_errmsg_set(em, UL_ERR_INTERNAL, "rrd: graph of node %s: no image", node);
         }
         pthread_mutex_unlock(&lib_lock);
+        free(av);
     }
-    for (size_t i = 0; i < nown; i++)
-        free(own[i]);
-    free(own);
-    free(argv);
+    rrdw_graph_args_free(argv, argc);
+    for (size_t i = 0; i < n; i++) {
+        free(targets[i]);
+        free(names[i]);
+    }
     return rc;
 }
 

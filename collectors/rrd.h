@@ -177,15 +177,50 @@ struct rrdw_series {
 #define RRDW_GRAPH_MAX_SERIES 32
 
 /* Render a PNG of 1..RRDW_GRAPH_MAX_SERIES series of node over [start, end],
- * one line per series with the sensor name as legend.  width and height are
- * the plot area in pixels (0: 800 x 250; otherwise 100..4000 x 50..2000).
- * title and vlabel may be NULL.  *png (caller frees) and *len receive the
- * image.  Serialized process-wide (librrd's rrd_graph is not reentrant); with
- * rrdcached, data is read through the daemon (--daemon). */
+ * in the dashboard's dark theme: one line per series in distinct colours,
+ * the sensor name with its min/avg/max/last in the legend, the kind's unit
+ * on the axis when all series share a kind (vlabel overrides).  width and
+ * height are the plot area in pixels (0: 800 x 250; otherwise 100..4000 x
+ * 50..2000); the image is larger by its margins and legend.  The start is
+ * moved forward to the oldest history of the series shown
+ * (rrdw_graph_start), so a new node shows its hour rather than a sliver of
+ * a day.  title and vlabel may be NULL.  *png (caller frees) and
+ * *len receive the image.  Serialized process-wide (librrd's rrd_graph is
+ * not reentrant); with rrdcached, data is read through the daemon. */
 ul_err rrdw_graph_png(rrdw *w, const char *node, const struct rrdw_series *series, size_t n,
                       time_t start, time_t end, const char *title, const char *vlabel,
                       unsigned width, unsigned height, unsigned char **png, size_t *len,
                       ul_errmsg *em);
+
+/* The range a graph shows: [start, end] with start moved forward to
+ * oldest (the creation time of the oldest series shown; <= 0: unknown, no
+ * change), but never to less than GRAPH_MIN_SPAN before end, and never
+ * narrowing a range that is already that short.  Pure. */
+#define GRAPH_MIN_SPAN 3600
+time_t rrdw_graph_start(time_t start, time_t end, int64_t oldest);
+
+/* The unit of a kind ("°C", "RPM", "V", "A", "W"), NULL when unknown. */
+const char *rrdw_kind_unit(const char *kind);
+
+/* The colour ("rrggbb") of the i-th line of a graph. */
+const char *rrdw_graph_color(size_t i);
+
+/* One line of a graph, resolved: its RRD file and legend name. */
+struct rrdw_graph_line {
+    const char *target; /* the RRD file (or rrdcached name) */
+    const char *name;   /* legend */
+    const char *kind;
+    const char *cf; /* NULL: AVERAGE */
+};
+
+/* The rrd_graph_v argument vector for lines over [start, end] (no range
+ * adjustment here), sized, themed and with the legend described above;
+ * daemon may be NULL.  Pure: validates like rrdw_graph_png.  Free with
+ * rrdw_graph_args_free(*argv, *argc). */
+ul_err rrdw_graph_args(const struct rrdw_graph_line *lines, size_t n, time_t start, time_t end,
+                       const char *title, const char *vlabel, unsigned width, unsigned height,
+                       const char *daemon, char ***argv, int *argc, ul_errmsg *em);
+void rrdw_graph_args_free(char **argv, int argc);
 
 /* Every sensor of one kind of node ("temperature", "fan", "power"), in the
  * order they first appeared (at most RRDW_GRAPH_MAX_SERIES).  NOT_FOUND when

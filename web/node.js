@@ -18,7 +18,12 @@ const KIND_TEXT = {
   temperature: 'Temperature', fan: 'Fans', voltage: 'Voltage', current: 'Current', power: 'Power',
   discrete: 'Discrete (states)', other: 'Other',
 };
-const RANGES = [['1h', '1 hour'], ['1d', '1 day'], ['1w', '1 week'], ['1m', '1 month']];
+const RANGES = [['1h', '1 hour'], ['6h', '6 hours'], ['1d', '1 day'], ['1w', '1 week'], ['1m', '1 month']];
+const RANGE_S = {'1h': 3600, '6h': 6 * 3600, '1d': 86400, '1w': 7 * 86400, '1m': 31 * 86400};
+// The server graph's palette and units (collectors/rrd.c), so both drawings agree.
+const PALETTE = ['#79c0ff', '#ffa657', '#7ee787', '#ff7b72', '#d2a8ff', '#f2cc60', '#56d4dd', '#ff9bce', '#a5d6ff', '#bdbdbd', '#3fb950', '#db61a2'];
+const UNIT = {temperature: '\u00B0C', fan: 'RPM', voltage: 'V', current: 'A', power: 'W'};
+const ZOOM_MAX_LINES = 12;
 
 // What each power action does to the machine, for the confirmation.
 const POWER = {
@@ -49,7 +54,7 @@ export function mount(container, {name}, app) {
   const base = `/nodes/${enc(name)}`;
   let ctl = new AbortController();
   let slowAt = 0;
-  const graph = {kind: 'temperature', sensor: '', range: '1h', url: '', history: null};
+  const graph = {kind: 'temperature', sensor: '', range: '1h', url: '', history: null, zoom: null};
 
   // ---- layout -------------------------------------------------------------------
   const summary = h('div', {class: 'node-summary'});
@@ -64,6 +69,10 @@ export function mount(container, {name}, app) {
   let graphControls; // set below: hidden until the node has history
   const graphImg = h('img', {id: 'graph', alt: 'No graph loaded yet', hidden: true});
   const graphNote = h('p', {class: 'muted', id: 'graph-note'});
+  const zoomBox = h('div', {class: 'graph-zoom', id: 'graph-zoom', hidden: true});
+  const zoomReset = h('button', {type: 'button', class: 'small', id: 'graph-zoom-reset', hidden: true,
+    onclick: () => { graph.zoom = null; loadGraph(); }}, 'Reset zoom');
+  const zoomNote = h('p', {class: 'muted', id: 'graph-zoom-note'});
   const eventsBox = h('div', {class: 'table-wrap'});
   const invBox = h('div', {});
   const jobsBox = h('div', {class: 'table-wrap'});
@@ -116,9 +125,10 @@ export function mount(container, {name}, app) {
           h('fieldset', {class: 'range'}, h('legend', {}, 'Period'),
             RANGES.map(([r, text]) => h('span', {class: 'radio'},
               h('input', {type: 'radio', name: 'graph-range', id: `range-${r}`, value: r, checked: r === graph.range,
-                onchange: () => { graph.range = r; loadGraph(); }}),
-              h('label', {for: `range-${r}`}, text))))),
-        h('figure', {class: 'graph'}, graphImg, h('figcaption', {}, graphNote)), {wide: true}),
+                onchange: () => { graph.range = r; graph.zoom = null; loadGraph(); }}),
+              h('label', {for: `range-${r}`}, text)))), zoomReset),
+        h('figure', {class: 'graph'}, graphImg, h('figcaption', {}, graphNote)),
+        h('figure', {class: 'graph'}, zoomBox, h('figcaption', {}, zoomNote)), {wide: true}),
       section('sensors', 'Sensors', sensorsMeta, sensorsBox, sensorsRead, sensorsGate.note, {wide: true}),
       section('events', 'Event log', eventsBox, selRead, selGate.note),
       section('inventory', 'Inventory', invBox, invRead, invGate.note),
@@ -368,13 +378,18 @@ export function mount(container, {name}, app) {
       return;
     }
     const what = graph.sensor ? graph.sensor : `${(KIND_TEXT[graph.kind] || graph.kind).toLowerCase()} sensors`;
-    const span = RANGES.find(([r]) => r === graph.range)[1];
+    const z = graph.zoom;
+    const span = z ? `${timeText(new Date(z.start * 1000))} to ${timeText(new Date(z.end * 1000))}`
+      : RANGES.find(([r]) => r === graph.range)[1];
     const fig = graphImg.parentElement;
     // The API's width is the plot area; rrdtool adds ~100 px of margins.
     const width = Math.max(300, Math.min(4000, Math.round((fig.clientWidth || 900) - 110)));
     const height = document.documentElement.classList.contains('wall') ? 360 : 240;
-    const q = new URLSearchParams({kind: graph.kind, range: graph.range, width, height});
+    const q = new URLSearchParams(z ? {kind: graph.kind, start: z.start, end: z.end, width, height}
+      : {kind: graph.kind, range: graph.range, width, height});
     if (graph.sensor) q.set('sensor', graph.sensor);
+    zoomReset.hidden = !z;
+    loadZoom(graphCtl.signal);
     graphNote.textContent = `Loading ${what} over the last ${span}\u2026`;
     try {
       const blob = await api('GET', `${base}/graph?${q}`, {blob: true, signal: graphCtl.signal});
@@ -382,16 +397,127 @@ export function mount(container, {name}, app) {
       graph.url = URL.createObjectURL(blob);
       graphImg.src = graph.url;
       graphImg.alt = `Graph of the ${what} of ${name} over the last ${span}`;
-      graphImg.dataset.range = graph.range;
+      graphImg.dataset.range = z ? 'zoom' : graph.range;
       graphImg.dataset.kind = graph.kind;
       graphImg.hidden = false;
       if (old) URL.revokeObjectURL(old);
-      graphNote.textContent = `${what[0].toUpperCase()}${what.slice(1)} of ${name}, last ${span}; drawn ${clockText()}.`;
+      graphNote.textContent = `${what[0].toUpperCase()}${what.slice(1)} of ${name}, ${z ? '' : 'last '}${span}; drawn ${clockText()}.`;
     } catch (e) {
       if (e.name === 'AbortError') return;
       graphImg.hidden = true;
       graphNote.textContent = e.status === 404 ? `No history of the ${what} over this period yet.` : `${e.message} ${e.detail}`;
     }
+  }
+
+  // The interactive chart: the same lines from the series API, drawn here;
+  // drag across it to zoom into that span (both drawings follow), "Reset
+  // zoom" or a preset to go back.
+  async function loadZoom(signal) {
+    const now = Math.floor(Date.now() / 1000);
+    let [start, end] = graph.zoom ? [graph.zoom.start, graph.zoom.end] : [now - RANGE_S[graph.range], now];
+    const ofKind = graph.history.filter((s) => s.kind === graph.kind);
+    const shown = graph.sensor ? ofKind.filter((s) => s.sensor === graph.sensor) : ofKind.slice(0, ZOOM_MAX_LINES);
+    const sensors = shown.map((s) => s.sensor);
+    // A preset starts at the data, as the server's graph does
+    // (rrdw_graph_start): a new node shows its hour, not a sliver of a week.
+    const created = shown.map((s) => s.created || 0);
+    if (!graph.zoom && created.length && created.every((c) => c > 0) && end - start > 3600) {
+      start = Math.max(start, Math.min(Math.min(...created), end - 3600));
+    }
+    zoomBox.dataset.preset = graph.zoom ? 'zoom' : graph.range;
+    zoomNote.textContent = 'Loading the interactive chart\u2026';
+    let series;
+    try {
+      series = await Promise.all(sensors.map((sensor) => api('GET',
+        `${base}/series?${new URLSearchParams({sensor, kind: graph.kind, start, end})}`, {signal})
+        .catch((e) => { if (e.name === 'AbortError') throw e; return {sensor, points: []}; })));
+    } catch (e) {
+      if (e.name !== 'AbortError') zoomNote.textContent = e.message;
+      return;
+    }
+    const lines = series.map((r, i) => ({
+      sensor: sensors[i],
+      color: PALETTE[(graph.sensor ? 0 : i) % PALETTE.length],
+      pts: (r.points || []).filter(([t, v]) => v !== null && t >= start && t <= end),
+    }));
+    drawZoom(lines, start, end);
+  }
+
+  function drawZoom(lines, start, end) {
+    const NS = 'http://www.w3.org/2000/svg';
+    const el = (tag, attrs, text) => {
+      const e = document.createElementNS(NS, tag);
+      for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, String(v));
+      if (text !== undefined) e.textContent = text;
+      return e;
+    };
+    const W = Math.max(320, Math.round(zoomBox.parentElement.clientWidth || 900));
+    const H = 220, L = 64, R = 12, T = 10, B = 26;
+    const vals = lines.flatMap((l) => l.pts.map(([, v]) => v));
+    zoomBox.hidden = false;
+    zoomBox.dataset.start = start;
+    zoomBox.dataset.end = end;
+    if (!vals.length) {
+      replace(zoomBox);
+      zoomNote.textContent = 'No readings in this span.';
+      return;
+    }
+    let lo = Math.min(...vals), hi = Math.max(...vals);
+    if (hi - lo < 1e-9) { lo -= 1; hi += 1; }
+    // A step of 1, 2 or 5 x 10^n giving 3 to 6 ticks: no label twice.
+    const raw = (hi - lo) / 4, mag = 10 ** Math.floor(Math.log10(raw));
+    const step = [1, 2, 5, 10].map((m) => m * mag).find((s) => s >= raw);
+    lo = Math.floor(lo / step) * step;
+    hi = Math.ceil(hi / step) * step;
+    const dec = Math.max(0, -Math.floor(Math.log10(step) + 1e-9));
+    const x = (t) => L + (t - start) / (end - start) * (W - L - R);
+    const y = (v) => T + (hi - v) / (hi - lo) * (H - T - B);
+    const svg = el('svg', {viewBox: `0 0 ${W} ${H}`, width: W, height: H, role: 'img',
+      'aria-label': `Interactive chart of ${lines.map((l) => l.sensor).join(', ')}; drag to zoom`});
+    for (let v = lo; v <= hi + step / 2; v += step) {
+      svg.append(el('line', {x1: L, x2: W - R, y1: y(v), y2: y(v), class: 'grid'}),
+        el('text', {x: L - 6, y: y(v) + 4, 'text-anchor': 'end'}, v.toFixed(dec)));
+    }
+    svg.append(el('text', {x: 12, y: T + 10, class: 'unit'}, UNIT[graph.kind] || ''));
+    for (const f of [0, 0.25, 0.5, 0.75, 1]) {
+      const t = start + f * (end - start);
+      svg.append(el('text', {x: x(t), y: H - 8, 'text-anchor': f === 0 ? 'start' : f === 1 ? 'end' : 'middle'},
+        shortTime(new Date(t * 1000))));
+    }
+    for (const l of lines) {
+      if (!l.pts.length) continue;
+      svg.append(el('polyline', {points: l.pts.map(([t, v]) => `${x(t).toFixed(1)},${y(v).toFixed(1)}`).join(' '),
+        stroke: l.color, class: 'line'}));
+    }
+    const brush = el('rect', {y: T, height: H - T - B, width: 0, class: 'brush', visibility: 'hidden'});
+    svg.append(brush);
+    let x0 = null;
+    const px = (ev) => {
+      const r = svg.getBoundingClientRect();
+      return Math.max(L, Math.min(W - R, (ev.clientX - r.left) * W / r.width));
+    };
+    svg.addEventListener('pointerdown', (ev) => { x0 = px(ev); svg.setPointerCapture(ev.pointerId); });
+    svg.addEventListener('pointermove', (ev) => {
+      if (x0 === null) return;
+      const x1 = px(ev);
+      brush.setAttribute('x', Math.min(x0, x1));
+      brush.setAttribute('width', Math.abs(x1 - x0));
+      brush.setAttribute('visibility', 'visible');
+    });
+    svg.addEventListener('pointerup', (ev) => {
+      if (x0 === null) return;
+      const a = Math.min(x0, px(ev)), b = Math.max(x0, px(ev));
+      x0 = null;
+      brush.setAttribute('visibility', 'hidden');
+      const t = (p) => Math.round(start + (p - L) / (W - L - R) * (end - start));
+      if (b - a < 5 || t(b) - t(a) < 120) return; // a click, or less than two minutes
+      graph.zoom = {start: t(a), end: t(b)};
+      loadGraph();
+    });
+    svg.addEventListener('dblclick', () => { if (graph.zoom) { graph.zoom = null; loadGraph(); } });
+    replace(zoomBox, svg, h('p', {class: 'graph-legend'}, lines.map((l) => h('span', {},
+      h('span', {class: 'swatch', style: `background:${l.color}`}), ` ${l.sensor} `))));
+    zoomNote.textContent = `Drag across the chart to zoom in${graph.zoom ? '; double-click or \u201cReset zoom\u201d to go back' : ''}.`;
   }
 
   return {

@@ -157,6 +157,42 @@ check_history() {
         "$UL_URL/api/v1/nodes/bmc0/graph?kind=temperature&range=1h" || ul_fail "graph request"
     [ "$(head -c 8 "$UL_TMP/g.png" | od -An -tx1 | tr -d ' \n')" = 89504e470d0a1a0a ] ||
         ul_fail "graph is not a PNG: $(head -c 200 "$UL_TMP/g.png")"
+    check_graph_size_and_range
+}
+
+# GET .../graph QUERY into FILE; fails unless a PNG comes back.
+graph_to() {
+    curl -sS --max-time 30 -H "Authorization: Bearer $UL_TOKEN" -o "$2" \
+        "$UL_URL/api/v1/nodes/bmc0/graph?$1" || ul_fail "graph request $1"
+    [ "$(head -c 8 "$2" | od -An -tx1 | tr -d ' \n')" = 89504e470d0a1a0a ] ||
+        ul_fail "graph $1 is not a PNG: $(head -c 200 "$2")"
+}
+# "WIDTH HEIGHT" of a PNG, from its IHDR chunk.
+png_wh() {
+    od -An -tu1 -j16 -N8 "$1" | awk '{print $1*16777216+$2*65536+$3*256+$4, $5*16777216+$6*65536+$7*256+$8}'
+}
+
+# The size asked for is the plot area: the image grows with it by exactly as
+# much.  The range shown follows the data: bmc0's history is minutes old, so
+# a day (or two hours) asked for shows the same last hour as an hour asked
+# for, byte for byte; half an hour asked for is kept as asked.
+check_graph_size_and_range() {
+    local e=$(($(date +%s) - 5)) a b
+    graph_to "kind=temperature&start=$((e - 3600))&end=$e&width=500&height=150" "$UL_TMP/s1.png"
+    graph_to "kind=temperature&start=$((e - 3600))&end=$e&width=700&height=230" "$UL_TMP/s2.png"
+    read -r a b < <(png_wh "$UL_TMP/s1.png")
+    local c d
+    read -r c d < <(png_wh "$UL_TMP/s2.png")
+    [ $((c - a)) = 200 ] && [ $((d - b)) = 80 ] && [ "$a" -gt 500 ] && [ "$b" -gt 150 ] ||
+        ul_fail "graph sizes ${a}x$b and ${c}x$d for plot areas 500x150 and 700x230"
+    ul_log "graph: 500x150 plot -> ${a}x$b image, 700x230 -> ${c}x$d"
+    graph_to "kind=temperature&start=$((e - 3600))&end=$e" "$UL_TMP/r1h.png"
+    graph_to "kind=temperature&start=$((e - 86400))&end=$e" "$UL_TMP/r1d.png"
+    graph_to "kind=temperature&start=$((e - 7200))&end=$e" "$UL_TMP/r2h.png"
+    graph_to "kind=temperature&start=$((e - 1800))&end=$e" "$UL_TMP/r30m.png"
+    cmp -s "$UL_TMP/r1h.png" "$UL_TMP/r1d.png" || ul_fail "a day of a new node is not its hour"
+    cmp -s "$UL_TMP/r1h.png" "$UL_TMP/r2h.png" || ul_fail "2 h of a new node is not its hour"
+    ! cmp -s "$UL_TMP/r1h.png" "$UL_TMP/r30m.png" || ul_fail "30 min was widened to an hour"
 }
 ul_check check_history
 

@@ -687,6 +687,14 @@ static bool is_png(const unsigned char *p, size_t len)
     return len > 8 && memcmp(p, "\x89PNG\r\n\x1a\n", 8) == 0;
 }
 
+/* The image size from a PNG's IHDR chunk. */
+static void png_size(const unsigned char *p, size_t len, unsigned *wd, unsigned *ht)
+{
+    assert_true(len > 24);
+    *wd = (unsigned)p[16] << 24 | (unsigned)p[17] << 16 | (unsigned)p[18] << 8 | p[19];
+    *ht = (unsigned)p[20] << 24 | (unsigned)p[21] << 16 | (unsigned)p[22] << 8 | p[23];
+}
+
 static void graph_checks(rrdw *w, time_t t0)
 {
     ul_errmsg em = {{0}};
@@ -705,6 +713,29 @@ static void graph_checks(rrdw *w, time_t t0)
                                          "celsius", 400, 100, &png, &len, &em),
                      UL_OK);
     assert_true(is_png(png, len));
+    free(png);
+    /* The size asked for is the plot area's: the image grows with it by
+     * exactly as much, and a legend line per series adds height. */
+    unsigned pw, ph, pw2, ph2;
+    assert_int_equal(rrdw_graph_kind_png(w, "g1", "temperature", t0, t0 + 3600, "Temperatures",
+                                         NULL, 400, 200, &png, &len, &em),
+                     UL_OK);
+    png_size(png, len, &pw2, &ph2);
+    free(png);
+    assert_int_equal(rrdw_graph_kind_png(w, "g1", "temperature", t0, t0 + 3600, "Temperatures",
+                                         NULL, 640, 300, &png, &len, &em),
+                     UL_OK);
+    png_size(png, len, &pw, &ph);
+    assert_int_equal(pw - pw2, 240);
+    assert_int_equal(ph - ph2, 100);
+    assert_true(pw > 640 && pw < 640 + 200);
+    assert_true(ph > 300 + 2 * 12 && ph < 300 + 300);
+    if (getenv("UL_GRAPH_OUT")) {
+        FILE *fp = fopen(getenv("UL_GRAPH_OUT"), "wb");
+        assert_non_null(fp);
+        assert_int_equal(fwrite(png, 1, len, fp), len);
+        assert_int_equal(fclose(fp), 0);
+    }
     free(png);
     assert_int_equal(
         rrdw_graph_kind_png(w, "g1", "power", t0, t0 + 3600, NULL, NULL, 0, 0, &png, &len, &em),
@@ -743,6 +774,145 @@ static void test_graph(void **state)
     write_graph_data(w, t0);
     graph_checks(w, t0);
     rrdw_free(w);
+}
+
+/* The range shown follows the data: a node with an hour of history shows
+ * that hour, not a sliver of a day; older data or short ranges are kept. */
+static void test_graph_start(void **state)
+{
+    (void)state;
+    time_t end = 1700000000;
+    /* a day asked, data for 20 minutes: the last hour */
+    assert_int_equal(rrdw_graph_start(end - 86400, end, end - 1200), end - 3600);
+    /* a day asked, data for 5 hours: those 5 hours */
+    assert_int_equal(rrdw_graph_start(end - 86400, end, end - 5 * 3600), end - 5 * 3600);
+    /* data older than the range: the range */
+    assert_int_equal(rrdw_graph_start(end - 86400, end, end - 2 * 86400), end - 86400);
+    /* creation unknown: the range */
+    assert_int_equal(rrdw_graph_start(end - 86400, end, 0), end - 86400);
+    assert_int_equal(rrdw_graph_start(end - 86400, end, -1), end - 86400);
+    /* an hour or less asked: never narrowed */
+    assert_int_equal(rrdw_graph_start(end - 600, end, end - 60), end - 600);
+    assert_int_equal(rrdw_graph_start(end - 3600, end, end - 60), end - 3600);
+    /* a range in the past that ends before the data: unchanged start */
+    assert_int_equal(rrdw_graph_start(end - 7200, end, end - 5400), end - 5400);
+}
+
+static int find_arg(char **argv, int argc, const char *s)
+{
+    for (int i = 0; i < argc; i++)
+        if (strcmp(argv[i], s) == 0)
+            return i;
+    return -1;
+}
+
+static int count_prefix(char **argv, int argc, const char *p)
+{
+    int n = 0;
+    for (int i = 0; i < argc; i++)
+        n += strncmp(argv[i], p, strlen(p)) == 0;
+    return n;
+}
+
+/* The graph arguments built for a range and a kind: pure logic. */
+static void test_graph_args(void **state)
+{
+    (void)state;
+    ul_errmsg em = {{0}};
+    struct rrdw_graph_line l[3] = {
+        {"/r/n/temperature-cpu1.rrd", "CPU1 Temp", "temperature", NULL},
+        {"/r/n/temperature-cpu2.rrd", "CPU2: Temp", "temperature", "max"},
+        {"/r/n/temperature-inlet.rrd", "Inlet", "temperature", NULL}};
+    char **argv = NULL;
+    int argc = 0;
+    assert_int_equal(
+        rrdw_graph_args(l, 3, 1000, 4600, "n: temperature", NULL, 0, 0, NULL, &argv, &argc, &em),
+        UL_OK);
+    assert_true(find_arg(argv, argc, "--start=1000") > 0);
+    assert_true(find_arg(argv, argc, "--end=4600") > 0);
+    assert_true(find_arg(argv, argc, "--width=800") > 0);
+    assert_true(find_arg(argv, argc, "--height=250") > 0);
+    /* ticks: no "k" scaling, a grid that never repeats a label */
+    assert_true(find_arg(argv, argc, "--units-exponent=0") > 0);
+    assert_true(find_arg(argv, argc, "--alt-y-grid") > 0);
+    /* the unit on the axis */
+    int vl = find_arg(argv, argc, "--vertical-label");
+    assert_true(vl > 0);
+    assert_string_equal(argv[vl + 1], "°C");
+    /* dark theme from web/style.css */
+    assert_true(find_arg(argv, argc, "--color=BACK#0d1117") > 0);
+    assert_true(find_arg(argv, argc, "--color=CANVAS#161b22") > 0);
+    assert_true(find_arg(argv, argc, "--color=FONT#e6edf3") > 0);
+    assert_int_equal(count_prefix(argv, argc, "--daemon"), 0);
+    /* one line per series, distinct colours, min/avg/max/last each */
+    assert_int_equal(count_prefix(argv, argc, "DEF:"), 3);
+    assert_int_equal(count_prefix(argv, argc, "LINE2:"), 3);
+    assert_int_equal(count_prefix(argv, argc, "GPRINT:"), 12);
+    assert_true(find_arg(argv, argc, "DEF:s1=/r/n/temperature-cpu2.rrd:value:MAX") > 0);
+    assert_true(find_arg(argv, argc, "VDEF:s2min=s2,MINIMUM") > 0);
+    assert_true(find_arg(argv, argc, "VDEF:s2avg=s2,AVERAGE") > 0);
+    assert_true(find_arg(argv, argc, "VDEF:s2max=s2,MAXIMUM") > 0);
+    assert_true(find_arg(argv, argc, "VDEF:s2last=s2,LAST") > 0);
+    assert_true(find_arg(argv, argc, "GPRINT:s2last:%6.1lf\\l") > 0);
+    char want[96];
+    for (int i = 0; i < 3; i++) {
+        snprintf(want, sizeof want, "LINE2:s%d#%s:", i, rrdw_graph_color((size_t)i));
+        assert_int_equal(count_prefix(argv, argc, want), 1);
+        for (int j = 0; j < i; j++)
+            assert_string_not_equal(rrdw_graph_color((size_t)i), rrdw_graph_color((size_t)j));
+    }
+    /* ':' in a legend is escaped; names padded to one column */
+    int li = -1;
+    for (int i = 0; i < argc; i++)
+        if (strncmp(argv[i], "LINE2:s1#", 9) == 0)
+            li = i;
+    assert_non_null(strstr(argv[li], "CPU2\\: Temp (MAX)"));
+    for (int i = 0; i < argc; i++)
+        if (strncmp(argv[i], "LINE2:", 6) == 0)
+            assert_int_equal(strlen(strchr(argv[i] + 9, ':')), strlen(strchr(argv[li] + 9, ':')));
+    rrdw_graph_args_free(argv, argc);
+
+    /* sizes, rrdcached, a vlabel override; fans in RPM with no decimals */
+    struct rrdw_graph_line fan = {"n/fan-1.rrd", "Fan 1", "fan", NULL};
+    assert_int_equal(rrdw_graph_args(&fan, 1, 1000, 2000, NULL, "speed", 400, 120,
+                                     "unix:/run/rrdcached.sock", &argv, &argc, &em),
+                     UL_OK);
+    assert_true(find_arg(argv, argc, "--width=400") > 0);
+    assert_true(find_arg(argv, argc, "--height=120") > 0);
+    assert_true(find_arg(argv, argc, "--daemon=unix:/run/rrdcached.sock") > 0);
+    vl = find_arg(argv, argc, "--vertical-label");
+    assert_string_equal(argv[vl + 1], "speed");
+    assert_true(find_arg(argv, argc, "GPRINT:s0max:%6.0lf") > 0);
+    assert_int_equal(find_arg(argv, argc, "--title"), -1);
+    rrdw_graph_args_free(argv, argc);
+    assert_string_equal(rrdw_kind_unit("fan"), "RPM");
+    assert_string_equal(rrdw_kind_unit("power"), "W");
+    assert_null(rrdw_kind_unit("bogus"));
+
+    /* kinds mixed: no unit on the axis */
+    struct rrdw_graph_line mix[2] = {l[0], fan};
+    assert_int_equal(rrdw_graph_args(mix, 2, 1000, 2000, NULL, NULL, 0, 0, NULL, &argv, &argc, &em),
+                     UL_OK);
+    assert_int_equal(find_arg(argv, argc, "--vertical-label"), -1);
+    rrdw_graph_args_free(argv, argc);
+
+    /* bad input: clear errors, nothing allocated */
+    assert_int_equal(rrdw_graph_args(l, 0, 1000, 2000, NULL, NULL, 0, 0, NULL, &argv, &argc, &em),
+                     UL_ERR_INVALID);
+    assert_null(argv);
+    assert_int_equal(rrdw_graph_args(l, 1, 2000, 2000, NULL, NULL, 0, 0, NULL, &argv, &argc, &em),
+                     UL_ERR_INVALID);
+    assert_non_null(strstr(em.text, "time range"));
+    assert_int_equal(
+        rrdw_graph_args(l, 1, 1000, 2000, NULL, NULL, 99, 250, NULL, &argv, &argc, &em),
+        UL_ERR_INVALID);
+    assert_non_null(strstr(em.text, "99x250"));
+    struct rrdw_graph_line badcf = {"x.rrd", "x", "fan", "median"};
+    assert_int_equal(
+        rrdw_graph_args(&badcf, 1, 1000, 2000, NULL, NULL, 0, 0, NULL, &argv, &argc, &em),
+        UL_ERR_INVALID);
+    assert_non_null(strstr(em.text, "median"));
+    assert_null(argv);
 }
 
 static void test_index_recovery(void **state)
@@ -1010,7 +1180,8 @@ static void test_coalesce(void **state)
     time_t t0 = base_time();
     char *path = ut_path(f->root, "n1/temperature-cpu_temp.rrd");
     for (int i = 1; i <= 10; i++) {
-        struct rrdw_sample smp[2] = {{"CPU Temp", "temperature", 20 + i}, {"Fan 1", "fan", 100 * i}};
+        struct rrdw_sample smp[2] = {{"CPU Temp", "temperature", 20 + i},
+                                     {"Fan 1", "fan", 100 * i}};
         size_t written = 0;
         assert_int_equal(rrdw_update_batch(w, "n1", t0 + 60 * i, smp, 2, &written, &em), UL_OK);
         assert_int_equal(written, 2);
@@ -1026,8 +1197,8 @@ static void test_coalesce(void **state)
     assert_int_equal(written, 0);
     /* A read writes the buffered readings first. */
     json_object *o = NULL;
-    assert_int_equal(
-        rrdw_fetch(w, "n1", "CPU Temp", "temperature", t0, t0 + 600, 0, NULL, &o, &em), UL_OK);
+    assert_int_equal(rrdw_fetch(w, "n1", "CPU Temp", "temperature", t0, t0 + 600, 0, NULL, &o, &em),
+                     UL_OK);
     for (int i = 1; i <= 10; i++)
         assert_true(fabs(point_at(o, t0 + 60 * i) - (20 + i)) < 1e-9);
     json_object_put(o);
@@ -1038,8 +1209,7 @@ static void test_coalesce(void **state)
         assert_int_equal(rrdw_update(w, "n1", "CPU Temp", "temperature", t0 + 60 * i, i, &em),
                          UL_OK);
     assert_int_equal(file_last_update(path), (long long)(t0 + 60 * 42));
-    assert_int_equal(rrdw_update(w, "n1", "CPU Temp", "temperature", t0 + 60 * 43, 43, &em),
-                     UL_OK);
+    assert_int_equal(rrdw_update(w, "n1", "CPU Temp", "temperature", t0 + 60 * 43, 43, &em), UL_OK);
     assert_int_equal(file_last_update(path), (long long)(t0 + 60 * 42));
 
     /* Removed behind our back while buffered: created again at the read. */
@@ -1050,8 +1220,7 @@ static void test_coalesce(void **state)
     json_object_put(o);
 
     /* rrdw_free writes what is buffered (a clean stop loses nothing). */
-    assert_int_equal(rrdw_update(w, "n1", "CPU Temp", "temperature", t0 + 60 * 44, 44, &em),
-                     UL_OK);
+    assert_int_equal(rrdw_update(w, "n1", "CPU Temp", "temperature", t0 + 60 * 44, 44, &em), UL_OK);
     assert_int_equal(file_last_update(path), (long long)(t0 + 60 * 43));
     rrdw_free(w);
     assert_int_equal(file_last_update(path), (long long)(t0 + 60 * 44));
@@ -1074,6 +1243,8 @@ int main(void)
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_sanitize),
+        cmocka_unit_test(test_graph_start),
+        cmocka_unit_test(test_graph_args),
         cmocka_unit_test(test_archives),
         T(test_direct_roundtrip),
         T(test_collisions),

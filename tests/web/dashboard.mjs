@@ -686,11 +686,55 @@ async function main() {
   await page.getByLabel('1 week').check();
   check((await weekResponse).status() === 200, '1 week graph');
   await page.waitForFunction(() => document.getElementById('graph').dataset.range === '1w');
+  const zoomSpan = () => page.evaluate(() => {
+    const z = document.getElementById('graph-zoom');
+    return Number(z.dataset.end) - Number(z.dataset.start);
+  });
+  // The presets set the interactive chart's span too, starting at the data
+  // as the server's graph does: this node's history is minutes old, so a
+  // week or 6 hours show its last hour, with its lines.
+  for (const [label, preset] of [['1 week', '1w'], ['6 hours', '6h']]) {
+    await page.getByLabel(label).check();
+    await page.waitForFunction((p) => {
+      const z = document.getElementById('graph-zoom');
+      return z.dataset.preset === p && z.querySelector('svg polyline') && Number(z.dataset.end) - Number(z.dataset.start) === 3600;
+    }, preset);
+  }
   await page.getByLabel('1 hour').check();
   await page.waitForFunction(() => {
     const i = document.getElementById('graph');
     return i.dataset.range === '1h' && i.complete && i.naturalWidth > 0;
   });
+  await page.waitForFunction(() => {
+    const z = document.getElementById('graph-zoom');
+    return z.dataset.preset === '1h' && z.querySelector('svg polyline') && Number(z.dataset.end) - Number(z.dataset.start) === 3600;
+  });
+  // Dragging across the chart zooms both drawings into that span.
+  await page.locator('#graph-zoom svg').scrollIntoViewIfNeeded();
+  const box = await page.locator('#graph-zoom svg').boundingBox();
+  const zoomGraph = page.waitForResponse((r) => r.url().includes('/graph?') && r.url().includes('start=') && r.url().includes('end='));
+  await page.mouse.move(box.x + box.width * 0.7, box.y + box.height / 2);
+  await page.mouse.down();
+  await page.mouse.move(box.x + box.width - 2, box.y + box.height / 2, {steps: 5});
+  await page.mouse.up();
+  check((await zoomGraph).status() === 200, 'zoomed graph');
+  await page.waitForFunction(() => document.getElementById('graph').dataset.range === 'zoom');
+  await page.waitForFunction(() => {
+    const z = document.getElementById('graph-zoom');
+    const span = Number(z.dataset.end) - Number(z.dataset.start);
+    return z.dataset.preset === 'zoom' && span > 120 && span < 3600;
+  });
+  const zoomed = await zoomSpan();
+  check(zoomed > 500 && zoomed < 1500 && await page.locator('#graph-zoom svg polyline').count() > 0, `a drag over the last 30% of the hour's chart shows ${zoomed} s`);
+  log(`zoom: a drag from 70% of the 1 hour chart to its right edge shows ${zoomed} s`);
+  check(await page.locator('#graph-zoom-reset').isVisible(), 'Reset zoom shown while zoomed');
+  await page.locator('#graph-zoom-reset').click();
+  await page.waitForFunction(() => document.getElementById('graph').dataset.range === '1h');
+  await page.waitForFunction(() => {
+    const z = document.getElementById('graph-zoom');
+    return z.dataset.preset === '1h' && Number(z.dataset.end) - Number(z.dataset.start) === 3600;
+  });
+  check(!(await page.locator('#graph-zoom-reset').isVisible()), 'Reset zoom hidden at a preset');
   // The event log from the simulated BMC's SEL.
   await page.locator('#events table tbody tr').first().waitFor({timeout: 30000});
   log(`events: ${await page.locator('#events table tbody tr').count()} rows`);
