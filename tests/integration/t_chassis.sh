@@ -110,6 +110,47 @@ assert_json .result.reset warm
 run_job /api/v1/nodes/unreach/bmc/reset '{"timeout":3}'
 assert_json .state failed "reset of an unreachable BMC"
 
+# ---- the CLI --------------------------------------------------------------------
+if ul_have_cli; then
+    cli_rc() { # WANT ARGS...
+        local want=$1
+        shift
+        OUT=$("$UNDERLAY" "$@" 2>"$UL_TMP/cli.err" </dev/null)
+        RC=$?
+        ERR=$(cat "$UL_TMP/cli.err")
+        [ "$RC" -eq "$want" ] ||
+            ul_fail "underlay $* exited $RC (expected $want); stderr: $ERR; stdout: $OUT"
+    }
+    cli_rc 0 identify c1 on --seconds 30
+    assert_eq "$OUT" "c1: identify LED on" "cli identify on"
+    cli_rc 0 identify c1 status
+    assert_eq "$OUT" "c1: identify LED on" "cli identify status"
+    cli_rc 0 identify c1 off
+    assert_eq "$OUT" "c1: identify LED off" "cli identify off"
+    cli_rc 0 -o json identify c1 status
+    assert_eq "$(jq -r .result.identify <<<"$OUT")" off "cli identify -o json"
+    # Usage errors exit 2 with nothing sent.
+    cli_rc 2 identify c1 blink
+    assert_contains "$ERR" "'blink' is not on, off or status"
+    cli_rc 2 identify c1 off --seconds 5
+    cli_rc 2 identify c1 on --seconds 300
+    cli_rc 2 identify c1
+    cli_rc 2 bmc-reset
+    # Job failures exit 1 and say why, naming the node.
+    cli_rc 1 identify unreach on
+    assert_contains "$ERR" "unreach" "cli failure names the node"
+    cli_rc 1 identify rf1 on
+    assert_contains "$ERR" "not supported" "cli: 501 for a driver without identify"
+    cli_rc 0 bmc-reset c1 --warm
+    assert_contains "$OUT" "c1: BMC warm reset done; it answers again after" "cli bmc-reset"
+    # An operator's token is refused a reset.
+    UNDERLAY_TOKEN=$OPER cli_rc 1 bmc-reset c1
+    cli_rc 0 --help
+    assert_contains "$OUT" "  identify NODE" "--help lists identify"
+    assert_contains "$OUT" "  bmc-reset NODE" "--help lists bmc-reset"
+    ul_log "CLI checked"
+fi
+
 # The audit trail names each change.
 ul_api GET '/api/v1/audit?limit=200'
 assert_status 200
