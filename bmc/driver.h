@@ -388,7 +388,8 @@ extern const struct ul_driver ipmi_driver;
 /* The fake driver: an in-process simulated BMC for tests and demos (like
  * Ironic's fake-hardware).  Endpoint fake://NAME; options delay_ms (each call
  * takes this long), fail (auth|unreachable|timeout|busy: every call fails so),
- * power (initial state on|off). */
+ * power (initial state on|off), sensors (N simulated sensors), chassis
+ * (true: an identify LED and BMC reset, see fake.c). */
 extern const struct ul_driver bmc_fake_driver;
 
 #endif

@@ -78,6 +78,9 @@ static ul_err fake_check_options(json_object *options, ul_errmsg *em)
                 json_object_get_int64(val) > 200)
                 return ul_errmsg_set(em, UL_ERR_INVALID,
                                      "option 'sensors': must be an integer from 0 to 200");
+        } else if (strcmp(key, "chassis") == 0) {
+            if (!json_object_is_type(val, json_type_boolean))
+                return ul_errmsg_set(em, UL_ERR_INVALID, "option 'chassis': must be true or false");
         } else if (strcmp(key, "power") == 0) {
             const char *v = json_object_get_string(val);
             if (!json_object_is_type(val, json_type_string) ||
@@ -85,8 +88,8 @@ static ul_err fake_check_options(json_object *options, ul_errmsg *em)
                 return ul_errmsg_set(em, UL_ERR_INVALID, "option 'power': must be on or off");
         } else {
             return ul_errmsg_set(em, UL_ERR_INVALID,
-                                 "unknown option '%.64s' for driver fake (known: delay_ms, fail, "
-                                 "power, sensors)",
+                                 "unknown option '%.64s' for driver fake (known: chassis, delay_ms, "
+                                 "fail, power, sensors)",
                                  key);
         }
     }
@@ -350,7 +353,11 @@ static unsigned fake_node_caps(json_object *options)
     json_object *v = NULL;
     bool sensors = options && json_object_object_get_ex(options, "sensors", &v) &&
                    json_object_get_int(v) > 0;
-    return UL_CAP_POWER | UL_CAP_BOOT | UL_CAP_IDENTIFY | UL_CAP_BMC_RESET |
+    /* Identify LED and BMC reset only where asked (chassis: true), so a
+     * plain fake node keeps the capabilities it always had. */
+    bool chassis = options && json_object_object_get_ex(options, "chassis", &v) &&
+                   json_object_get_boolean(v);
+    return UL_CAP_POWER | UL_CAP_BOOT | (chassis ? UL_CAP_IDENTIFY | UL_CAP_BMC_RESET : 0) |
            (sensors ? UL_CAP_SENSORS : 0);
 }
 
@@ -359,7 +366,8 @@ static const char *const fake_schemes[] = {"fake", NULL};
 const struct ul_driver bmc_fake_driver = {
     .name = "fake",
     .version = UL_DRIVER_API_VERSION,
-    /* Sensors only where a node's option asks for them (sensors: N). */
+    /* Sensors only where a node's option asks for them (sensors: N), the
+     * identify LED and BMC reset with chassis: true. */
     .caps = UL_CAP_POWER | UL_CAP_BOOT | UL_CAP_SENSORS | UL_CAP_IDENTIFY | UL_CAP_BMC_RESET,
     .schemes = fake_schemes,
     .check_options = fake_check_options,

@@ -12,10 +12,14 @@ ul_api POST /api/v1/tokens '{"name":"oper1","role":"operator"}'
 assert_status 201 "create operator token"
 OPER=$(ul_jq .token)
 
-ul_node_add c1
-ul_node_add unreach '{"options":{"fail":"unreachable"}}'
-# A Redfish node: that driver has no identify/reset slots yet, so 501.
-ul_node_add rf1 '{"endpoint":"redfish://127.0.0.1:9/redfish/v1/Systems/1"}'
+ul_node_add c1 '{"options":{"chassis":true}}'
+ul_node_add unreach '{"options":{"fail":"unreachable","chassis":true}}'
+# A fake BMC without identify LED and reset (no chassis option): 501 at once.
+ul_node_add rf1
+ul_api GET /api/v1/nodes/c1
+assert_json '.capabilities | join(",")' "power,boot,identify,bmc_reset" "c1's capabilities"
+ul_api GET /api/v1/nodes/rf1
+assert_json '.capabilities | join(",")' "power,boot" "rf1's capabilities"
 
 run_job() { # PATH BODY [TOKEN] -> JOB (waited for)
     ul_api ${3:+-t "$3"} POST "$1" "$2"
@@ -72,9 +76,14 @@ assert_contains "$(ul_jq .error.message)" unreach "error names the node"
 
 # ---- capability: 501 at once, no job -------------------------------------------
 ul_api -t "$OPER" POST /api/v1/nodes/rf1/identify '{"state":"on"}'
-assert_error 501 not_supported "chassis identify not supported"
+assert_error 501 not_supported "chassis identify not supported" "lacks capability 'identify'"
 ul_api POST /api/v1/nodes/rf1/bmc/reset '{}'
-assert_error 501 not_supported "BMC reset not supported"
+assert_error 501 not_supported "BMC reset not supported" "lacks capability 'bmc_reset'"
+ul_api POST /api/v1/nodes/c1/identify '{"state":"on"}'
+assert_status 202 "identify on a node with the capability"
+wait_job "$(ul_jq .job.id)" 30
+ul_api POST /api/v1/nodes '{"name":"bad1","endpoint":"fake://bad1","options":{"chassis":"no"}}'
+assert_error 400 invalid_argument "'chassis'"
 
 # ---- bmc.reset --------------------------------------------------------------------
 # Admin only: a reset drops every session on the BMC.
