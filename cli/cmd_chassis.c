@@ -57,8 +57,8 @@ static int run_and_print(struct cli *cli, const char *node, const char *op, json
     char *reset = out_field(res, "reset");
     if (strcmp(op, "identify") == 0) {
         json_object *v = NULL;
-        bool unverified = json_object_object_get_ex(res, "verified", &v) &&
-                          !json_object_get_boolean(v);
+        bool unverified =
+            json_object_object_get_ex(res, "verified", &v) && !json_object_get_boolean(v);
         char *note = out_field(res, "note"), *requested = out_field(res, "requested");
         if (unverified)
             printf("%s: identify LED set %s (not verified: %s)\n", node, requested, note);
@@ -163,7 +163,8 @@ int cmd_bmc_reset(struct cli *cli, int argc, char **argv)
         return CLI_EXIT_USAGE;
     json_object *body = nj_body(timeout);
     json_object_object_add(body, "type", json_object_new_string(warm ? "warm" : "cold"));
-    int rc = run_and_print(cli, node, "bmc/reset", body, warm ? "bmc warm reset" : "bmc cold reset");
+    int rc =
+        run_and_print(cli, node, "bmc/reset", body, warm ? "bmc warm reset" : "bmc cold reset");
     json_object_put(body);
     return rc;
 }

@@ -106,16 +106,15 @@ static ul_err identify_run(ul_job_ctx *ctx, json_object *params, json_object **r
         job_ctx_progress(ctx, 50, "reading the identify LED");
         if ((rc = os.driver->identify_get(os.s, &now, em)) == UL_OK) {
             *result = json_object_new_object();
-            json_object_object_add(*result, "identify",
-                                   json_object_new_string(now ? "on" : "off"));
+            json_object_object_add(*result, "identify", json_object_new_string(now ? "on" : "off"));
             job_ctx_progress(ctx, 100, "identify LED is %s", now ? "on" : "off");
         }
         goto out;
     }
     if (!os.driver->identify_set) {
-        rc = ul_errmsg_set(em, UL_ERR_UNSUPPORTED,
-                           "node %s: chassis identify not supported by this BMC",
-                           job_ctx_node(ctx));
+        rc =
+            ul_errmsg_set(em, UL_ERR_UNSUPPORTED,
+                          "node %s: chassis identify not supported by this BMC", job_ctx_node(ctx));
         goto out;
     }
     if (seconds)
@@ -164,7 +163,9 @@ out:
     bmc_op_close(ctx, &os, rc);
     if (rc != UL_OK && em->text[0] && !strstr(em->text, job_ctx_node(ctx)))
         ul_errmsg_prefix(em, "node %s: identify %s", job_ctx_node(ctx),
-                         status ? "status" : on ? "on" : "off");
+                         status ? "status"
+                         : on   ? "on"
+                                : "off");
     return rc;
 }
 
@@ -247,7 +248,8 @@ static ul_err reset_send(ul_job_ctx *ctx, bool cold, ul_errmsg *em)
     json_object_put(cp);
     if (rc != UL_OK)
         return rc;
-    job_ctx_progress(ctx, 40, "BMC %s reset sent; waiting for it to answer", cold ? "cold" : "warm");
+    job_ctx_progress(ctx, 40, "BMC %s reset sent; waiting for it to answer",
+                     cold ? "cold" : "warm");
     /* Keep the node while the BMC restarts: a poll or another job would only
      * meet a silent BMC and hold a worker for its timeout. */
     job_ctx_wait_until(ctx, RESET_WAITING, RESET_RETRY_MS, true);
@@ -293,8 +295,7 @@ static ul_err reset_wait(ul_job_ctx *ctx, bool cold, json_object **result, ul_er
         return ul_errmsg_set(em, UL_ERR_TIMEOUT,
                              "node %s: BMC %s reset sent but the BMC did not answer again "
                              "before the job's deadline (%lld tries; last: %s)",
-                             job_ctx_node(ctx), cold ? "cold" : "warm", (long long)tries,
-                             pem.text);
+                             job_ctx_node(ctx), cold ? "cold" : "warm", (long long)tries, pem.text);
     json_object *cp = json_object_new_object();
     json_object_object_add(cp, "sent_at_ms", json_object_new_int64(sent));
     json_object_object_add(cp, "tries", json_object_new_int64(tries));

@@ -176,8 +176,7 @@ ul_err rf_bmc_reset(struct ul_bmc_session *bs, bool cold, ul_errmsg *em)
             json_object *p = json_object_array_get_idx(params, i);
             const char *name = rf_prop_str(p, "Name");
             if (name && strcmp(name, "ResetType") == 0)
-                said = allowed_list(rf_prop(p, "AllowableValues"), list, RF_RESET_ALLOWED_MAX,
-                                    &nl);
+                said = allowed_list(rf_prop(p, "AllowableValues"), list, RF_RESET_ALLOWED_MAX, &nl);
         }
     }
     const char *first = cold ? "ForceRestart" : "GracefulRestart";
