@@ -146,6 +146,8 @@ void route_node_boot(api_server *, struct api_req *, struct api_reply *);
 void route_node_sensors(api_server *, struct api_req *, struct api_reply *);
 void route_node_sel(api_server *, struct api_req *, struct api_reply *);
 void route_node_sel_clear(api_server *, struct api_req *, struct api_reply *);
+void route_node_identify(api_server *, struct api_req *, struct api_reply *);
+void route_node_bmc_reset(api_server *, struct api_req *, struct api_reply *);
 void route_node_inventory_refresh(api_server *, struct api_req *, struct api_reply *);
 void route_node_inventory_get(api_server *, struct api_req *, struct api_reply *);
 void route_node_bios_read(api_server *, struct api_req *, struct api_reply *);

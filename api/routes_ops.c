@@ -143,6 +143,38 @@ void route_node_boot(api_server *srv, struct api_req *rq, struct api_reply *rp)
     json_object_put(params);
 }
 
+static const struct jv_field identify_fields[] = {
+    {"state", JV_STRING, true, 8},
+    {"seconds", JV_INT, false, 0},
+    {"timeout", JV_INT, false, 0},
+};
+
+void route_node_identify(api_server *srv, struct api_req *rq, struct api_reply *rp)
+{
+    json_object *params;
+    int timeout_s;
+    if (body_params(rq, rp, identify_fields, NFIELDS(identify_fields), &params, &timeout_s)) {
+        const char *state = jv_str(params, "state");
+        /* reading the LED is not worth an audit record; changing it is */
+        const char *audit = !state || strcmp(state, "status") == 0 ? NULL
+                            : strcmp(state, "on") == 0          ? "identify.on"
+                                                                : "identify.off";
+        submit_node_job(srv, rq, rp, "identify", params, timeout_s, audit);
+    }
+    json_object_put(params);
+}
+
+static const struct jv_field bmc_reset_fields[] = {
+    {"type", JV_STRING, false, 8},
+    {"timeout", JV_INT, false, 0},
+};
+
+/* Drops every session on the BMC (admin only, always audited). */
+void route_node_bmc_reset(api_server *srv, struct api_req *rq, struct api_reply *rp)
+{
+    body_job(srv, rq, rp, bmc_reset_fields, NFIELDS(bmc_reset_fields), "bmc.reset", "bmc.reset");
+}
+
 static const struct jv_field timeout_only[] = {
     {"timeout", JV_INT, false, 0},
 };

@@ -41,6 +41,9 @@ static const struct route routes[] = {
     {"DELETE", "nodes/*", API_ROLE_ADMIN, route_node_delete},
     {"POST", "nodes/*/power", API_ROLE_OPERATOR, route_node_power},
     {"POST", "nodes/*/boot", API_ROLE_OPERATOR, route_node_boot},
+    {"POST", "nodes/*/identify", API_ROLE_OPERATOR, route_node_identify},
+    /* a BMC reset drops every session on the BMC, anyone's: admins only */
+    {"POST", "nodes/*/bmc/reset", API_ROLE_ADMIN, route_node_bmc_reset},
     {"POST", "nodes/*/sensors", API_ROLE_VIEWER, route_node_sensors},
     {"POST", "nodes/*/sel", API_ROLE_VIEWER, route_node_sel},
     {"POST", "nodes/*/sel/clear", API_ROLE_ADMIN, route_node_sel_clear},

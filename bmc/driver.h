@@ -20,7 +20,7 @@
 #include "core/node.h"
 #include "ul_error.h"
 
-#define UL_DRIVER_API_VERSION 4
+#define UL_DRIVER_API_VERSION 5
 
 enum ul_power_state { UL_POWER_UNKNOWN = 0, UL_POWER_ON, UL_POWER_OFF };
 
@@ -213,6 +213,8 @@ struct ul_fw_update {
 #define UL_CAP_BIOS (1u << 6)
 #define UL_CAP_RAID (1u << 7)
 #define UL_CAP_FIRMWARE (1u << 8)
+#define UL_CAP_IDENTIFY (1u << 9)  /* chassis identify LED */
+#define UL_CAP_BMC_RESET (1u << 10) /* reset of the BMC itself */
 
 /* Everything a driver needs to reach one node's BMC.  Borrowed pointers,
  * valid for the duration of the open call only: drivers copy what they keep. */
@@ -341,6 +343,18 @@ struct ul_driver {
      * Called on a session opened for an endpoint without a path.
      * Optional (NULL: the driver cannot discover). */
     ul_err (*discover)(struct ul_bmc_session *s, json_object **out, ul_errmsg *em);
+
+    /* ---- version 5: chassis identify, BMC reset ----
+     * Turn the chassis identify LED on (for `seconds`, 0: until turned off,
+     * where the BMC can; else its own default interval) or off. */
+    ul_err (*identify_set)(struct ul_bmc_session *s, bool on, int seconds, ul_errmsg *em);
+    /* Read the identify LED back: *on.  UL_ERR_UNSUPPORTED when this BMC
+     * does not report it.  Optional (NULL: not readable). */
+    ul_err (*identify_get)(struct ul_bmc_session *s, bool *on, ul_errmsg *em);
+    /* Reset the BMC (cold: a full restart; warm: its firmware only).  The
+     * BMC drops every session: the caller closes this one afterwards and
+     * never caches it.  Returns once the BMC accepted the request. */
+    ul_err (*bmc_reset)(struct ul_bmc_session *s, bool cold, ul_errmsg *em);
 };
 
 /* A node's capabilities: d->caps narrowed by d->node_caps. */
@@ -374,7 +388,8 @@ extern const struct ul_driver ipmi_driver;
 /* The fake driver: an in-process simulated BMC for tests and demos (like
  * Ironic's fake-hardware).  Endpoint fake://NAME; options delay_ms (each call
  * takes this long), fail (auth|unreachable|timeout|busy: every call fails so),
- * power (initial state on|off). */
+ * power (initial state on|off), sensors (N simulated sensors), chassis
+ * (true: an identify LED and BMC reset, see fake.c). */
 extern const struct ul_driver bmc_fake_driver;
 
 #endif

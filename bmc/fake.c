@@ -20,6 +20,9 @@ struct fake_bmc {
     char *host;
     enum ul_power_state power;
     struct ul_boot boot;
+    bool identify;             /* the identify LED */
+    int64_t identify_until_ms; /* ul_mono_ms when it goes out; 0: stays on */
+    int64_t down_until_ms;     /* a reset BMC answers nothing until then */
     struct fake_bmc *next;
 };
 
@@ -75,6 +78,9 @@ static ul_err fake_check_options(json_object *options, ul_errmsg *em)
                 json_object_get_int64(val) > 200)
                 return ul_errmsg_set(em, UL_ERR_INVALID,
                                      "option 'sensors': must be an integer from 0 to 200");
+        } else if (strcmp(key, "chassis") == 0) {
+            if (!json_object_is_type(val, json_type_boolean))
+                return ul_errmsg_set(em, UL_ERR_INVALID, "option 'chassis': must be true or false");
         } else if (strcmp(key, "power") == 0) {
             const char *v = json_object_get_string(val);
             if (!json_object_is_type(val, json_type_string) ||
@@ -82,8 +88,8 @@ static ul_err fake_check_options(json_object *options, ul_errmsg *em)
                 return ul_errmsg_set(em, UL_ERR_INVALID, "option 'power': must be on or off");
         } else {
             return ul_errmsg_set(em, UL_ERR_INVALID,
-                                 "unknown option '%.64s' for driver fake (known: delay_ms, fail, "
-                                 "power, sensors)",
+                                 "unknown option '%.64s' for driver fake (known: chassis, delay_ms, "
+                                 "fail, power, sensors)",
                                  key);
         }
     }
@@ -153,6 +159,17 @@ static void fake_close(struct ul_bmc_session *bs)
  * configured way. */
 static ul_err fake_call(struct fake_session *s, const char *op, ul_errmsg *em)
 {
+    pthread_mutex_lock(&fake_lock);
+    int64_t down = bmc_lookup(s->host, UL_POWER_OFF)->down_until_ms - ul_mono_ms();
+    pthread_mutex_unlock(&fake_lock);
+    if (down > 0) {
+        /* Like a BMC that is restarting: silence for the call's timeout. */
+        ul_sleep_ms(down < s->timeout_ms ? (int)down : s->timeout_ms);
+        return ul_errmsg_set(em, UL_ERR_UNREACHABLE,
+                             "node %s: %s: BMC does not answer (restarting after a reset, "
+                             "simulated)",
+                             s->node, op);
+    }
     if (s->delay_ms > s->timeout_ms) {
         ul_sleep_ms(s->timeout_ms);
         return ul_errmsg_set(em, UL_ERR_TIMEOUT, "node %s: %s: no reply within %d ms", s->node,
@@ -281,12 +298,67 @@ static ul_err fake_sensors_read(struct ul_bmc_session *bs, struct ul_sensor_list
     return UL_OK;
 }
 
+/* The identify LED: on for `seconds` (0: until turned off). */
+static ul_err fake_identify_set(struct ul_bmc_session *bs, bool on, int seconds, ul_errmsg *em)
+{
+    struct fake_session *s = fake_session_of(bs);
+    ul_err rc = fake_call(s, on ? "identify on" : "identify off", em);
+    if (rc != UL_OK)
+        return rc;
+    pthread_mutex_lock(&fake_lock);
+    struct fake_bmc *b = bmc_lookup(s->host, UL_POWER_OFF);
+    b->identify = on;
+    b->identify_until_ms = on && seconds > 0 ? ul_mono_ms() + (int64_t)seconds * 1000 : 0;
+    pthread_mutex_unlock(&fake_lock);
+    return UL_OK;
+}
+
+static ul_err fake_identify_get(struct ul_bmc_session *bs, bool *on, ul_errmsg *em)
+{
+    struct fake_session *s = fake_session_of(bs);
+    ul_err rc = fake_call(s, "identify status", em);
+    if (rc != UL_OK)
+        return rc;
+    pthread_mutex_lock(&fake_lock);
+    struct fake_bmc *b = bmc_lookup(s->host, UL_POWER_OFF);
+    if (b->identify && b->identify_until_ms && ul_mono_ms() >= b->identify_until_ms)
+        b->identify = false;
+    *on = b->identify;
+    pthread_mutex_unlock(&fake_lock);
+    return UL_OK;
+}
+
+/* A reset BMC is silent for a while (2 s cold, 1 s warm), then answers
+ * with its identify LED off; the host's power is untouched. */
+#define FAKE_COLD_RESET_MS 2000
+#define FAKE_WARM_RESET_MS 1000
+
+static ul_err fake_bmc_reset(struct ul_bmc_session *bs, bool cold, ul_errmsg *em)
+{
+    struct fake_session *s = fake_session_of(bs);
+    ul_err rc = fake_call(s, cold ? "BMC cold reset" : "BMC warm reset", em);
+    if (rc != UL_OK)
+        return rc;
+    pthread_mutex_lock(&fake_lock);
+    struct fake_bmc *b = bmc_lookup(s->host, UL_POWER_OFF);
+    b->down_until_ms = ul_mono_ms() + (cold ? FAKE_COLD_RESET_MS : FAKE_WARM_RESET_MS);
+    b->identify = false;
+    b->identify_until_ms = 0;
+    pthread_mutex_unlock(&fake_lock);
+    return UL_OK;
+}
+
 static unsigned fake_node_caps(json_object *options)
 {
     json_object *v = NULL;
     bool sensors = options && json_object_object_get_ex(options, "sensors", &v) &&
                    json_object_get_int(v) > 0;
-    return UL_CAP_POWER | UL_CAP_BOOT | (sensors ? UL_CAP_SENSORS : 0);
+    /* Identify LED and BMC reset only where asked (chassis: true), so a
+     * plain fake node keeps the capabilities it always had. */
+    bool chassis = options && json_object_object_get_ex(options, "chassis", &v) &&
+                   json_object_get_boolean(v);
+    return UL_CAP_POWER | UL_CAP_BOOT | (chassis ? UL_CAP_IDENTIFY | UL_CAP_BMC_RESET : 0) |
+           (sensors ? UL_CAP_SENSORS : 0);
 }
 
 static const char *const fake_schemes[] = {"fake", NULL};
@@ -294,8 +366,9 @@ static const char *const fake_schemes[] = {"fake", NULL};
 const struct ul_driver bmc_fake_driver = {
     .name = "fake",
     .version = UL_DRIVER_API_VERSION,
-    /* Sensors only where a node's option asks for them (sensors: N). */
-    .caps = UL_CAP_POWER | UL_CAP_BOOT | UL_CAP_SENSORS,
+    /* Sensors only where a node's option asks for them (sensors: N), the
+     * identify LED and BMC reset with chassis: true. */
+    .caps = UL_CAP_POWER | UL_CAP_BOOT | UL_CAP_SENSORS | UL_CAP_IDENTIFY | UL_CAP_BMC_RESET,
     .schemes = fake_schemes,
     .check_options = fake_check_options,
     .open = fake_open,
@@ -306,4 +379,7 @@ const struct ul_driver bmc_fake_driver = {
     .boot_set = fake_boot_set,
     .sensors_read = fake_sensors_read,
     .node_caps = fake_node_caps,
+    .identify_set = fake_identify_set,
+    .identify_get = fake_identify_get,
+    .bmc_reset = fake_bmc_reset,
 };

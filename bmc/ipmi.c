@@ -570,11 +570,113 @@ static ul_err ipmi_boot_set(struct ul_bmc_session *bs, const struct ul_boot *b, 
 
 static const char *const ipmi_schemes[] = {"ipmi", "ipmi+lan", NULL};
 
+/* ---- chassis identify, BMC reset (driver API version 5) ---- */
+
+struct identify_arg {
+    uint8_t interval;
+    uint8_t force;
+    bool with_interval, with_force;
+    fiid_obj_t rs;
+};
+
+static int call_chassis_identify(ipmi_ctx_t ctx, void *arg)
+{
+    struct identify_arg *a = arg;
+    return ipmi_cmd_chassis_identify(ctx, a->with_interval ? &a->interval : NULL,
+                                     a->with_force ? &a->force : NULL, a->rs);
+}
+
+/* Off: interval 0.  On for N s: interval N.  On until turned off: "force
+ * identify on", an IPMI 2.0 addition (refused on a 1.5 session). */
+static ul_err ipmi_identify_set(struct ul_bmc_session *bs, bool on, int seconds, ul_errmsg *em)
+{
+    struct ipmi_session *s = ipmi_session_of(bs);
+    struct identify_arg a = {.with_interval = true};
+    if (on && seconds <= 0) {
+        if (!s->cfg.lanplus)
+            return ul_errmsg_set(em, UL_ERR_UNSUPPORTED,
+                                 "node %s: chassis identify: 'on until turned off' needs IPMI "
+                                 "2.0 (this node uses a 1.5 session): give a number of seconds",
+                                 s->node);
+        a.interval = 0;
+        a.force = IPMI_CHASSIS_FORCE_IDENTIFY_ON;
+        a.with_force = true;
+    } else {
+        a.interval = on ? (uint8_t)(seconds > 255 ? 255 : seconds) : 0;
+    }
+    if (!(a.rs = fiid_obj_create(tmpl_cmd_chassis_identify_rs)))
+        return ul_errmsg_set(em, UL_ERR_INTERNAL, "node %s: out of memory", s->node);
+    ul_err rc = ipmi_session_call(s, on ? "chassis identify on" : "chassis identify off",
+                                  call_chassis_identify, &a, em);
+    fiid_obj_destroy(a.rs);
+    return rc;
+}
+
+/* From Get Chassis Status, where the BMC says it reports the state. */
+static ul_err ipmi_identify_get(struct ul_bmc_session *bs, bool *on, ul_errmsg *em)
+{
+    struct ipmi_session *s = ipmi_session_of(bs);
+    struct chassis_status_arg a = {.rs = fiid_obj_create(tmpl_cmd_get_chassis_status_rs)};
+    if (!a.rs)
+        return ul_errmsg_set(em, UL_ERR_INTERNAL, "node %s: out of memory", s->node);
+    ul_err rc = ipmi_session_call(s, "get chassis status", call_chassis_status, &a, em);
+    if (rc == UL_OK) {
+        uint64_t supported = 0, state = 0;
+        if (FIID_OBJ_GET(a.rs, "misc_chassis_state.chassis_identify_command_and_state_info_supported",
+                         &supported) < 0 ||
+            !supported ||
+            FIID_OBJ_GET(a.rs, "misc_chassis_state.chassis_identify_state", &state) < 0)
+            rc = ul_errmsg_set(em, UL_ERR_UNSUPPORTED,
+                               "node %s: get chassis status: the BMC does not report the "
+                               "identify state",
+                               s->node);
+        else
+            *on = state != IPMI_CHASSIS_IDENTIFY_STATE_OFF;
+    }
+    fiid_obj_destroy(a.rs);
+    return rc;
+}
+
+struct reset_arg {
+    bool cold;
+    fiid_obj_t rs;
+};
+
+static int call_bmc_reset(ipmi_ctx_t ctx, void *arg)
+{
+    struct reset_arg *a = arg;
+    return a->cold ? ipmi_cmd_cold_reset(ctx, a->rs) : ipmi_cmd_warm_reset(ctx, a->rs);
+}
+
+/* BMC Cold/Warm Reset.  The session is gone afterwards: dropped here (a later
+ * call on this handle opens a new one), and the caller closes it. */
+static ul_err ipmi_bmc_reset(struct ul_bmc_session *bs, bool cold, ul_errmsg *em)
+{
+    struct ipmi_session *s = ipmi_session_of(bs);
+    struct reset_arg a = {.cold = cold,
+                          .rs = fiid_obj_create(cold ? tmpl_cmd_cold_reset_rs
+                                                     : tmpl_cmd_warm_reset_rs)};
+    if (!a.rs)
+        return ul_errmsg_set(em, UL_ERR_INTERNAL, "node %s: out of memory", s->node);
+    /* Not through ipmi_session_call: its retry on a lost session would send
+     * a second reset to a BMC that may already be restarting. */
+    const char *what = cold ? "BMC cold reset" : "BMC warm reset";
+    ul_err rc = s->open ? UL_OK : session_open(s, em);
+    if (rc == UL_OK && call_bmc_reset(s->ctx, &a) < 0)
+        rc = ul_errmsg_set(em, ipmi_map_error(ipmi_ctx_errnum(s->ctx), false),
+                           "node %s: %s: %s (the BMC may have reset before it answered)", s->node,
+                           what, ipmi_ctx_errormsg(s->ctx));
+    fiid_obj_destroy(a.rs);
+    if (s->open)
+        session_drop(s);
+    return rc;
+}
+
 const struct ul_driver ipmi_driver = {
     .name = "ipmi",
     .version = UL_DRIVER_API_VERSION,
     .caps = UL_CAP_POWER | UL_CAP_BOOT | UL_CAP_SENSORS | UL_CAP_EVENTS | UL_CAP_INVENTORY |
-            UL_CAP_POWER_READING,
+            UL_CAP_POWER_READING | UL_CAP_IDENTIFY | UL_CAP_BMC_RESET,
     .schemes = ipmi_schemes,
     .check_options = ipmi_check_options,
     .open = ipmi_open,
@@ -588,4 +690,7 @@ const struct ul_driver ipmi_driver = {
     .events_clear = ipmi_events_clear,
     .inventory_read = ipmi_inventory_read,
     .power_reading = ipmi_power_reading,
+    .identify_set = ipmi_identify_set,
+    .identify_get = ipmi_identify_get,
+    .bmc_reset = ipmi_bmc_reset,
 };

@@ -45,6 +45,8 @@ int cmd_job_show(struct cli *cli, int argc, char **argv);
 int cmd_job_wait(struct cli *cli, int argc, char **argv);
 int cmd_job_cancel(struct cli *cli, int argc, char **argv);
 int cmd_power(struct cli *cli, int argc, char **argv);
+int cmd_identify(struct cli *cli, int argc, char **argv);
+int cmd_bmc_reset(struct cli *cli, int argc, char **argv);
 int cmd_boot(struct cli *cli, int argc, char **argv);
 int cmd_sensors(struct cli *cli, int argc, char **argv);
 int cmd_sel(struct cli *cli, int argc, char **argv);

@@ -37,6 +37,9 @@ static const char usage_text[] =
     "  power ACTION HOSTLIST [--wait]            on, off, soft, cycle, reset, status\n"
     "  boot HOSTLIST [DEVICE] [--persistent]     read, or set and read back, the boot\n"
     "                                            override (pxe, disk, cdrom, bios, none)\n"
+    "  identify NODE on|off|status [--seconds N] the chassis identify LED\n"
+    "  bmc-reset NODE [--warm]                   reset the node's BMC, wait until it\n"
+    "                                            answers again (admin)\n"
     "  sensors HOSTLIST [--cached] [--kind K]    read nodes' sensors and power draw now,\n"
     "                                            or as last polled (--cached)\n"
     "  sel HOSTLIST [--clear]                    collect nodes' BMC event logs, list them\n"
@@ -93,6 +96,8 @@ static const struct command commands[] = {
     {"job", "cancel", cmd_job_cancel},
     {NULL, "power", cmd_power},
     {NULL, "boot", cmd_boot},
+    {NULL, "identify", cmd_identify},
+    {NULL, "bmc-reset", cmd_bmc_reset},
     {NULL, "sensors", cmd_sensors},
     {NULL, "sel", cmd_sel},
     {NULL, "inventory", cmd_inventory},

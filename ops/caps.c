@@ -9,7 +9,8 @@
 #include <string.h>
 
 static const char *const cap_names[] = {"power",         "boot", "sensors", "events", "inventory",
-                                        "power_reading", "bios", "raid",    "firmware"};
+                                        "power_reading", "bios", "raid",    "firmware", "identify",
+                                        "bmc_reset"};
 #define N_CAPS (sizeof(cap_names) / sizeof(cap_names[0]))
 
 const char *bmc_cap_name(unsigned cap)
@@ -44,6 +45,8 @@ static const struct {
     {"bios.", UL_CAP_BIOS, "BIOS"},
     {"raid.", UL_CAP_RAID, "RAID"},
     {"firmware.", UL_CAP_FIRMWARE, "firmware"},
+    {"identify", UL_CAP_IDENTIFY, "chassis identify"},
+    {"bmc.reset", UL_CAP_BMC_RESET, "BMC reset"},
 };
 
 unsigned bmc_caps_required(const char *type, json_object *params, const char **what)

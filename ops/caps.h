@@ -19,8 +19,8 @@
 #include "ul_error.h"
 
 /* The stable name of one capability bit ("power", "boot", "sensors",
- * "events", "inventory", "power_reading", "bios", "raid", "firmware"), or
- * NULL for an unknown bit. */
+ * "events", "inventory", "power_reading", "bios", "raid", "firmware",
+ * "identify", "bmc_reset"), or NULL for an unknown bit. */
 const char *bmc_cap_name(unsigned cap);
 
 /* The names of every bit set in caps, in bit order, as a new JSON array. */

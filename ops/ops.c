@@ -633,4 +633,5 @@ void bmc_ops_register(ul_jobs *jobs, const struct bmc_ops_config *cfg)
     jobs_register(jobs, &sensors_job);
     jobs_register(jobs, &sel_job);
     jobs_register(jobs, &inventory_job);
+    bmc_chassis_ops_register(jobs);
 }

@@ -45,6 +45,10 @@ ul_err bmc_op_open(ul_job_ctx *ctx, struct bmc_op *os, ul_errmsg *em);
  * (silence, garbage) it is closed rather than cached.  NULL-safe. */
 void bmc_op_close(ul_job_ctx *ctx, struct bmc_op *os, ul_err rc);
 
+/* Register identify and bmc.reset (chassis_ops.c); bmc_ops_register
+ * calls it. */
+void bmc_chassis_ops_register(ul_jobs *jobs);
+
 /* Register the configuration job types (bios.*, raid.*, firmware.*;
  * config_ops.c).  spool_dir: where uploaded firmware images wait. */
 void bmc_config_ops_register(ul_jobs *jobs, const char *upload_dir);

@@ -327,6 +327,10 @@ RF_ENTRY(task_poll,
          (struct ul_bmc_session * s, const struct ul_task_ref *t, struct ul_task_status *out,
           ul_errmsg *em),
          (s, t, out, em))
+RF_ENTRY(identify_set, (struct ul_bmc_session * s, bool on, int seconds, ul_errmsg *em),
+         (s, on, seconds, em))
+RF_ENTRY(identify_get, (struct ul_bmc_session * s, bool *on, ul_errmsg *em), (s, on, em))
+RF_ENTRY(bmc_reset, (struct ul_bmc_session * s, bool cold, ul_errmsg *em), (s, cold, em))
 #undef RF_ENTRY
 
 static const char *const redfish_schemes[] = {"redfish", "https", "http", NULL};
@@ -335,7 +339,8 @@ const struct ul_driver redfish_driver = {
     .name = "redfish",
     .version = UL_DRIVER_API_VERSION,
     .caps = UL_CAP_POWER | UL_CAP_BOOT | UL_CAP_SENSORS | UL_CAP_EVENTS | UL_CAP_INVENTORY |
-            UL_CAP_POWER_READING | UL_CAP_BIOS | UL_CAP_RAID | UL_CAP_FIRMWARE,
+            UL_CAP_POWER_READING | UL_CAP_BIOS | UL_CAP_RAID | UL_CAP_FIRMWARE | UL_CAP_IDENTIFY |
+            UL_CAP_BMC_RESET,
     .schemes = redfish_schemes,
     .check_options = redfish_check_options,
     .open = redfish_open,
@@ -360,4 +365,7 @@ const struct ul_driver redfish_driver = {
     .task_poll = entry_task_poll,
     .bind_job = rf_bind_job,
     .discover = rf_discover,
+    .identify_set = entry_identify_set,
+    .identify_get = entry_identify_get,
+    .bmc_reset = entry_bmc_reset,
 };

@@ -326,6 +326,10 @@ const char *rf_boot_target_name(enum ul_boot_device d);
 int rf_boot_target_parse(const char *target);
 
 ul_err rf_power_get(struct ul_bmc_session *bs, enum ul_power_state *out, ul_errmsg *em);
+/* chassis.c: the identify LED and Manager.Reset (driver API version 5). */
+ul_err rf_identify_set(struct ul_bmc_session *bs, bool on, int seconds, ul_errmsg *em);
+ul_err rf_identify_get(struct ul_bmc_session *bs, bool *on, ul_errmsg *em);
+ul_err rf_bmc_reset(struct ul_bmc_session *bs, bool cold, ul_errmsg *em);
 ul_err rf_power_set(struct ul_bmc_session *bs, enum ul_power_action a, ul_errmsg *em);
 ul_err rf_boot_get(struct ul_bmc_session *bs, struct ul_boot *out, ul_errmsg *em);
 ul_err rf_boot_set(struct ul_bmc_session *bs, const struct ul_boot *b, ul_errmsg *em);
